@@ -1,0 +1,47 @@
+"""The errors mailbench shows to its users.
+
+Every failure a user can cause or fix (a bad option, Docker not running, a corrupt
+corpus file) is a ``UsageError``: the CLI prints its message as one line and exits
+non-zero, so each message must say what went wrong *and* what to do about it.
+Failures inside one measured cell are not usage errors: they are recorded in the
+cell and the run goes on.
+"""
+
+
+class MailbenchError(Exception):
+    """Base of every error mailbench raises on purpose."""
+
+
+class UsageError(MailbenchError):
+    """Bad input or environment; the message is a single actionable line."""
+
+
+class DockerUnavailable(UsageError):
+    """The Docker daemon cannot be reached."""
+
+
+class PortInUse(UsageError):
+    """A port the user asked for is already taken on 127.0.0.1."""
+
+
+class CorpusError(UsageError):
+    """A corpus file or folder cannot be used as a source of messages."""
+
+
+class ResultsError(UsageError):
+    """A results file is unreadable, not JSON, or of a schema this version cannot read."""
+
+
+class ServerStartError(MailbenchError):
+    """A server container did not become ready; carries the container's log tail."""
+
+
+class IntegrityError(MailbenchError):
+    """What a device holds differs from the truth: lost, changed or unexpected messages."""
+
+
+class Unsupported(MailbenchError):
+    """The protocol cannot do this operation (POP3 has no flags, for instance).
+
+    Reports show such an operation as "n/a" rather than as a failure.
+    """

@@ -1,0 +1,214 @@
+"""The results file: the only code that knows its layout.
+
+A run writes ``reports/<run-id>/results.json``. It is rewritten atomically (a temporary
+file renamed over the old one) after every finished cell, so the file on disk is valid
+JSON at every moment and a crash loses at most the cell in flight.
+
+Layout (``schema_version`` 1)::
+
+    {
+      "schema_version": 1,
+      "run_id": "20261126-143000-1a2b",
+      "started_at": "...", "finished_at": "..." | null,
+      "command": "mailbench run ...",          # how to reproduce the run
+      "environment": {...},                    # machine, Docker, libraries, servers, base image
+      "plan": {...},                           # scenarios, servers, modes, messages, repeat, seed, corpus
+      "cells": [
+        {
+          "id": "bulk-fetch/dovecot/imap/full",
+          "scenario": "bulk-fetch", "server": "dovecot", "mode": "imap", "variant": "full",
+          "status": "ok" | "failed",
+          "error": null | "one line",
+          "integrity": {"checked": 500, "passed": true, "missing": [], "changed": [], "unexpected": []},
+          "samples": [{"elapsed_s": 0.41, "bytes_down": 123, ...}, ...],   # one dict per repeat
+          "metrics": {"elapsed_s": {"median": ..., "min": ..., "max": ..., "n": 3}, ...},
+          "commands": {"FETCH": {"count": 10, "latency_ms": [..]}},         # every command's latency
+          "info": {...}                                                    # facts, not figures
+        }
+      ]
+    }
+
+Metric names carry their unit (``_s``, ``_ms``, ``_bytes``, ``_mb``, ``_per_s``) or are
+plain counts (``messages``, ``round_trips``).
+
+History of the schema:
+
+- 1: first version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import ResultsError
+
+SCHEMA_VERSION = 1
+SCHEMA_HISTORY = {1: "first version: environment, plan, cells with samples and summaries"}
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+
+
+def summarise(values: list[float]) -> dict[str, float]:
+    """Median and spread of one metric over the samples of a cell."""
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "mean": statistics.fmean(values),
+        "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "n": len(values),
+    }
+
+
+@dataclass
+class CellResult:
+    """What one cell produced: every sample, its integrity check, or its error."""
+
+    scenario: str
+    server: str
+    mode: str
+    variant: str
+    status: str = STATUS_OK
+    error: str | None = None
+    integrity: dict[str, Any] = field(default_factory=dict)
+    samples: list[dict[str, float]] = field(default_factory=list)
+    commands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_OK
+
+    def fail(self, error: str) -> None:
+        self.status = STATUS_FAILED
+        self.error = error
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        names = sorted({name for sample in self.samples for name in sample})
+        return {
+            name: summarise([s[name] for s in self.samples if name in s]) for name in names
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "scenario": self.scenario,
+            "server": self.server,
+            "mode": self.mode,
+            "variant": self.variant,
+            "status": self.status,
+            "error": self.error,
+            "integrity": self.integrity,
+            "samples": self.samples,
+            "metrics": self.metrics(),
+            "commands": self.commands,
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CellResult":
+        return cls(
+            scenario=data["scenario"],
+            server=data["server"],
+            mode=data["mode"],
+            variant=data.get("variant", ""),
+            status=data["status"],
+            error=data.get("error"),
+            integrity=data.get("integrity", {}),
+            samples=data.get("samples", []),
+            commands=data.get("commands", {}),
+            info=data.get("info", {}),
+        )
+
+
+@dataclass
+class Results:
+    """A whole run: its environment, its plan and its cells, in the order they ran."""
+
+    run_id: str
+    started_at: str
+    command: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+    cells: list[CellResult] = field(default_factory=list)
+    finished_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "command": self.command,
+            "environment": self.environment,
+            "plan": self.plan,
+            "cells": [cell.to_json() for cell in self.cells],
+        }
+
+    @property
+    def failed_cells(self) -> list[CellResult]:
+        return [cell for cell in self.cells if not cell.ok]
+
+
+def save(results: Results, path: Path) -> None:
+    """Write the results atomically: readers never see a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(results.to_json(), out, indent=1, sort_keys=False)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path | str) -> Results:
+    """Read a results file, refusing anything this version cannot interpret."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultsError(f"results file {path} does not exist; pass the results.json of a run")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"cannot read results file {path}: {exc}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(
+            f"{path} is not JSON ({exc.msg} at line {exc.lineno}); pass a results.json written by mailbench"
+        )
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise ResultsError(f"{path} is not a mailbench results file (no schema_version)")
+    version = data["schema_version"]
+    if version not in SCHEMA_HISTORY:
+        raise ResultsError(
+            f"{path} has results schema version {version!r}; this mailbench reads "
+            f"{sorted(SCHEMA_HISTORY)}: upgrade mailbench or re-run the benchmark"
+        )
+    try:
+        return Results(
+            run_id=data["run_id"],
+            started_at=data["started_at"],
+            finished_at=data.get("finished_at"),
+            command=data.get("command", ""),
+            environment=data.get("environment", {}),
+            plan=data.get("plan", {}),
+            cells=[CellResult.from_json(cell) for cell in data.get("cells", [])],
+        )
+    except (KeyError, TypeError) as exc:
+        raise ResultsError(f"{path} is a damaged results file (missing {exc}); re-run the benchmark")
