@@ -1,0 +1,21 @@
+"""Access to a mailbox through one interface, whatever the protocol."""
+
+from __future__ import annotations
+
+from bench.access.base import AccessOptions, Endpoint, Listing, MailAccess, MessageRef, Part
+from bench.access.imap import ImapAccess
+from bench.access.meter import WireMeter
+from bench.access.pop3 import Pop3Access
+
+__all__ = [
+    "AccessOptions", "Endpoint", "Listing", "MailAccess", "MessageRef", "Part", "WireMeter", "open_access",
+]
+
+IMPLEMENTATIONS: dict[str, type[MailAccess]] = {"imap": ImapAccess, "pop3": Pop3Access}
+
+
+def open_access(
+    protocol: str, endpoint: Endpoint, meter: WireMeter, options: AccessOptions = AccessOptions()
+) -> MailAccess:
+    """Connect and log in with the implementation of ``protocol`` (``imap`` or ``pop3``)."""
+    return IMPLEMENTATIONS[protocol](endpoint, meter, options)

@@ -1,0 +1,135 @@
+"""POP3 access on poplib, with every byte and wait counted by the meter.
+
+POP3 cannot address anything but the inbox and has no flags. Where the server advertises
+PIPELINING (RFC 2449), RETR/TOP/DELE are sent in windows of several commands per write, and
+the results say so (``pipelined``).
+"""
+
+from __future__ import annotations
+
+import poplib
+import socket
+from typing import Any, Iterable, Iterator
+
+from bench.access.base import AccessOptions, Endpoint, Listing, MailAccess, MessageRef, Part, connect_nodelay
+from bench.access.meter import ConnectionTap, WireMeter
+from bench.errors import Unsupported
+
+# Commands written before the first answer is read, when the server pipelines. Small enough
+# that the commands of one window always fit in the socket buffers (no write deadlock).
+PIPELINE_WINDOW = 32
+# poplib refuses lines over 2,048 octets; real mail (and users' mbox files) has longer ones.
+MAX_LINE = 1_000_000
+
+
+class _MeteredPOP3(poplib.POP3):
+    """poplib's connection, reporting each line written and read to a tap."""
+
+    def __init__(self, endpoint: Endpoint, tap: ConnectionTap) -> None:
+        self._endpoint = endpoint
+        self._tap = tap
+        super().__init__(endpoint.host, endpoint.port, timeout=endpoint.timeout_s)
+
+    def _create_socket(self, timeout: float) -> socket.socket:
+        return connect_nodelay(self._endpoint, timeout)
+
+    def _putline(self, line: bytes) -> None:
+        super()._putline(line)
+        self._tap.sent(len(line) + 2)
+
+    def _getline(self) -> tuple[bytes, int]:
+        line = self.file.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
+            raise poplib.error_proto(f"line longer than {MAX_LINE} octets")
+        if not line:
+            raise poplib.error_proto("-ERR EOF")
+        self._tap.received(len(line))
+        octets = len(line)
+        if line[-2:] == b"\r\n":
+            return line[:-2], octets
+        if line[:1] == b"\r":
+            return line[1:-1], octets
+        return line[:-1], octets
+
+    def send_pipelined(self, commands: list[str]) -> None:
+        """Write several commands in one write, as RFC 2449 PIPELINING allows."""
+        data = "".join(f"{command}\r\n" for command in commands).encode("ascii")
+        self.sock.sendall(data)
+        self._tap.sent(len(data))
+
+
+class Pop3Access(MailAccess):
+    """POP3 (RFC 1939); the listing token is the set of UIDLs already seen."""
+
+    protocol = "pop3"
+
+    def __init__(self, endpoint: Endpoint, meter: WireMeter, options: AccessOptions) -> None:
+        super().__init__(endpoint, meter, options)
+        with meter.measure("CONNECT"):
+            self._conn = _MeteredPOP3(endpoint, meter.tap())
+        with meter.measure("USER"):
+            self._conn.user(endpoint.username)
+        with meter.measure("PASS"):
+            self._conn.pass_(endpoint.password)
+        with meter.measure("CAPA"):
+            try:
+                capa = self._conn.capa()
+            except poplib.error_proto:
+                capa = {}
+        self._capabilities = frozenset(name.upper() for name in capa)
+        self.pipelined = options.pipelining and "PIPELINING" in self._capabilities
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self._capabilities
+
+    def list_messages(self, after: Any = None) -> Listing:
+        with self.meter.measure("UIDL"):
+            _, uidl_lines, _ = self._conn.uidl()
+        with self.meter.measure("LIST"):
+            _, list_lines, _ = self._conn.list()
+        sizes = dict(line.split()[:2] for line in list_lines)
+        seen = frozenset(after or ())
+        refs = []
+        for line in uidl_lines:
+            number, uid = line.split()[:2]
+            if uid.decode() not in seen:
+                refs.append(MessageRef(uid.decode(), int(sizes[number]), int(number)))
+        return Listing(refs, seen | {ref.id for ref in refs})
+
+    def _commands(self, name: str, commands: list[str], long: bool) -> Iterator[Any]:
+        """Send commands one by one, or windowed when pipelining; yield each answer in order."""
+        read = self._conn._getlongresp if long else self._conn._getresp
+        window = PIPELINE_WINDOW if self.pipelined else 1
+        # Pipelined, the latency recorded is that of a whole window of commands.
+        label = f"{name} (window of {window})" if window > 1 else name
+        for start in range(0, len(commands), window):
+            chunk = commands[start : start + window]
+            with self.meter.measure(label):
+                if window == 1:
+                    self._conn._putcmd(chunk[0])
+                else:
+                    self._conn.send_pipelined(chunk)
+                answers = [read() for _ in chunk]
+            yield from answers
+
+    def fetch(self, refs: Iterable[MessageRef], part: Part = "full") -> Iterator[tuple[MessageRef, bytes]]:
+        refs = list(refs)
+        name, template = ("RETR", "RETR {}") if part == "full" else ("TOP", "TOP {} 0")
+        answers = self._commands(name, [template.format(ref.handle) for ref in refs], long=True)
+        for ref, (_, lines, _) in zip(refs, answers):
+            yield ref, b"\r\n".join(lines) + b"\r\n"
+
+    def delete(self, refs: Iterable[MessageRef]) -> None:
+        for _ in self._commands("DELE", [f"DELE {ref.handle}" for ref in refs], long=False):
+            pass
+
+    def set_flags(self, refs: Iterable[MessageRef], flags: Iterable[str]) -> None:
+        raise Unsupported("POP3 has no flags")
+
+    def close(self) -> None:
+        try:
+            with self.meter.measure("QUIT"):
+                self._conn.quit()
+        except (poplib.error_proto, OSError):
+            self._conn.close()

@@ -1,0 +1,41 @@
+"""The protocol/modes a cell can run in, and what each means for a device.
+
+A mode is a protocol plus the client policy people actually choose between:
+
+- ``imap``: mail stays on the server; the device mirrors it.
+- ``pop3-keep``: POP3 with "leave a copy on the server"; the device remembers UIDLs.
+- ``pop3-delete``: POP3 download-then-delete, the protocol's classic use.
+
+Scenarios never branch on the protocol: they read these facts instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    protocol: str
+    delete_after_fetch: bool
+    description: str
+
+
+MODES: dict[str, Mode] = {
+    mode.name: mode
+    for mode in (
+        Mode("imap", "imap", False, "IMAP: mail stays on the server, devices mirror it"),
+        Mode("pop3-keep", "pop3", False, "POP3, leave mail on the server (UIDL tracks what is new)"),
+        Mode("pop3-delete", "pop3", True, "POP3, download then delete from the server"),
+    )
+}
+
+
+def get_mode(name: str) -> Mode:
+    try:
+        return MODES[name]
+    except KeyError:
+        raise UsageError(f"unknown mode {name!r}; choose from {', '.join(MODES)}") from None

@@ -1,0 +1,61 @@
+"""Which cells a run holds: scenario x server x mode x variant, each repeated.
+
+Names are checked here, before anything starts, so a typo costs one line, not a
+container.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from bench.errors import UsageError
+from bench.modes import MODES, get_mode
+from bench.servers import SERVERS, get_server
+
+
+@dataclass(frozen=True)
+class Cell:
+    scenario: str
+    server: str
+    mode: str
+    variant: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}"
+
+
+def build_plan(
+    scenarios: Sequence[str], servers: Sequence[str], modes: Sequence[str], variants: Sequence[str] = ()
+) -> list[Cell]:
+    """Every combination asked for (an empty filter means all), grouped by server."""
+    from scenarios import SCENARIOS, get_scenario
+
+    scenario_names = list(dict.fromkeys(scenarios)) or list(SCENARIOS)
+    server_names = list(dict.fromkeys(servers)) or list(SERVERS)
+    mode_names = list(dict.fromkeys(modes)) or list(MODES)
+    for name in scenario_names:
+        get_scenario(name)
+    for name in server_names:
+        get_server(name)
+    for name in mode_names:
+        get_mode(name)
+    known_variants = {v for name in scenario_names for v in SCENARIOS[name].variants}
+    for variant in variants:
+        if variant not in known_variants:
+            raise UsageError(
+                f"unknown variant {variant!r} for {', '.join(scenario_names)}; "
+                f"choose from {', '.join(sorted(known_variants))}"
+            )
+    cells = [
+        Cell(scenario, server, mode, variant)
+        for server in server_names
+        for scenario in scenario_names
+        for variant in SCENARIOS[scenario].variants
+        if not variants or variant in variants
+        for mode in mode_names
+    ]
+    if not cells:
+        raise UsageError("the filters leave no cell to run; see `mailbench list`")
+    return cells

@@ -1,0 +1,199 @@
+"""Carrying out a plan: images, servers, cells, samples; results written as they come.
+
+A failure inside a cell (a server error, a lost byte, a timeout) is recorded in that cell
+and the run goes on; a server that will not start fails its cells and the run goes on to
+the next server. ``results.json`` is rewritten after every cell, so an interrupted run
+keeps everything it finished, and the containers are removed on every way out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import shlex
+import shutil
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from bench import environment, results
+from bench.access import AccessOptions, WireMeter, open_access
+from bench.corpus.source import CorpusSource, open_corpus
+from docker.errors import DockerException
+
+from bench.errors import MailbenchError, UsageError
+from bench.modes import get_mode
+from bench.plan import Cell, build_plan
+from bench.results import CellResult, Results
+from bench.servers import clean, get_server, run_server
+from bench.servers.base import RunningServer
+from bench.servers.docker_client import connect
+from bench.servers.images import ensure_base_image, ensure_server_image
+from scenarios import get_scenario
+from scenarios.base import SampleContext
+
+
+@dataclass
+class RunConfig:
+    """Everything ``mailbench run`` was asked; the defaults are the default comparison."""
+
+    scenarios: list[str] = field(default_factory=list)
+    servers: list[str] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)
+    messages: int | None = None
+    repeat: int = 3
+    seed: int = 1
+    corpus: Path | None = None
+    out: Path = Path("reports")
+    port_base: int | None = None
+    pipelining: bool = True
+    command: str = field(default_factory=lambda: shlex.join(["mailbench", *sys.argv[1:]]))
+
+
+class Observer(Protocol):
+    """Where a run tells its progress (the CLI shows a progress bar)."""
+
+    def say(self, line: str) -> None: ...
+    def start(self, total_samples: int) -> None: ...
+    def advance(self, label: str) -> None: ...
+
+
+def new_run_id() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "no message"
+    return f"{type(exc).__name__}: {text}"[:2000]
+
+
+def _probe(running: RunningServer) -> dict[str, object]:
+    """Server version and what each protocol advertises, read from the live server."""
+    probed: dict[str, object] = {"version": running.version(), "capabilities": {}}
+    for protocol in running.spec.ports:
+        with open_access(protocol, running.endpoint(protocol, running.account(1)), WireMeter()) as access:
+            probed["capabilities"][protocol] = sorted(access.capabilities)
+    return probed
+
+
+class Run:
+    """One run of a plan; ``execute()`` returns the folder holding its results and report."""
+
+    def __init__(self, config: RunConfig, observer: Observer) -> None:
+        self.config = config
+        self.observer = observer
+        self.corpus: CorpusSource = open_corpus(config.corpus, config.seed)
+        self.messages = self.corpus.resolve_count(config.messages)
+        self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants)
+        self.run_id = new_run_id()
+        self.folder = config.out / self.run_id
+        self.path = self.folder / "results.json"
+        self.results = Results(run_id=self.run_id, started_at=_now(), command=config.command)
+
+    def _plan_json(self) -> dict[str, object]:
+        config = self.config
+        return {
+            "scenarios": sorted({c.scenario for c in self.cells}),
+            "servers": list(dict.fromkeys(c.server for c in self.cells)),
+            "modes": list(dict.fromkeys(c.mode for c in self.cells)),
+            "variants": list(dict.fromkeys(c.variant for c in self.cells)),
+            "cells": len(self.cells),
+            "messages": self.messages,
+            "repeat": config.repeat,
+            "seed": config.seed,
+            "pipelining": config.pipelining,
+            "corpus": self.corpus.describe(self.messages),
+        }
+
+    def save(self) -> None:
+        results.save(self.results, self.path)
+
+    def execute(self) -> Path:
+        say = self.observer.say
+        client = connect()
+        for name in clean(client, orphans_only=True):
+            say(f"removed leftover container {name} of an earlier, interrupted run")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.results.environment = environment.describe(client)
+        self.results.plan = self._plan_json()
+        self.save()
+        base = ensure_base_image(client, say)
+        self.results.environment["base_image"] = {"ref": base.ref, "source": base.source}
+        self.results.environment["servers"] = {}
+
+        by_server: dict[str, list[Cell]] = defaultdict(list)
+        for cell in self.cells:
+            by_server[cell.server].append(cell)
+        self.observer.start(len(self.cells) * self.config.repeat)
+        with tempfile.TemporaryDirectory(prefix="mailbench-devices-") as workdir:
+            for server_name, cells in by_server.items():
+                self._run_server(client, base, server_name, cells, Path(workdir))
+        self.results.finished_at = _now()
+        self.save()
+        return self.folder
+
+    def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path) -> None:
+        spec = get_server(server_name)
+        users = len(cells) * self.config.repeat + 1
+        try:
+            image = ensure_server_image(client, server_name, base, self.observer.say)
+            with run_server(client, spec, image, users=users, run_id=self.run_id,
+                            port_base=self.config.port_base, say=self.observer.say) as running:
+                running.fresh_account()  # user1 is for probes and readiness checks
+                self.results.environment["servers"][server_name] = _probe(running)
+                self.save()
+                for cell in cells:
+                    self._run_cell(running, cell, workdir)
+        except UsageError:
+            raise  # the user must act (a port in use, say): end the run with their one line
+        except (MailbenchError, DockerException) as exc:
+            self._fail_remaining(cells, f"server {server_name} unavailable: {_one_line(exc)}")
+
+    def _fail_remaining(self, cells: list[Cell], error: str) -> None:
+        done = {r.id for r in self.results.cells}
+        for cell in cells:
+            if cell.id not in done:
+                result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant)
+                result.fail(error)
+                self.results.cells.append(result)
+                for _ in range(self.config.repeat):
+                    self.observer.advance(f"{cell.id} failed")
+        self.save()
+
+    def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path) -> None:
+        scenario = get_scenario(cell.scenario)
+        result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant)
+        checked = 0
+        try:
+            for repeat in range(self.config.repeat):
+                sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
+                try:
+                    ctx = SampleContext(running, get_mode(cell.mode), cell.variant, self.messages,
+                                        self.corpus, AccessOptions(pipelining=self.config.pipelining),
+                                        sample_dir)
+                    outcome = scenario.run_sample(ctx)
+                finally:
+                    shutil.rmtree(sample_dir, ignore_errors=True)
+                result.samples.append(outcome.metrics)
+                for command, stats in outcome.commands.items():
+                    merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
+                    merged["count"] += stats["count"]
+                    merged["latency_ms"].extend(stats["latency_ms"])
+                result.info = outcome.info
+                checked += outcome.integrity.get("checked", 0)
+                result.integrity = dict(outcome.integrity, checked=checked, samples=repeat + 1)
+                self.observer.advance(cell.id)
+        except Exception as exc:  # a cell's failure is its own: record it, go on
+            result.fail(_one_line(exc))
+            for _ in range(self.config.repeat - len(result.samples)):
+                self.observer.advance(f"{cell.id} failed")
+        self.results.cells.append(result)
+        self.save()

@@ -1,0 +1,108 @@
+"""What a scenario is, and everything it may use from the harness.
+
+A scenario is written once against ``SampleContext`` (mailboxes, devices, metered access,
+measurement) and runs unchanged for every server and mode: it never imports a protocol
+library and never asks which protocol it is running.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+from bench import measurement
+from bench.access import AccessOptions, MailAccess, WireMeter, open_access
+from bench.corpus import Truth
+from bench.corpus.source import CorpusSource
+from bench.delivery import DeliveryReport, deliver
+from bench.device import Device, DeviceStore
+from bench.modes import Mode
+from bench.servers import RunningServer
+from bench.servers.base import Account
+
+
+@dataclass
+class Mailbox:
+    """A test account on the server and the truth of what was delivered into it."""
+
+    account: Account
+    truth: Truth = field(default_factory=Truth)
+    delivered: int = 0
+
+
+@dataclass
+class SampleOutcome:
+    """What one repetition produced."""
+
+    metrics: dict[str, float]
+    integrity: dict[str, Any]
+    commands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class SampleContext:
+    """The harness as one sample sees it."""
+
+    def __init__(
+        self,
+        server: RunningServer,
+        mode: Mode,
+        variant: str,
+        messages: int,
+        corpus: CorpusSource,
+        options: AccessOptions,
+        workdir: Path,
+    ) -> None:
+        self.server = server
+        self.mode = mode
+        self.variant = variant
+        self.messages = messages
+        self.corpus = corpus
+        self.options = options
+        self.workdir = workdir
+
+    def new_mailbox(self) -> Mailbox:
+        """An empty mailbox no other sample has touched."""
+        return Mailbox(self.server.fresh_account())
+
+    def deliver(self, mailbox: Mailbox, count: int) -> DeliveryReport:
+        """Deliver the corpus's next ``count`` messages; the truth records each as sent."""
+
+        def recorded() -> Iterator[bytes]:
+            for raw in self.corpus.messages(mailbox.delivered, count):
+                mailbox.truth.add(raw)
+                yield raw
+
+        report = deliver(self.server.endpoint("imap", mailbox.account), recorded())
+        mailbox.delivered += report.messages
+        return report
+
+    def device(self, name: str) -> Device:
+        store = DeviceStore(Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.workdir)))
+        return Device(name, self.mode, store)
+
+    def connect(self, mailbox: Mailbox, meter: WireMeter | None = None) -> MailAccess:
+        """A logged-in session in this cell's protocol; unmetered setup passes no meter."""
+        endpoint = self.server.endpoint(self.mode.protocol, mailbox.account)
+        return open_access(self.mode.protocol, endpoint, meter or WireMeter(), self.options)
+
+    @contextmanager
+    def measure(self) -> Iterator[measurement.Measurement]:
+        with measurement.measure(self.server) as m:
+            yield m
+
+
+class Scenario(ABC):
+    """A workload. Subclasses declare ``name``, ``description`` and ``variants``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    variants: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def run_sample(self, ctx: SampleContext) -> SampleOutcome:
+        """Run one repetition; raise ``IntegrityError`` when the device's copy is wrong."""
