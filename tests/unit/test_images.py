@@ -1,0 +1,137 @@
+"""The Docker-free parts of bench.servers.images: finding a Debian mirror, the image key."""
+
+from pathlib import Path
+
+import pytest
+
+from bench.errors import UsageError
+from bench.servers import images
+
+DEB822 = """\
+# Modernized from /etc/apt/sources.list
+Types: deb-src
+URIs: http://src.example.org/debian
+Suites: bookworm
+Components: main
+
+Types: deb
+URIs: http://ftp.de.debian.org/debian/
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+"""
+
+SOURCES_LIST = """\
+# deb cdrom:[Debian GNU/Linux 12]/ bookworm main
+deb http://security.debian.org/debian-security bookworm-security main
+deb-src http://src.example.org/debian bookworm main
+deb [ arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg ] http://mirror.example.net/debian/ bookworm main contrib
+deb http://deb.debian.org/debian bookworm-updates main
+"""
+
+
+def test_deb822_takes_the_first_enabled_release_mirror():
+    assert images.mirror_from_deb822(DEB822) == "http://ftp.de.debian.org/debian"
+
+
+def test_deb822_skips_disabled_stanzas_and_joins_continuation_lines():
+    text = (
+        "Types: deb\nURIs: http://off.example.org/debian\nSuites: bookworm\nEnabled: no\n\n"
+        "Types: deb\nURIs:\n http://on.example.org/debian\nSuites: bookworm\n"
+    )
+    assert images.mirror_from_deb822(text) == "http://on.example.org/debian"
+
+
+def test_deb822_without_a_debian_release_gives_none():
+    ubuntu = "Types: deb\nURIs: http://archive.ubuntu.com/ubuntu/\nSuites: jammy jammy-updates\n"
+    assert images.mirror_from_deb822(ubuntu) is None
+    assert images.mirror_from_deb822("") is None
+
+
+def test_sources_list_skips_security_src_and_options():
+    assert images.mirror_from_sources_list(SOURCES_LIST) == "http://mirror.example.net/debian"
+
+
+def test_sources_list_with_compact_options():
+    line = "deb [arch=amd64] https://mirror.example.net/debian bookworm main\n"
+    assert images.mirror_from_sources_list(line) == "https://mirror.example.net/debian"
+
+
+def test_debian_mirror_reads_sources_in_order(tmp_path: Path):
+    deb822 = tmp_path / "debian.sources"
+    listing = tmp_path / "sources.list"
+    listing.write_text(SOURCES_LIST)
+    missing = tmp_path / "absent.sources"
+    assert images.debian_mirror({}, [missing, deb822, listing]) == "http://mirror.example.net/debian"
+    deb822.write_text(DEB822)
+    assert images.debian_mirror({}, [missing, deb822, listing]) == "http://ftp.de.debian.org/debian"
+
+
+def test_debian_mirror_env_overrides_and_default_falls_back(tmp_path: Path):
+    env = {images.MIRROR_ENV: "http://cache.local:3142/debian/"}
+    assert images.debian_mirror(env, []) == "http://cache.local:3142/debian"
+    assert images.debian_mirror({}, [tmp_path / "none.list"]) == images.DEFAULT_MIRROR
+
+
+@pytest.fixture
+def server_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "dovecot"
+    (folder / "conf").mkdir(parents=True)
+    (folder / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n")
+    (folder / "conf" / "dovecot.conf").write_text("protocols = imap pop3\n")
+    return folder
+
+
+def test_image_key_is_stable(server_dir: Path):
+    key = images.image_key(server_dir, "sha256:base1")
+    assert key == images.image_key(server_dir, "sha256:base1")
+    assert len(key) == 12
+
+
+def test_image_key_changes_with_a_file(server_dir: Path):
+    before = images.image_key(server_dir, "sha256:base1")
+    (server_dir / "conf" / "dovecot.conf").write_text("protocols = imap\n")
+    assert images.image_key(server_dir, "sha256:base1") != before
+
+
+def test_image_key_changes_with_a_new_or_renamed_file(server_dir: Path):
+    before = images.image_key(server_dir, "sha256:base1")
+    (server_dir / "conf" / "dovecot.conf").rename(server_dir / "dovecot.conf")
+    renamed = images.image_key(server_dir, "sha256:base1")
+    (server_dir / "entrypoint.sh").write_text("")
+    added = images.image_key(server_dir, "sha256:base1")
+    assert len({before, renamed, added}) == 3
+
+
+def test_image_key_changes_with_the_base(server_dir: Path):
+    assert images.image_key(server_dir, "sha256:base1") != images.image_key(server_dir, "sha256:base2")
+
+
+def test_docker_dir_finds_dovecot_and_refuses_unknown_servers():
+    assert (images.docker_dir("dovecot") / "Dockerfile").is_file()
+    with pytest.raises(UsageError, match="no-such-server"):
+        images.docker_dir("no-such-server")
+
+
+class _NoImages:
+    """Just enough of a DockerClient for the paths that end before Docker does anything."""
+
+    class images:
+        @staticmethod
+        def get(ref):
+            from docker.errors import ImageNotFound
+
+            raise ImageNotFound(ref)
+
+
+def test_missing_debootstrap_is_a_usage_error(monkeypatch):
+    monkeypatch.setattr(images.shutil, "which", lambda *args, **kwargs: None)
+    said = []
+    with pytest.raises(UsageError, match="apt-get install debootstrap"):
+        images.ensure_base_image(_NoImages(), said.append, prefer_pull=False)
+    assert len(said) == 1 and "debootstrap" in said[0]
