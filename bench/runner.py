@@ -29,7 +29,7 @@ from bench.modes import get_mode
 from bench.plan import Cell, build_plan
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
-from bench.servers.base import RunningServer
+from bench.servers.base import RunningServer, check_port_free
 from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
 from scenarios import get_scenario
@@ -62,6 +62,22 @@ class Observer(Protocol):
     def advance(self, label: str) -> None: ...
 
 
+class QuietObserver:
+    """Progress for library callers and tests: lines go to a list, nothing is shown."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+    def start(self, total_samples: int) -> None:
+        pass
+
+    def advance(self, label: str) -> None:
+        pass
+
+
 def new_run_id() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
@@ -87,12 +103,15 @@ def _probe(running: RunningServer) -> dict[str, object]:
 class Run:
     """One run of a plan; ``execute()`` returns the folder holding its results and report."""
 
-    def __init__(self, config: RunConfig, observer: Observer) -> None:
+    def __init__(self, config: RunConfig, observer: Observer | None = None) -> None:
         self.config = config
-        self.observer = observer
+        self.observer: Observer = observer or QuietObserver()
         self.corpus: CorpusSource = open_corpus(config.corpus, config.seed)
         self.messages = self.corpus.resolve_count(config.messages)
         self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants)
+        if config.port_base is not None:  # refuse a taken port now, before any container
+            for offset in range(max(len(get_server(c.server).ports) for c in self.cells)):
+                check_port_free(config.port_base + offset)
         self.run_id = new_run_id()
         self.folder = config.out / self.run_id
         self.path = self.folder / "results.json"

@@ -45,7 +45,7 @@ class BaseImage:
     """The base every server image is built on; ``source`` says how it got here."""
 
     ref: str
-    source: str  # "pulled", "bootstrapped" or "cached"
+    source: str  # "pulled", "bootstrapped", or "cached, <how it was first made>"
 
 
 # --- finding a Debian mirror (pure) -------------------------------------------------
@@ -183,6 +183,22 @@ def _pull_quickly(client: docker.DockerClient, ref: str, timeout_s: float) -> bo
     return pulled.is_set()
 
 
+def _origin(image) -> str:
+    """How a local base image came to be: a pulled image has a registry digest, an
+    imported (bootstrapped) one has none."""
+    return "pulled" if image.attrs.get("RepoDigests") else "bootstrapped"
+
+
+def describe_base_path(client: docker.DockerClient) -> str:
+    """One line for `mailbench doctor`: which way the next run gets its base image."""
+    for ref in (BASE_IMAGE_TAG, UPSTREAM_BASE):
+        image = _local_image(client, ref)
+        if image is not None:
+            return f"{ref} present locally ({_origin(image)}); runs use it as it is"
+    tool = "available" if shutil.which("debootstrap", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") else "MISSING (apt-get install debootstrap)"
+    return f"not built yet: the first run pulls {UPSTREAM_BASE}, or bootstraps it with debootstrap ({tool})"
+
+
 def ensure_base_image(
     client: docker.DockerClient, say: Callable[[str], None] = print, *, prefer_pull: bool = True
 ) -> BaseImage:
@@ -192,8 +208,9 @@ def ensure_base_image(
         if image is not None:
             if ref != BASE_IMAGE_TAG:
                 image.tag(BASE_IMAGE_TAG)
-            say(f"base image: using {ref} found locally")
-            return BaseImage(BASE_IMAGE_TAG, "cached")
+            origin = _origin(image)
+            say(f"base image: using {ref} found locally ({origin})")
+            return BaseImage(BASE_IMAGE_TAG, f"cached, {origin}")
     if prefer_pull and _pull_quickly(client, UPSTREAM_BASE, PULL_TIMEOUT_S):
         client.images.get(UPSTREAM_BASE).tag(BASE_IMAGE_TAG)
         say(f"base image: pulled {UPSTREAM_BASE}")

@@ -1,0 +1,188 @@
+"""The ``mailbench`` command: a contract users script against.
+
+Each command is one small function; the work lives in the library. Every error a user
+can fix is one line on stderr and a non-zero exit (2 for bad input, 130 when
+interrupted); the last line a successful ``run`` prints is the report folder's path.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.errors import MailbenchError, UsageError
+from bench.modes import MODES
+
+stderr = Console(stderr=True)
+
+
+class ProgressObserver:
+    """Shows a run's progress: messages above a bar counting finished samples."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("preparing", total=None)
+
+    def say(self, line: str) -> None:
+        self._progress.console.print(line, markup=False, highlight=False)
+
+    def start(self, total_samples: int) -> None:
+        self._progress.update(self._task, total=total_samples, description="samples")
+
+    def advance(self, label: str) -> None:
+        self._progress.update(self._task, advance=1, description=label)
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".mailbench-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to --out {folder} ({exc.strerror}); choose a writable folder") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mailbench")
+def cli() -> None:
+    """Measure IMAP against POP3 on real mail servers in containers."""
+
+
+@cli.command()
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME", help="Scenario to run (repeatable; default: all).")
+@click.option("--server", "servers", multiple=True, metavar="NAME", help="Server to run on (repeatable; default: all).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)), help="Protocol/mode (repeatable; default: all).")
+@click.option("--variant", "variants", multiple=True, metavar="NAME", help="Scenario variant (repeatable; default: all).")
+@click.option("--messages", type=click.IntRange(min=1), help="Messages per mailbox (default 300; with --corpus, all of it).")
+@click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Samples per cell.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated corpus.")
+@click.option("--corpus", type=click.Path(path_type=Path), help="Use your own mbox file, Maildir or .eml instead.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True, help="Where run folders go.")
+@click.option("--port-base", type=click.IntRange(1024, 65000), help="Publish server ports from this one up (default: free ports).")
+@click.option("--no-pipelining", is_flag=True, help="Never pipeline commands, even where the server allows it.")
+def run(scenarios, servers, modes, variants, messages, repeat, seed, corpus, out, port_base, no_pipelining) -> None:
+    """Run scenarios on servers and write results, report and charts."""
+    from bench.report import render
+    from bench.runner import Run, RunConfig
+
+    config = RunConfig(
+        scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
+        messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
+        pipelining=not no_pipelining,
+    )
+    _check_writable(out)
+    the_run = Run(config)  # validates names and corpus before Docker is touched
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        the_run.observer = ProgressObserver(progress)
+        try:
+            folder = the_run.execute()
+        except KeyboardInterrupt:
+            the_run.save()
+            stderr.print(f"interrupted: finished cells are in {the_run.path}; containers removed")
+            sys.exit(130)
+    files = render(the_run.results, folder)
+    failed = the_run.results.failed_cells
+    stderr.print(
+        f"{len(the_run.results.cells)} cells, {len(failed)} failed; report: {files.html}",
+        highlight=False,
+    )
+    click.echo(folder)
+
+
+@cli.command()
+@click.argument("results_file", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for the report (default: beside the results).")
+def report(results_file: Path, out: Path | None) -> None:
+    """Render the report of a results file again, from the file alone."""
+    from bench.report import render
+    from bench.results import load
+
+    results = load(results_file)
+    folder = out or results_file.parent
+    _check_writable(folder)
+    files = render(results, folder)
+    click.echo(files.markdown)
+    click.echo(files.html)
+
+
+@cli.command(name="list")
+def list_() -> None:
+    """List scenarios (with their variants), servers and modes."""
+    from bench.servers import SERVERS
+    from scenarios import SCENARIOS
+
+    click.echo("scenarios:")
+    for scenario in SCENARIOS.values():
+        click.echo(f"  {scenario.name:<20} {scenario.description} (variants: {', '.join(scenario.variants)})")
+    click.echo("servers:")
+    for server in SERVERS.values():
+        click.echo(f"  {server.name:<20} {server.description}")
+    click.echo("modes:")
+    for mode in MODES.values():
+        click.echo(f"  {mode.name:<20} {mode.description}")
+
+
+@cli.command()
+def clean() -> None:
+    """Remove every container labelled mailbench (leftovers of interrupted runs)."""
+    from bench.servers import clean as remove_all
+    from bench.servers.docker_client import connect
+
+    removed = remove_all(connect())
+    click.echo(f"removed {len(removed)} container(s) labelled mailbench")
+
+
+@cli.command()
+def doctor() -> None:
+    """Check Docker, the base image path, the images and leftovers."""
+    from bench.servers.base import LABEL
+    from bench.servers.docker_client import connect
+    from bench.servers.images import describe_base_path
+
+    client = connect()
+    version = client.version()
+    click.echo(f"docker: reachable, server {version.get('Version')} (API {version.get('ApiVersion')})")
+    click.echo(f"base image: {describe_base_path(client)}")
+    images = sorted(tag for image in client.images.list() for tag in image.tags if tag.startswith("mailbench/"))
+    click.echo(f"images: {', '.join(images) if images else 'none built yet (the first run builds them)'}")
+    leftovers = client.containers.list(all=True, filters={"label": LABEL})
+    click.echo(f"containers labelled mailbench: {len(leftovers)}" + (" (run `mailbench clean`)" if leftovers else ""))
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    stderr.print(f"mailbench: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click without its multi-line usage errors, our errors as one line."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` cleans up like Ctrl-C does
+    try:
+        cli.main(args=argv, prog_name="mailbench", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        command = f" {exc.ctx.info_name}" if getattr(exc, "ctx", None) and exc.ctx.parent else ""
+        _fail(f"{exc.format_message()} (see `mailbench{command} --help`)")
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    except UsageError as exc:
+        _fail(str(exc))
+    except MailbenchError as exc:
+        _fail(str(exc).splitlines()[0], 1)
+
+
+if __name__ == "__main__":
+    main()

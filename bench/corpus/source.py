@@ -1,0 +1,73 @@
+"""Where a run's messages come from: the seeded generator, or the user's own mail.
+
+Both give messages by position (``messages(start, count)``), so a scenario can deliver a
+mailbox and later "new mail" from the same sequence without caring which source it is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from itertools import islice
+from pathlib import Path
+from typing import Any, Iterator
+
+from bench.corpus.generate import generate_messages
+from bench.corpus.importer import load_messages
+
+DEFAULT_MESSAGES = 300
+CANONICALISATION = (
+    "messages are compared byte for byte after canonicalisation: every line ending made CRLF "
+    "and the message ending in exactly one CRLF, as IMAP and POP3 carry them"
+)
+
+
+class CorpusSource(ABC):
+    @abstractmethod
+    def messages(self, start: int, count: int) -> Iterator[bytes]:
+        """Canonical messages ``start`` .. ``start + count - 1``."""
+
+    @abstractmethod
+    def resolve_count(self, requested: int | None) -> int:
+        """How many messages a mailbox gets when the user asked for ``requested``."""
+
+    @abstractmethod
+    def describe(self, count: int) -> dict[str, Any]:
+        """What the results file says about the corpus."""
+
+
+class GeneratedCorpus(CorpusSource):
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def messages(self, start: int, count: int) -> Iterator[bytes]:
+        return generate_messages(count, self.seed, start=start)
+
+    def resolve_count(self, requested: int | None) -> int:
+        return requested or DEFAULT_MESSAGES
+
+    def describe(self, count: int) -> dict[str, Any]:
+        return {"source": "generated", "seed": self.seed, "messages": count,
+                "canonicalisation": CANONICALISATION}
+
+
+class FileCorpus(CorpusSource):
+    """A user's mbox, Maildir or .eml, read and checked once, before anything starts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._messages = load_messages(path)
+
+    def messages(self, start: int, count: int) -> Iterator[bytes]:
+        return islice(iter(self._messages), start, start + count)
+
+    def resolve_count(self, requested: int | None) -> int:
+        return min(requested or len(self._messages), len(self._messages))
+
+    def describe(self, count: int) -> dict[str, Any]:
+        return {"source": str(self.path), "messages": count, "available": len(self._messages),
+                "bytes": sum(len(raw) for raw in self._messages[:count]),
+                "canonicalisation": CANONICALISATION}
+
+
+def open_corpus(path: Path | None, seed: int) -> CorpusSource:
+    return FileCorpus(path) if path is not None else GeneratedCorpus(seed)

@@ -1,0 +1,60 @@
+"""Shared fixtures. Integration fixtures start real containers once per session.
+
+Without Docker the integration tests skip, except under CI (``CI=true``), where a missing
+Docker is a failure: the point of CI is to run them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    from bench.errors import DockerUnavailable
+    from bench.servers.docker_client import connect
+
+    try:
+        return connect()
+    except DockerUnavailable as exc:
+        if _in_ci():
+            pytest.fail(f"CI=true and Docker is unavailable: {exc}")
+        pytest.skip(f"Docker unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client):
+    from bench.servers.images import ensure_base_image
+
+    return ensure_base_image(docker_client, say=lambda line: None)
+
+
+@pytest.fixture(scope="session")
+def server_image(docker_client, base_image):
+    from bench.servers.images import ensure_server_image
+
+    def build(name: str) -> str:
+        return ensure_server_image(docker_client, name, base_image, say=lambda line: None)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def dovecot(docker_client, server_image):
+    """One Dovecot container for the session, with plenty of fresh accounts."""
+    from bench.servers import get_server, run_server
+
+    with run_server(docker_client, get_server("dovecot"), server_image("dovecot"),
+                    users=200, run_id=f"pytest-{os.getpid()}") as running:
+        running.fresh_account()  # user1 belongs to readiness checks
+        yield running

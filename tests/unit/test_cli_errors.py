@@ -1,0 +1,74 @@
+"""Bad input gives one clear line and a non-zero exit, before any container starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def mailbench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("mailbench: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["run", "--scenario", "nope"], "unknown scenario 'nope'"),
+        (["run", "--server", "exchange"], "unknown server 'exchange'"),
+        (["run", "--mode", "smtp"], "'smtp' is not one of"),
+        (["run", "--messages", "0"], "--messages"),
+        (["run", "--messages", "-5"], "--messages"),
+        (["run", "--repeat", "abc"], "--repeat"),
+        (["run", "--corpus", "/nonexistent/mail.mbox"], "does not exist"),
+        (["report", "/nonexistent/results.json"], "does not exist"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, expected):
+    result = mailbench(*args)
+    line = one_error_line(result)
+    assert expected in line
+    assert result.returncode == 2
+
+
+def test_corpus_that_is_not_mail_is_refused(tmp_path):
+    corpus = tmp_path / "photo.mbox"
+    corpus.write_bytes(bytes(range(256)) * 10)
+    line = one_error_line(mailbench("run", "--corpus", str(corpus)))
+    assert str(corpus) in line
+
+
+def test_empty_corpus_is_refused(tmp_path):
+    corpus = tmp_path / "empty.mbox"
+    corpus.write_bytes(b"")
+    assert "empty" in one_error_line(mailbench("run", "--corpus", str(corpus)))
+
+
+def test_unwritable_out_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert "--out" in one_error_line(mailbench("run", "--out", str(blocker / "sub")))
+
+
+def test_docker_not_running_is_one_line(tmp_path):
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock", "PATH": "/usr/bin:/bin"}
+    line = one_error_line(mailbench("run", "--messages", "5", "--out", str(tmp_path), env=env))
+    assert "Docker is not reachable" in line and "start" in line
+
+
+def test_list_names_everything():
+    result = mailbench("list")
+    assert result.returncode == 0
+    for name in ("bulk-fetch", "dovecot", "imap", "pop3-keep", "pop3-delete"):
+        assert name in result.stdout

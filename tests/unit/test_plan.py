@@ -1,0 +1,28 @@
+import pytest
+
+from bench.errors import UsageError
+from bench.plan import build_plan
+
+
+def test_empty_filters_mean_everything():
+    cells = build_plan([], [], [])
+    assert {c.mode for c in cells} == {"imap", "pop3-keep", "pop3-delete"}
+    assert {c.variant for c in cells} == {"full", "headers", "new"}
+    assert len(cells) == len(set(cells))
+
+
+def test_filters_narrow_the_plan():
+    cells = build_plan(["bulk-fetch"], ["dovecot"], ["imap"], ["full"])
+    assert [c.id for c in cells] == ["bulk-fetch/dovecot/imap/full"]
+
+
+@pytest.mark.parametrize(
+    "args, word",
+    [((["nope"], [], []), "scenario"), (([], ["exchange"], []), "server"),
+     (([], [], ["smtp"]), "mode"), (([], [], [], ["bodies"]), "variant")],
+)
+def test_unknown_names_are_one_line_errors(args, word):
+    with pytest.raises(UsageError) as error:
+        build_plan(*args)
+    message = str(error.value)
+    assert word in message and "choose from" in message and "\n" not in message
