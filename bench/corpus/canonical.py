@@ -1,0 +1,72 @@
+"""The canonical form of a message: the bytes every integrity check compares.
+
+Mail servers store and serve messages with CRLF line ends, and POP3 can only send them
+that way, so a message is compared in the form it has on the wire:
+
+- every line end is CRLF: a bare LF and a bare CR each become CRLF (so ``CR CR LF`` is
+  two line ends, the first of them a bare CR);
+- the last line ends with a CRLF: a message whose last line has no line end gets one;
+- nothing else changes: trailing blank lines and trailing spaces are content and stay,
+  an empty message stays empty.
+
+``header_block`` is the header section as IMAP ``BODY.PEEK[HEADER]`` and POP3 ``TOP n 0``
+return it: the header lines and the empty line that ends them.
+"""
+
+from __future__ import annotations
+
+import re
+
+CRLF = b"\r\n"
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_SEPARATOR = CRLF + CRLF
+
+
+def canonical(raw: bytes) -> bytes:
+    """``raw`` with CRLF line ends and a line end after its last line."""
+    if raw.count(b"\r") != raw.count(b"\n") or raw.count(b"\r") != raw.count(CRLF):
+        raw = _LINE_END.sub(CRLF, raw)
+    if raw and not raw.endswith(CRLF):
+        raw += CRLF
+    return raw
+
+
+def header_block(raw: bytes) -> bytes:
+    """The header section of ``raw``'s canonical form, with the empty line that ends it.
+
+    Edge cases, decided here so that both protocols agree:
+    - a message that starts with an empty line has no header fields: ``b"\\r\\n"``;
+    - a message with no empty line has no body: the whole message plus ``b"\\r\\n"``
+      (so the empty message gives ``b"\\r\\n"``).
+    Applying it to its own result gives the same bytes back.
+    """
+    message = canonical(raw)
+    if message.startswith(CRLF):
+        return CRLF
+    end = message.find(_SEPARATOR)
+    if end < 0:
+        return message + CRLF
+    return message[: end + len(_SEPARATOR)]
+
+
+def header_lines(block: bytes) -> list[bytes]:
+    """The unfolded header fields of a header block, one ``b"Name: value"`` each."""
+    fields: list[bytes] = []
+    for line in block.split(CRLF):
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b" " + line.strip()
+        else:
+            fields.append(line)
+    return fields
+
+
+def message_id(raw: bytes) -> str | None:
+    """The value of the first Message-ID header field, whitespace collapsed, or None."""
+    for field in header_lines(header_block(raw)):
+        name, colon, value = field.partition(b":")
+        if colon and name.strip().lower() == b"message-id":
+            text = " ".join(value.decode("utf-8", "replace").split())
+            return text or None
+    return None
