@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bench.corpus.generate import generate_messages
-from bench.corpus.importer import load_messages
+from bench.corpus.importer import open_mailbox
 
 DEFAULT_MESSAGES = 300
 CANONICALISATION = (
-    "messages are compared byte for byte after canonicalisation: every line ending made CRLF "
-    "and the message ending in exactly one CRLF, as IMAP and POP3 carry them"
+    "messages are compared byte for byte after canonicalisation: every line ending (LF, CR or "
+    "CRLF) made CRLF and a missing final line ending added, as IMAP and POP3 carry mail"
 )
 
 
@@ -51,22 +51,22 @@ class GeneratedCorpus(CorpusSource):
 
 
 class FileCorpus(CorpusSource):
-    """A user's mbox, Maildir or .eml, read and checked once, before anything starts."""
+    """A user's mbox, Maildir or .eml: checked whole before anything starts, then read
+    from disk message by message, so a large mailbox is never held in memory."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._messages = load_messages(path)
+        self._mailbox = open_mailbox(path)
 
     def messages(self, start: int, count: int) -> Iterator[bytes]:
-        return islice(iter(self._messages), start, start + count)
+        return islice(iter(self._mailbox), start, start + count)
 
     def resolve_count(self, requested: int | None) -> int:
-        return min(requested or len(self._messages), len(self._messages))
+        return min(requested or len(self._mailbox), len(self._mailbox))
 
     def describe(self, count: int) -> dict[str, Any]:
-        return {"source": str(self.path), "messages": count, "available": len(self._messages),
-                "bytes": sum(len(raw) for raw in self._messages[:count]),
-                "canonicalisation": CANONICALISATION}
+        return {"source": str(self.path), "format": self._mailbox.kind, "messages": count,
+                "available": len(self._mailbox), "canonicalisation": CANONICALISATION}
 
 
 def open_corpus(path: Path | None, seed: int) -> CorpusSource:
