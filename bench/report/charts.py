@@ -1,0 +1,357 @@
+"""Charts of a run, one consistent style, drawn with matplotlib's Agg canvas.
+
+A chart is a function ``plot_x(results, ax, *, scenario=None, server=None)`` that draws
+on an axes it is given; ``write_charts`` makes the figures, saves each as PNG and SVG
+and closes them. Nothing here uses pyplot or changes matplotlib's global settings: the
+style is applied with ``rc_context`` around each figure, and figures are bound to the
+Agg canvas directly, so no window can ever open.
+
+Which charts a report has is declared in ``CHARTS``: each entry names the metrics it
+needs and, optionally, the scenarios it belongs to. A later scenario adds its own
+charts by adding entries there; ``write_charts`` and the report pick them up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import EngFormatter, Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from bench.report import units
+from bench.report.cells import Grid, scenarios
+from bench.results import Results
+
+# Okabe & Ito's palette, distinguishable with every common colour-vision deficiency.
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+MODE_COLOURS = {"imap": OKABE_ITO[0], "pop3-keep": OKABE_ITO[1], "pop3-delete": OKABE_ITO[2]}
+
+STYLE: dict[Any, Any] = {  # rcParams, applied with rc_context around each figure
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.axisbelow": True,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "grid.color": "#d9d9d9",
+    "grid.linewidth": 0.6,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "legend.frameon": False,
+    "hatch.linewidth": 0.8,
+    "savefig.dpi": 150,
+    "svg.hashsalt": "mailbench",  # stable element ids: the same results give the same SVG
+}
+FIGSIZE = (7.2, 4.0)  # inches: 1080 × 600 px at 150 dpi, legible when shown 800 px wide
+FORMATS = ("png", "svg")
+LOG_SCALE_SPAN = 25  # a y range wider than this (largest / smallest bar) is drawn on a log scale
+MUTED = "#555555"
+SERVER_GAP = 0.6  # blank space between two servers' blocks of bars, in bar-group widths
+MAX_LABELLED_BARS = 30  # above this many bars, value labels would overlap: the tables have the figures
+
+
+def mode_colour(mode: str, modes: Sequence[str] = ()) -> str:
+    """The fixed colour of a mode; modes without one take the palette's next free colours."""
+    if mode in MODE_COLOURS:
+        return MODE_COLOURS[mode]
+    spare = [c for c in OKABE_ITO if c not in MODE_COLOURS.values()]
+    others = sorted(m for m in {*modes, mode} if m not in MODE_COLOURS)
+    return spare[others.index(mode) % len(spare)]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One bar per mode and group, showing one metric."""
+
+    metric: str
+    label: str = ""  # shown in the legend when a chart has several series
+    hatch: str = ""
+    alpha: float = 1.0
+
+
+def _choose(results: Results, scenario: str | None) -> Grid:
+    names = scenarios(results)
+    if not names:
+        raise ValueError("the results hold no cells to plot")
+    if scenario is None:
+        scenario = names[0]
+    elif scenario not in names:
+        raise ValueError(f"no cells for scenario {scenario!r}; the results have {names}")
+    return Grid.of(results, scenario)
+
+
+def _samples(results: Results) -> str:
+    repeat = results.plan.get("repeat")
+    return f"median of {repeat} samples" if repeat else "median of the samples"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where bars go: groups of (server, variant) along x, one slot per (mode, series) in a group."""
+
+    grid: Grid
+    servers: list[str]
+    series: Sequence[Series]
+
+    @property
+    def groups(self) -> list[tuple[str, str]]:
+        return [(s, v) for s in self.servers for v in self.grid.variants]
+
+    @property
+    def centres(self) -> list[float]:
+        """Servers side by side, each a block of variants, with a gap between blocks."""
+        block = len(self.grid.variants)
+        return [i * (block + SERVER_GAP) + j for i in range(len(self.servers)) for j in range(block)]
+
+    @property
+    def slots(self) -> list[tuple[str, Series]]:
+        return [(mode, one) for mode in self.grid.modes for one in self.series]
+
+    @property
+    def width(self) -> float:
+        return 0.8 / len(self.slots)
+
+    @property
+    def crowded(self) -> bool:
+        """Value labels must stand upright to fit above their bars."""
+        return len(self.slots) > 3 or len(self.groups) > 4
+
+    def medians(self) -> list[float]:
+        return [
+            stat.median
+            for server, variant in self.groups
+            for mode, one in self.slots
+            if (stat := self.grid.stat(server, mode, variant, one.metric)) is not None
+        ]
+
+
+def _draw_bars(ax: Axes, layout: _Layout, formatter: Callable[[float], str]) -> None:
+    grid = layout.grid
+    for index, (mode, one) in enumerate(layout.slots):
+        offset = (index - (len(layout.slots) - 1) / 2) * layout.width
+        xs, ys, low, high, notes = [], [], [], [], []
+        for centre, (server, variant) in zip(layout.centres, layout.groups):
+            x = centre + offset
+            stat = grid.stat(server, mode, variant, one.metric)
+            cell = grid.cell(server, mode, variant)
+            if stat is not None:
+                xs.append(x)
+                ys.append(stat.median)
+                low.append(stat.median - stat.min)
+                high.append(stat.max - stat.median)
+            elif cell is not None and not cell.ok:
+                if one is layout.series[0]:  # one note per failed cell, amid the mode's bars
+                    notes.append((x + layout.width * (len(layout.series) - 1) / 2, "failed"))
+            elif cell is not None:
+                notes.append((x, "n/a"))
+        colour = mode_colour(mode, grid.modes)
+        if xs:
+            bars = ax.bar(
+                xs, ys, layout.width * 0.92,
+                yerr=[low, high] if any(low) or any(high) else None,  # no caps on a flat line
+                color="white" if one.hatch else colour, edgecolor=colour, hatch=one.hatch,
+                alpha=one.alpha, linewidth=1.0,
+                error_kw={"ecolor": "#333333", "elinewidth": 0.9, "capsize": 2.5},
+            )
+            if len(layout.slots) * len(layout.groups) <= MAX_LABELLED_BARS:
+                ax.bar_label(bars, labels=[formatter(y) for y in ys], padding=2, fontsize=7,
+                             rotation=90 if layout.crowded else 0, color="#222222")
+        for x, note in notes:
+            ax.annotate(note, (x, 0), xycoords=("data", "axes fraction"), xytext=(0, 4),
+                        textcoords="offset points", rotation=90, ha="center", va="bottom",
+                        fontsize=8, color=MUTED, style="italic")
+
+
+def _x_axis(ax: Axes, layout: _Layout) -> None:
+    centres = layout.centres
+    ax.set_xticks(centres, [variant for _, variant in layout.groups])
+    ax.set_xlim(centres[0] - 0.5, centres[-1] + 0.5)
+    ax.tick_params(axis="x", length=0)
+    if len(layout.servers) == 1:
+        ax.set_xlabel("variant")
+        return
+    block = len(layout.grid.variants)
+    for i, name in enumerate(layout.servers):
+        first, last = centres[i * block], centres[(i + 1) * block - 1]
+        ax.annotate(name, ((first + last) / 2, 0), xycoords=("data", "axes fraction"), xytext=(0, -24),
+                    textcoords="offset points", ha="center", va="top", fontweight="bold")
+        if i:
+            ax.axvline(first - (1 + SERVER_GAP) / 2, color=MUTED, linewidth=0.6, linestyle=":")
+    ax.set_xlabel("variant, by server", labelpad=22)  # below the server names
+
+
+def _y_axis(ax: Axes, layout: _Layout, ylabel: str, tick_format: Formatter | None) -> None:
+    """Linear from zero, or log when the bars span too many orders of magnitude to compare."""
+    heights = [m for m in layout.medians() if m > 0]
+    log = bool(heights) and max(heights) / min(heights) > LOG_SCALE_SPAN
+    ax.set_ylabel(ylabel + (" — log scale" if log else ""))
+    if log:
+        ax.set_yscale("log")  # first: it replaces the axis' formatters
+    ax.yaxis.set_major_formatter(tick_format or FuncFormatter(lambda y, _: f"{y:g}"))
+    if log:
+        bottom, top = ax.get_ylim()
+        if top / bottom < 1000:  # few decades: mark 1, 2 and 5 of each so the axis can be read
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        ax.set_ylim(bottom=0)
+    # Room above the tallest bar for its value label, more when the labels stand upright.
+    room = 0.22 if layout.crowded else 0.15
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(bottom, top * (top / bottom) ** room if log else top + (top - bottom) * room)
+
+
+def _titles_and_legend(ax: Axes, layout: _Layout, results: Results, what: str) -> None:
+    grid, servers = layout.grid, layout.servers
+    ax.set_title(f"{grid.scenario} on {', '.join(servers)}: {what}", loc="left", pad=18)
+    ax.annotate(f"{_samples(results)}; error bars span min–max", (0, 1), xycoords="axes fraction",
+                xytext=(0, 6), textcoords="offset points", fontsize=8.5, color=MUTED)
+    handles = [Patch(facecolor=mode_colour(m, grid.modes), edgecolor=mode_colour(m, grid.modes), label=m)
+               for m in grid.modes]
+    if len(layout.series) > 1:
+        handles += [Patch(facecolor="white" if s.hatch else "#888888", edgecolor="#888888",
+                          hatch=s.hatch, label=s.label) for s in layout.series]
+    title = f"server: {servers[0]}" if len(servers) == 1 else "mode"
+    ax.legend(handles=handles, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              alignment="left", handlelength=1.4)
+
+
+def _bars(
+    results: Results,
+    ax: Axes,
+    series: Sequence[Series],
+    *,
+    scenario: str | None,
+    server: str | None,
+    what: str,
+    ylabel: str,
+    formatter: Callable[[float], str],
+    tick_format: Formatter | None = None,
+) -> None:
+    """Grouped bars: one group per (server, variant), one bar per mode and series,
+    its height the median, its error bar the samples' min..max."""
+    grid = _choose(results, scenario)
+    if server is not None and server not in grid.servers:
+        raise ValueError(f"no {grid.scenario} cells for server {server!r}; the results have {grid.servers}")
+    layout = _Layout(grid, grid.servers if server is None else [server], series)
+    _draw_bars(ax, layout, formatter)
+    _x_axis(ax, layout)
+    _y_axis(ax, layout, ylabel, tick_format)
+    _titles_and_legend(ax, layout, results, what)
+
+
+def plot_time_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
+                       server: str | None = None) -> None:
+    """Wall-clock time of each cell (``elapsed_s``), modes side by side per variant."""
+    _bars(results, ax, [Series("elapsed_s")], scenario=scenario, server=server,
+          what="time per mode", ylabel="time (s)", formatter=units.number)
+
+
+def plot_bytes_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
+                        server: str | None = None) -> None:
+    """Bytes received (``bytes_down``, solid) and sent (``bytes_up``, hatched) on the wire."""
+    series = [Series("bytes_down", "down (received)"), Series("bytes_up", "up (sent)", hatch="////")]
+    _bars(results, ax, series, scenario=scenario, server=server, what="bytes on the wire per mode",
+          ylabel="bytes", formatter=units.byte_size, tick_format=EngFormatter(unit="B", sep=" "))
+
+
+def plot_round_trips_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
+                              server: str | None = None) -> None:
+    """Client–server round trips (``round_trips``): each one costs a link's latency."""
+    _bars(results, ax, [Series("round_trips")], scenario=scenario, server=server,
+          what="round trips per mode", ylabel="round trips (count)", formatter=units.number)
+
+
+PlotFunction = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A kind of chart: its file-name part, its function and the metrics it needs."""
+
+    kind: str
+    plot: PlotFunction
+    needs: tuple[str, ...]
+    caption: str
+    scenarios: frozenset[str] | None = None  # None: every scenario that has the metrics
+
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec("time", plot_time_per_mode, ("elapsed_s",),
+              "Time per mode: median wall-clock time of each cell; error bars span the samples' min–max."),
+    ChartSpec("bytes", plot_bytes_per_mode, ("bytes_down", "bytes_up"),
+              "Bytes on the wire per mode: received (solid) and sent (hatched)."),
+    ChartSpec("round-trips", plot_round_trips_per_mode, ("round_trips",),
+              "Round trips per mode: each one waits for the link's latency."),
+)
+
+
+@dataclass(frozen=True)
+class PlannedChart:
+    """One chart of one scenario on one server, and where it is written."""
+
+    scenario: str
+    server: str
+    spec: ChartSpec
+
+    @property
+    def stem(self) -> str:
+        return f"charts/{self.scenario}-{self.server}-{self.spec.kind}"
+
+    def files(self, out_dir: Path) -> list[Path]:
+        return [out_dir / f"{self.stem}.{fmt}" for fmt in FORMATS]
+
+
+def planned_charts(results: Results, scenario: str | None = None) -> list[PlannedChart]:
+    """Every chart the results call for, in report order."""
+    planned = []
+    for name in scenarios(results) if scenario is None else [scenario]:
+        grid = Grid.of(results, name)
+        for server in grid.servers:
+            for spec in CHARTS:
+                if spec.scenarios is not None and name not in spec.scenarios:
+                    continue
+                if all(grid.has_metric(metric) for metric in spec.needs):
+                    planned.append(PlannedChart(name, server, spec))
+    return planned
+
+
+def write_charts(results: Results, out_dir: Path) -> list[Path]:
+    """Draw every planned chart and save it as PNG and SVG under ``out_dir/charts/``."""
+    written = []
+    for chart in planned_charts(results):
+        paths = chart.files(Path(out_dir))
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        with matplotlib.rc_context(STYLE):
+            figure = Figure(figsize=FIGSIZE, layout="constrained")
+            FigureCanvasAgg(figure)
+            ax = figure.add_subplot()
+            chart.spec.plot(results, ax, scenario=chart.scenario, server=chart.server)
+            for path in paths:
+                # No creation date in the files: the same results give the same charts.
+                metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}
+                figure.savefig(path, format=path.suffix[1:], metadata=metadata)
+            figure.clear()
+        written.extend(paths)
+    return written

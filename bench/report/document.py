@@ -1,0 +1,145 @@
+"""The report as a document: sections of paragraphs, lists, tables and charts.
+
+The document is built once from the results (``bench.report.sections.build_document``)
+and every output format renders this same tree, so Markdown and HTML always say the
+same thing. Nothing here knows about mail, results or any output format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Code:
+    """Literal text: a command, a message id, an error."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Strong:
+    text: str
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A median with the range of the samples around it: 0.318 (0.301–0.334)."""
+
+    median: str
+    low: str
+    high: str
+
+    @property
+    def plain(self) -> str:
+        if self.low == self.high == self.median:
+            return self.median
+        return f"{self.median} ({self.low}–{self.high})"
+
+
+Inline = str | Code | Strong | Spread
+Text = tuple[Inline, ...]
+
+
+def text(*parts: Inline | Iterable[Inline]) -> Text:
+    """A run of inline pieces; nested runs are flattened and empty strings dropped."""
+    flat: list[Inline] = []
+    for part in parts:
+        if isinstance(part, (str, Code, Strong, Spread)):
+            if part != "":
+                flat.append(part)
+        else:
+            flat.extend(text(*part))
+    return tuple(flat)
+
+
+def plain(run: Text) -> str:
+    """The words of a run without any markup, e.g. for tests and alt texts."""
+    return "".join(
+        piece if isinstance(piece, str) else piece.plain if isinstance(piece, Spread) else piece.text
+        for piece in run
+    )
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    parts: Text
+
+
+@dataclass(frozen=True)
+class BulletList:
+    items: tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of cells; ``numeric`` marks the columns to align right."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Text, ...], ...]
+    numeric: tuple[bool, ...] = ()
+    caption: str = ""
+
+    def is_numeric(self, column: int) -> bool:
+        return column < len(self.numeric) and self.numeric[column]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart written by ``bench.report.charts``: ``stem`` is its path below the report
+    folder without extension (``charts/bulk-fetch-dovecot-time``); PNG and SVG exist."""
+
+    stem: str
+    alt: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    text: str
+
+
+Block = Paragraph | BulletList | Table | Chart | CodeBlock
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    children: list[Section] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return slug(self.title)
+
+    def walk(self, level: int = 2) -> Iterable[tuple[int, Section]]:
+        """This section and every section below it, with heading levels (2 = top)."""
+        yield level, self
+        for child in self.children:
+            yield from child.walk(level + 1)
+
+
+@dataclass
+class Document:
+    title: str
+    intro: list[Block] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+
+    def walk(self) -> Iterable[tuple[int, Section]]:
+        for section in self.sections:
+            yield from section.walk()
+
+    def section(self, title: str) -> Section:
+        for _, section in self.walk():
+            if section.title == title:
+                return section
+        raise KeyError(f"no section titled {title!r}")
+
+    def charts(self) -> list[Chart]:
+        return [block for _, s in self.walk() for block in s.blocks if isinstance(block, Chart)]
+
+
+def slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "section"

@@ -1,0 +1,21 @@
+"""The scenarios' parts of the report, registered by name.
+
+To give a new scenario its own section, write a module here with a section function
+(and, if it has something to say in the summary, a summary function), build a
+``ScenarioReport`` in it, and add that to ``REPORTS`` below. A scenario that is not
+registered still gets a section: a table of every metric it recorded.
+"""
+
+from __future__ import annotations
+
+from bench.report.scenarios import bulk_fetch
+from bench.report.scenarios.base import GENERIC, ScenarioReport
+
+REPORTS: dict[str, ScenarioReport] = {report.name: report for report in (bulk_fetch.REPORT,)}
+
+
+def report_for(scenario: str) -> ScenarioReport:
+    return REPORTS.get(scenario, GENERIC)
+
+
+__all__ = ["REPORTS", "ScenarioReport", "report_for"]
