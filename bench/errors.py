@@ -37,7 +37,14 @@ class ServerStartError(MailbenchError):
 
 
 class IntegrityError(MailbenchError):
-    """What a device holds differs from the truth: lost, changed or unexpected messages."""
+    """What a device holds differs from the truth: lost, changed or unexpected messages.
+
+    ``integrity`` is the check's report (which messages), kept in the failed cell.
+    """
+
+    def __init__(self, message: str, integrity: dict | None = None) -> None:
+        super().__init__(message)
+        self.integrity = integrity or {}
 
 
 class Unsupported(MailbenchError):

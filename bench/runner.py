@@ -24,7 +24,7 @@ from bench.access import AccessOptions, WireMeter, open_access
 from bench.corpus.source import CorpusSource, open_corpus
 from docker.errors import DockerException
 
-from bench.errors import MailbenchError, UsageError
+from bench.errors import IntegrityError, MailbenchError, UsageError
 from bench.modes import get_mode
 from bench.plan import Cell, build_plan
 from bench.results import CellResult, Results
@@ -212,6 +212,8 @@ class Run:
                 self.observer.advance(cell.id)
         except Exception as exc:  # a cell's failure is its own: record it, go on
             result.fail(_one_line(exc))
+            if isinstance(exc, IntegrityError):
+                result.integrity = dict(exc.integrity, samples=len(result.samples) + 1)
             for _ in range(self.config.repeat - len(result.samples)):
                 self.observer.advance(f"{cell.id} failed")
         self.results.cells.append(result)

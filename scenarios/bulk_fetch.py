@@ -45,7 +45,7 @@ class BulkFetch(Scenario):
 
         report = mailbox.truth.check(device.store, part)
         if not report.passed:
-            raise IntegrityError(f"device copy differs from the truth: {report.summary()}")
+            raise IntegrityError(f"device copy differs from the truth: {report.summary()}", report.to_json())
         elapsed = measured.metrics["elapsed_s"]
         metrics = dict(
             measured.metrics,

@@ -227,10 +227,12 @@ def run_server(
 
 
 def _owner_alive(pid_label: str | None) -> bool:
+    """Whether the process that started a container still runs; a container without an
+    owner label was started by hand, and only ``mailbench clean`` removes it."""
     try:
         pid = int(pid_label or "")
     except ValueError:
-        return False
+        return True
     if pid == os.getpid():
         return True
     try:
@@ -246,7 +248,7 @@ def clean(client: docker.DockerClient, *, orphans_only: bool = False) -> list[st
     """Remove containers labelled ``mailbench``: all of them, or those whose run is dead.
 
     ``orphans_only`` is what a new run does first: it removes what a killed run left behind
-    without touching a run going on beside it.
+    (its owner process is gone) without touching a run going on beside it.
     """
     removed = []
     for container in client.containers.list(all=True, filters={"label": LABEL}):

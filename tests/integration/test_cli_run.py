@@ -13,7 +13,7 @@ import pytest
 
 from bench import results
 from bench.corpus import generate_messages
-from bench.servers.base import LABEL
+from bench.servers.base import LABEL_RUN
 
 pytestmark = pytest.mark.integration
 
@@ -23,14 +23,14 @@ def mailbench(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
-def _labelled(docker_client) -> list:
-    return docker_client.containers.list(all=True, filters={"label": LABEL})
+def _labelled(docker_client, run_id: str) -> list:
+    """Containers of one run, running or not."""
+    return docker_client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
 
 
 def test_run_writes_results_report_and_charts_and_leaves_no_container(docker_client, server_image, tmp_path):
     server_image("dovecot")  # build outside the timed CLI call
-    before = {c.id for c in _labelled(docker_client)}
-    run = mailbench("run", "--messages", "12", "--repeat", "2", "--out", str(tmp_path))
+    run = mailbench("run", "--server", "dovecot", "--messages", "12", "--repeat", "2", "--out", str(tmp_path))
     assert run.returncode == 0, run.stderr
     folder = Path(run.stdout.strip().splitlines()[-1])
     assert folder.parent == tmp_path
@@ -44,7 +44,7 @@ def test_run_writes_results_report_and_charts_and_leaves_no_container(docker_cli
         assert (folder / name).stat().st_size > 0
     charts = list((folder / "charts").iterdir())
     assert {p.suffix for p in charts} == {".png", ".svg"}
-    assert {c.id for c in _labelled(docker_client)} == before
+    assert _labelled(docker_client, folder.name) == []
 
 
 def _write_mbox(path: Path, count: int) -> list[bytes]:
@@ -63,7 +63,7 @@ def test_a_users_mbox_is_reproduced_byte_for_byte_in_every_mode(server_image, tm
     server_image("dovecot")
     corpus = tmp_path / "mine.mbox"
     _write_mbox(corpus, 15)
-    run = mailbench("run", "--corpus", str(corpus), "--variant", "full", "--repeat", "1",
+    run = mailbench("run", "--server", "dovecot", "--corpus", str(corpus), "--variant", "full", "--repeat", "1",
                     "--out", str(tmp_path / "out"))
     assert run.returncode == 0, run.stderr
     loaded = results.load(Path(run.stdout.strip().splitlines()[-1]) / "results.json")
@@ -81,7 +81,7 @@ def test_a_port_in_use_is_one_line(server_image, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = mailbench("run", "--messages", "5", "--repeat", "1", "--port-base", str(port),
+        run = mailbench("run", "--server", "dovecot", "--messages", "5", "--repeat", "1", "--port-base", str(port),
                         "--out", str(tmp_path))
     assert run.returncode == 2
     lines = [line for line in run.stderr.splitlines() if line.startswith("mailbench: error")]
