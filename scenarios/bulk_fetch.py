@@ -35,7 +35,7 @@ class BulkFetch(Scenario):
             with ctx.connect(mailbox) as access:
                 device.sync(access, part)
             ctx.deliver(mailbox, later)
-        server_disk = ctx.server.disk_bytes()
+        server_disk = ctx.server.disk_bytes(mailbox.account)
 
         with ctx.measure() as measured:
             with ctx.connect(mailbox, measured.meter) as access:
@@ -43,6 +43,7 @@ class BulkFetch(Scenario):
                 capabilities = sorted(access.capabilities)
                 pipelined = access.pipelined
 
+        server_disk_after = ctx.server.disk_bytes(mailbox.account)
         report = mailbox.truth.check(device.store, part)
         if not report.passed:
             raise IntegrityError(f"device copy differs from the truth: {report.summary()}", report.to_json())
@@ -54,6 +55,7 @@ class BulkFetch(Scenario):
             messages_per_s=synced.messages / elapsed,
             mb_per_s=measured.metrics["bytes_down"] / MB / elapsed,
             server_disk_bytes=server_disk,
+            server_disk_after_bytes=server_disk_after,
             delivery_messages_per_s=delivery.messages_per_s,
         )
         return SampleOutcome(

@@ -48,6 +48,10 @@ class MailServer:
     def username(self, index: int) -> str:
         return f"user{index}"
 
+    def user_store(self, username: str) -> str:
+        """Where one user's mail lies in the container (a shell glob), for its disk use."""
+        return f"{self.mail_store}/{username}"
+
     def environment(self, users: int) -> dict[str, str]:
         return {"MAILBENCH_USERS": str(users), "MAILBENCH_PASSWORD": self.password}
 
@@ -95,17 +99,23 @@ class RunningServer:
         return account
 
     def resources(self) -> Resources:
+        """CPU used so far, and memory in use the way ``docker stats`` counts it: without
+        the page cache the kernel could drop (else every message written counts)."""
         stats = self.container.stats(stream=False, one_shot=True)
         cpu_ns = stats.get("cpu_stats", {}).get("cpu_usage", {}).get("total_usage", 0)
-        memory = stats.get("memory_stats", {}).get("usage", 0)
-        return Resources(cpu_ns / 1e9, memory)
+        memory_stats = stats.get("memory_stats", {})
+        detail = memory_stats.get("stats", {})
+        cache = detail.get("total_inactive_file", detail.get("inactive_file", 0))
+        return Resources(cpu_ns / 1e9, max(0, memory_stats.get("usage", 0) - cache))
 
-    def disk_bytes(self) -> int:
-        """Bytes under the mail store (messages, indexes, caches)."""
-        code, output = self.container.exec_run(["du", "-sb", self.spec.mail_store])
-        if code != 0:
-            raise RuntimeError(f"du in {self.name} failed: {output.decode(errors='replace').strip()}")
-        return int(output.split()[0])
+    def disk_bytes(self, account: Account | None = None) -> int:
+        """Bytes under the mail store, or one account's part of it (messages, indexes, caches)."""
+        path = self.spec.user_store(account.username) if account else self.spec.mail_store
+        code, output = self.container.exec_run(["sh", "-c", f"du -sbc {path} 2>/dev/null | tail -n 1"])
+        try:
+            return int(output.split()[0])
+        except (IndexError, ValueError):
+            raise RuntimeError(f"du in {self.name} failed ({code}): {output.decode(errors='replace').strip()}") from None
 
     def version(self) -> str:
         code, output = self.container.exec_run(["cat", self.spec.version_file])
