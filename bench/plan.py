@@ -12,6 +12,7 @@ from typing import Sequence
 from bench.errors import UsageError
 from bench.modes import MODES, get_mode
 from bench.servers import SERVERS, get_server
+from bench.tls import TLS_MODES
 
 
 @dataclass(frozen=True)
@@ -20,16 +21,24 @@ class Cell:
     server: str
     mode: str
     variant: str
+    tls: str = "off"
 
     @property
     def id(self) -> str:
-        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}"
+        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}"
+
+
+DEFAULT_TLS = ("off", "on")
 
 
 def build_plan(
-    scenarios: Sequence[str], servers: Sequence[str], modes: Sequence[str], variants: Sequence[str] = ()
+    scenarios: Sequence[str],
+    servers: Sequence[str],
+    modes: Sequence[str],
+    variants: Sequence[str] = (),
+    tls: Sequence[str] = (),
 ) -> list[Cell]:
-    """Every combination asked for (an empty filter means all), grouped by server."""
+    """Every combination asked for (an empty filter means all; TLS: off and on), grouped by server."""
     from scenarios import SCENARIOS, get_scenario
 
     scenario_names = list(dict.fromkeys(scenarios)) or list(SCENARIOS)
@@ -41,6 +50,10 @@ def build_plan(
         get_server(name)
     for name in mode_names:
         get_mode(name)
+    tls_modes = list(dict.fromkeys(tls)) or list(DEFAULT_TLS)
+    for value in tls_modes:
+        if value not in TLS_MODES:
+            raise UsageError(f"unknown --tls {value!r}; choose from {', '.join(TLS_MODES)}")
     known_variants = {v for name in scenario_names for v in SCENARIOS[name].variants}
     for variant in variants:
         if variant not in known_variants:
@@ -49,12 +62,13 @@ def build_plan(
                 f"choose from {', '.join(sorted(known_variants))}"
             )
     cells = [
-        Cell(scenario, server, mode, variant)
+        Cell(scenario, server, mode, variant, tls_mode)
         for server in server_names
         for scenario in scenario_names
         for variant in SCENARIOS[scenario].variants
         if not variants or variant in variants
         for mode in mode_names
+        for tls_mode in tls_modes
     ]
     if not cells:
         raise UsageError("the filters leave no cell to run; see `mailbench list`")

@@ -15,8 +15,9 @@ Layout (``schema_version`` 1)::
       "plan": {...},                           # scenarios, servers, modes, messages, repeat, seed, corpus
       "cells": [
         {
-          "id": "bulk-fetch/dovecot/imap/full",
+          "id": "bulk-fetch/dovecot/imap/full/tls-on",
           "scenario": "bulk-fetch", "server": "dovecot", "mode": "imap", "variant": "full",
+          "tls": "off" | "on" | "starttls",
           "status": "ok" | "failed",
           "error": null | "one line",
           "integrity": {"checked": 500, "passed": true, "missing": [], "changed": [], "unexpected": []},
@@ -75,6 +76,7 @@ class CellResult:
     server: str
     mode: str
     variant: str
+    tls: str = "off"
     status: str = STATUS_OK
     error: str | None = None
     integrity: dict[str, Any] = field(default_factory=dict)
@@ -84,7 +86,7 @@ class CellResult:
 
     @property
     def id(self) -> str:
-        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}"
+        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}"
 
     @property
     def ok(self) -> bool:
@@ -107,6 +109,7 @@ class CellResult:
             "server": self.server,
             "mode": self.mode,
             "variant": self.variant,
+            "tls": self.tls,
             "status": self.status,
             "error": self.error,
             "integrity": self.integrity,
@@ -123,6 +126,7 @@ class CellResult:
             server=data["server"],
             mode=data["mode"],
             variant=data.get("variant", ""),
+            tls=data.get("tls", "off"),
             status=data["status"],
             error=data.get("error"),
             integrity=data.get("integrity", {}),

@@ -29,7 +29,8 @@ from bench.modes import get_mode
 from bench.plan import Cell, build_plan
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
-from bench.servers.base import RunningServer, check_port_free
+from bench.servers.base import PROTOCOLS, RunningServer, check_port_free
+from bench.tls import RunCertificates, make_certificates
 from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
 from scenarios import get_scenario
@@ -44,6 +45,7 @@ class RunConfig:
     servers: list[str] = field(default_factory=list)
     modes: list[str] = field(default_factory=list)
     variants: list[str] = field(default_factory=list)
+    tls: list[str] = field(default_factory=list)
     messages: int | None = None
     repeat: int = 3
     seed: int = 1
@@ -91,13 +93,20 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:2000]
 
 
+def _capabilities(running: RunningServer, protocol: str, tls: str = "off") -> list[str]:
+    """What the live server advertises to a logged-in client (IMAP CAPABILITY, POP3 CAPA)."""
+    endpoint = running.endpoint(protocol, running.account(1), tls)
+    with open_access(protocol, endpoint, WireMeter()) as access:
+        return sorted(access.capabilities)
+
+
 def _probe(running: RunningServer) -> dict[str, object]:
-    """Server version and what each protocol advertises, read from the live server."""
-    probed: dict[str, object] = {"version": running.version(), "capabilities": {}}
-    for protocol in running.spec.ports:
-        with open_access(protocol, running.endpoint(protocol, running.account(1)), WireMeter()) as access:
-            probed["capabilities"][protocol] = sorted(access.capabilities)
-    return probed
+    """Server version, TLS, and what each protocol advertises, read from the live server."""
+    return {
+        "version": running.version(),
+        "tls": running.ssl_context is not None,
+        "capabilities": {protocol: _capabilities(running, protocol) for protocol in PROTOCOLS},
+    }
 
 
 class Run:
@@ -108,7 +117,7 @@ class Run:
         self.observer: Observer = observer or QuietObserver()
         self.corpus: CorpusSource = open_corpus(config.corpus, config.seed)
         self.messages = self.corpus.resolve_count(config.messages)
-        self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants)
+        self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants, config.tls)
         if config.port_base is not None:  # refuse a taken port now, before any container
             for offset in range(max(len(get_server(c.server).ports) for c in self.cells)):
                 check_port_free(config.port_base + offset)
@@ -124,6 +133,7 @@ class Run:
             "servers": list(dict.fromkeys(c.server for c in self.cells)),
             "modes": list(dict.fromkeys(c.mode for c in self.cells)),
             "variants": list(dict.fromkeys(c.variant for c in self.cells)),
+            "tls": list(dict.fromkeys(c.tls for c in self.cells)),
             "cells": len(self.cells),
             "messages": self.messages,
             "repeat": config.repeat,
@@ -152,19 +162,21 @@ class Run:
         for cell in self.cells:
             by_server[cell.server].append(cell)
         self.observer.start(len(self.cells) * self.config.repeat)
-        with tempfile.TemporaryDirectory(prefix="mailbench-devices-") as workdir:
+        with tempfile.TemporaryDirectory(prefix="mailbench-run-") as workdir:
+            certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept
             for server_name, cells in by_server.items():
-                self._run_server(client, base, server_name, cells, Path(workdir))
+                self._run_server(client, base, server_name, cells, Path(workdir), certificates)
         self.results.finished_at = _now()
         self.save()
         return self.folder
 
-    def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path) -> None:
+    def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path,
+                    certificates: RunCertificates) -> None:
         spec = get_server(server_name)
         users = len(cells) * self.config.repeat + 1
         try:
             image = ensure_server_image(client, server_name, base, self.observer.say)
-            with run_server(client, spec, image, users=users, run_id=self.run_id,
+            with run_server(client, spec, image, users=users, run_id=self.run_id, certificates=certificates,
                             port_base=self.config.port_base, say=self.observer.say) as running:
                 running.fresh_account()  # user1 is for probes and readiness checks
                 self.results.environment["servers"][server_name] = _probe(running)
@@ -180,7 +192,7 @@ class Run:
         done = {r.id for r in self.results.cells}
         for cell in cells:
             if cell.id not in done:
-                result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant)
+                result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls)
                 result.fail(error)
                 self.results.cells.append(result)
                 for _ in range(self.config.repeat):
@@ -189,15 +201,18 @@ class Run:
 
     def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path) -> None:
         scenario = get_scenario(cell.scenario)
-        result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant)
+        result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls)
+        mode = get_mode(cell.mode)
         checked = 0
         try:
+            result.info["capabilities"] = _capabilities(running, mode.protocol, cell.tls)
+            result.info["server_version"] = self.results.environment["servers"][running.name]["version"]
             for repeat in range(self.config.repeat):
                 sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
                 try:
-                    ctx = SampleContext(running, get_mode(cell.mode), cell.variant, self.messages,
-                                        self.corpus, AccessOptions(pipelining=self.config.pipelining),
-                                        sample_dir)
+                    ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
+                                        AccessOptions(pipelining=self.config.pipelining), sample_dir,
+                                        tls=cell.tls)
                     outcome = scenario.run_sample(ctx)
                 finally:
                     shutil.rmtree(sample_dir, ignore_errors=True)
@@ -206,7 +221,7 @@ class Run:
                     merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
                     merged["count"] += stats["count"]
                     merged["latency_ms"].extend(stats["latency_ms"])
-                result.info = outcome.info
+                result.info.update(outcome.info)
                 checked += outcome.integrity.get("checked", 0)
                 result.integrity = dict(outcome.integrity, checked=checked, samples=repeat + 1)
                 self.observer.advance(cell.id)

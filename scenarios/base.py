@@ -56,6 +56,7 @@ class SampleContext:
         corpus: CorpusSource,
         options: AccessOptions,
         workdir: Path,
+        tls: str = "off",
     ) -> None:
         self.server = server
         self.mode = mode
@@ -64,6 +65,7 @@ class SampleContext:
         self.corpus = corpus
         self.options = options
         self.workdir = workdir
+        self.tls = tls
 
     def new_mailbox(self) -> Mailbox:
         """An empty mailbox no other sample has touched."""
@@ -86,8 +88,8 @@ class SampleContext:
         return Device(name, self.mode, store)
 
     def connect(self, mailbox: Mailbox, meter: WireMeter | None = None) -> MailAccess:
-        """A logged-in session in this cell's protocol; unmetered setup passes no meter."""
-        endpoint = self.server.endpoint(self.mode.protocol, mailbox.account)
+        """A logged-in session in this cell's protocol and TLS; unmetered setup passes no meter."""
+        endpoint = self.server.endpoint(self.mode.protocol, mailbox.account, self.tls)
         return open_access(self.mode.protocol, endpoint, meter or WireMeter(), self.options)
 
     @contextmanager

@@ -40,7 +40,6 @@ class BulkFetch(Scenario):
         with ctx.measure() as measured:
             with ctx.connect(mailbox, measured.meter) as access:
                 synced = device.sync(access, part)
-                capabilities = sorted(access.capabilities)
                 pipelined = access.pipelined
 
         server_disk_after = ctx.server.disk_bytes(mailbox.account)
@@ -62,5 +61,5 @@ class BulkFetch(Scenario):
             metrics=metrics,
             integrity=report.to_json(),
             commands=measured.meter.commands(),
-            info={"capabilities": capabilities, "pipelined": pipelined},
+            info={"pipelined": pipelined},
         )

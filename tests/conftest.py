@@ -50,11 +50,19 @@ def server_image(docker_client, base_image):
 
 
 @pytest.fixture(scope="session")
-def dovecot(docker_client, server_image):
-    """One Dovecot container for the session, with plenty of fresh accounts."""
+def certificates(tmp_path_factory):
+    """The session's own CA and server certificate, as a run makes them."""
+    from bench.tls import make_certificates
+
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def dovecot(docker_client, server_image, certificates):
+    """One Dovecot container for the session, TLS on, with plenty of fresh accounts."""
     from bench.servers import get_server, run_server
 
-    with run_server(docker_client, get_server("dovecot"), server_image("dovecot"),
-                    users=200, run_id=f"pytest-{os.getpid()}") as running:
+    with run_server(docker_client, get_server("dovecot"), server_image("dovecot"), users=200,
+                    run_id=f"pytest-{os.getpid()}", certificates=certificates) as running:
         running.fresh_account()  # user1 belongs to readiness checks
         yield running

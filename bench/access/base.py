@@ -7,11 +7,12 @@ own module. An operation a protocol cannot do raises ``Unsupported`` (shown as "
 from __future__ import annotations
 
 import socket
+import ssl
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Literal
 
-from bench.access.meter import WireMeter
+from bench.access.meter import ConnectionTap, WireMeter
 
 LOOPBACK = "127.0.0.1"
 
@@ -20,17 +21,26 @@ Part = Literal["full", "headers"]
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where and as whom to connect. The host is loopback, always."""
+    """Where and as whom to connect. The host is loopback, always.
+
+    ``tls`` is ``off`` (plaintext port), ``on`` (implicit TLS: IMAPS 993, POP3S 995) or
+    ``starttls`` (plaintext port upgraded with STARTTLS / STLS); with TLS, ``ssl_context``
+    decides whom to trust.
+    """
 
     port: int
     username: str
     password: str
     host: str = LOOPBACK
     timeout_s: float = 30.0
+    tls: str = "off"
+    ssl_context: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         if self.host not in (LOOPBACK, "localhost"):
             raise ValueError(f"mailbench only talks to 127.0.0.1, not {self.host!r}")
+        if self.tls != "off" and self.ssl_context is None:
+            raise ValueError(f"tls={self.tls!r} needs an ssl_context")
 
 
 @dataclass(frozen=True)
@@ -106,9 +116,13 @@ class MailAccess(ABC):
         self.close()
 
 
-def connect_nodelay(endpoint: Endpoint, timeout: float | None) -> socket.socket:
-    """A TCP connection with Nagle off: a client that writes a command in two pieces must
-    not wait for the peer's delayed ACK (about 40 ms a time on loopback)."""
+def connect(endpoint: Endpoint, timeout: float | None, tap: ConnectionTap) -> socket.socket:
+    """A TCP connection with Nagle off (a client that writes a command in two pieces must not
+    wait for the peer's delayed ACK, about 40 ms a time on loopback), wrapped in TLS at once
+    when the endpoint uses implicit TLS."""
     sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if endpoint.tls == "on":
+        sock = endpoint.ssl_context.wrap_socket(sock, server_hostname=endpoint.host)
+        tap.handshake(sock)
     return sock

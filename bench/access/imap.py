@@ -10,7 +10,7 @@ from imapclient import IMAPClient
 from imapclient import imap4
 from imapclient.response_parser import parse_fetch_response
 
-from bench.access.base import AccessOptions, Endpoint, Listing, MailAccess, MessageRef, Part, connect_nodelay
+from bench.access.base import AccessOptions, Endpoint, Listing, MailAccess, MessageRef, Part, connect
 from bench.access.meter import ConnectionTap, WireMeter
 
 INBOX = "INBOX"
@@ -31,7 +31,16 @@ class _MeteredIMAP4(imap4.IMAP4WithTimeout):
         super().__init__(endpoint.host, endpoint.port, endpoint.timeout_s)
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        return connect_nodelay(self._endpoint, timeout if timeout is not None else self._timeout)
+        return connect(self._endpoint, timeout if timeout is not None else self._timeout, self._tap)
+
+    def starttls(self, ssl_context=None):
+        result = super().starttls(ssl_context)
+        self._tap.handshake(self.sock)
+        return result
+
+    def shutdown(self) -> None:
+        self._tap.closing(getattr(self, "sock", None))
+        super().shutdown()
 
     def send(self, data: bytes) -> None:
         super().send(data)
@@ -92,6 +101,9 @@ class ImapAccess(MailAccess):
         super().__init__(endpoint, meter, options)
         with meter.measure("CONNECT"):
             self._client = _MeteredIMAPClient(endpoint, meter.tap())
+        if endpoint.tls == "starttls":
+            with meter.measure("STARTTLS"):
+                self._client.starttls(endpoint.ssl_context)
         with meter.measure("LOGIN"):
             self._client.login(endpoint.username, endpoint.password)
         self._capabilities = frozenset(c.decode().upper() for c in self._client.capabilities())

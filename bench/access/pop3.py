@@ -11,7 +11,7 @@ import poplib
 import socket
 from typing import Any, Iterable, Iterator
 
-from bench.access.base import AccessOptions, Endpoint, Listing, MailAccess, MessageRef, Part, connect_nodelay
+from bench.access.base import AccessOptions, Endpoint, Listing, MailAccess, MessageRef, Part, connect
 from bench.access.meter import ConnectionTap, WireMeter
 from bench.errors import Unsupported
 
@@ -31,7 +31,16 @@ class _MeteredPOP3(poplib.POP3):
         super().__init__(endpoint.host, endpoint.port, timeout=endpoint.timeout_s)
 
     def _create_socket(self, timeout: float) -> socket.socket:
-        return connect_nodelay(self._endpoint, timeout)
+        return connect(self._endpoint, timeout, self._tap)
+
+    def stls(self, context=None):
+        result = super().stls(context)
+        self._tap.handshake(self.sock)
+        return result
+
+    def close(self) -> None:
+        self._tap.closing(getattr(self, "sock", None))
+        super().close()
 
     def _putline(self, line: bytes) -> None:
         super()._putline(line)
@@ -67,6 +76,9 @@ class Pop3Access(MailAccess):
         super().__init__(endpoint, meter, options)
         with meter.measure("CONNECT"):
             self._conn = _MeteredPOP3(endpoint, meter.tap())
+        if endpoint.tls == "starttls":
+            with meter.measure("STLS"):
+                self._conn.stls(endpoint.ssl_context)
         with meter.measure("USER"):
             self._conn.user(endpoint.username)
         with meter.measure("PASS"):

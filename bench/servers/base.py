@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from docker.models.containers import Container
 from bench.access import AccessOptions, Endpoint, WireMeter, open_access
 from bench.access.base import LOOPBACK
 from bench.errors import PortInUse, ServerStartError
+from bench.tls import RunCertificates
+
+PROTOCOLS = ("imap", "pop3")
 
 LABEL = "mailbench"
 LABEL_RUN = "mailbench.run"
@@ -35,12 +39,16 @@ class MailServer:
 
     The image contract (see docker/<name>/): users ``user1``..``userN`` created at start from
     ``MAILBENCH_USERS``, all with the password in ``MAILBENCH_PASSWORD``; the mail store below
-    ``mail_store``; the server's version in ``/etc/mailbench/version``.
+    ``mail_store``; the server's version in ``/etc/mailbench/version``; when the suite puts
+    ``server.crt`` and ``server.key`` into ``/etc/mailbench/tls/`` before the start, IMAPS and
+    POP3S on 993/995 and STARTTLS/STLS on the plaintext ports, with that certificate.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
-    ports: ClassVar[dict[str, int]] = {"imap": 143, "pop3": 110}
+    # Services by name: a protocol's plaintext port, and its implicit-TLS port ("<protocol>s").
+    ports: ClassVar[dict[str, int]] = {"imap": 143, "pop3": 110, "imaps": 993, "pop3s": 995}
+    tls_folder: ClassVar[str] = "/etc/mailbench/tls"
     mail_store: ClassVar[str] = "/var/mail"
     version_file: ClassVar[str] = "/etc/mailbench/version"
     password: ClassVar[str] = "mailbench"
@@ -73,19 +81,34 @@ class Resources:
 class RunningServer:
     """A started, ready container with typed accessors for what the scenarios need."""
 
-    def __init__(self, spec: MailServer, container: Container, host_ports: dict[str, int], users: int) -> None:
+    def __init__(self, spec: MailServer, container: Container, host_ports: dict[str, int], users: int,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.spec = spec
         self.container = container
         self.host_ports = host_ports
         self.users = users
+        self.ssl_context = ssl_context  # trusts the run's CA only; None: the server has no TLS
         self._next_user = 1
 
     @property
     def name(self) -> str:
         return self.spec.name
 
-    def endpoint(self, protocol: str, account: Account, timeout_s: float = 30.0) -> Endpoint:
-        return Endpoint(self.host_ports[protocol], account.username, self.spec.password, LOOPBACK, timeout_s)
+    def endpoint(self, protocol: str, account: Account, tls: str = "off", timeout_s: float = 30.0) -> Endpoint:
+        """Where ``account`` reaches ``protocol``: plaintext, implicit TLS (``on``) or STARTTLS."""
+        service = protocol + "s" if tls == "on" else protocol
+        if tls != "off" and self.ssl_context is None:
+            raise ValueError(f"{self.name} was started without TLS certificates")
+        context = self.ssl_context if tls != "off" else None
+        return Endpoint(self.host_ports[service], account.username, self.spec.password, LOOPBACK,
+                        timeout_s, tls, context)
+
+    def services(self) -> list[tuple[str, str]]:
+        """Every (protocol, tls) way in that this container offers."""
+        ways = [(protocol, "off") for protocol in PROTOCOLS]
+        if self.ssl_context is not None:
+            ways += [(protocol, tls) for protocol in PROTOCOLS for tls in ("on", "starttls")]
+        return ways
 
     def account(self, index: int) -> Account:
         return Account(index, self.spec.username(index))
@@ -143,7 +166,7 @@ def check_port_free(port: int) -> None:
 def wait_ready(running: RunningServer, timeout_s: float, poll_s: float = 0.1) -> None:
     """Poll until a real LOGIN succeeds on every protocol, or fail with the container's logs."""
     deadline = time.monotonic() + timeout_s
-    pending = set(running.spec.ports)
+    pending = set(running.services())
     last_error = "no attempt yet"
     while pending:
         running.container.reload()
@@ -152,13 +175,13 @@ def wait_ready(running: RunningServer, timeout_s: float, poll_s: float = 0.1) ->
                 f"{running.name} container stopped ({running.container.status}) while starting; "
                 f"its log ends with:\n{running.logs_tail()}"
             )
-        for protocol in sorted(pending):
-            endpoint = running.endpoint(protocol, running.account(1), timeout_s=2.0)
+        for protocol, tls in sorted(pending):
+            endpoint = running.endpoint(protocol, running.account(1), tls, timeout_s=2.0)
             try:
                 open_access(protocol, endpoint, WireMeter(), AccessOptions()).close()
-                pending.discard(protocol)
+                pending.discard((protocol, tls))
             except Exception as exc:  # any failure means "not ready yet" until the deadline
-                last_error = f"{protocol}: {type(exc).__name__}: {exc}"
+                last_error = f"{protocol} (tls {tls}): {type(exc).__name__}: {exc}"
         if pending and time.monotonic() > deadline:
             raise ServerStartError(
                 f"{running.name} not ready after {timeout_s:.0f} s ({last_error}); "
@@ -168,16 +191,17 @@ def wait_ready(running: RunningServer, timeout_s: float, poll_s: float = 0.1) ->
             time.sleep(poll_s)
 
 
-def _published_ports(container: Container, spec: MailServer) -> dict[str, int]:
+def _published_ports(container: Container, spec: MailServer, services: list[str]) -> dict[str, int]:
     container.reload()
     bindings = container.attrs["NetworkSettings"]["Ports"]
     ports = {}
-    for protocol, port in spec.ports.items():
+    for service in services:
+        port = spec.ports[service]
         binding = bindings.get(f"{port}/tcp") or []
         loopback = [b for b in binding if b.get("HostIp") == LOOPBACK]
         if not loopback:
             raise ServerStartError(f"{spec.name}: port {port} was not published on {LOOPBACK}")
-        ports[protocol] = int(loopback[0]["HostPort"])
+        ports[service] = int(loopback[0]["HostPort"])
     return ports
 
 
@@ -196,40 +220,49 @@ def run_server(
     *,
     users: int,
     run_id: str,
+    certificates: RunCertificates | None = None,
     port_base: int | None = None,
     ready_timeout_s: float = 60.0,
     say: Callable[[str], None] = lambda line: None,
 ) -> Iterator[RunningServer]:
-    """Start a container of ``spec`` and remove it on the way out, whatever happens."""
+    """Start a container of ``spec`` and remove it on the way out, whatever happens.
+
+    With ``certificates`` the container gets the run's server certificate before it starts,
+    and its TLS ports are published too.
+    """
+    services = [s for s in spec.ports if certificates is not None or s in PROTOCOLS]
     if port_base is not None:
-        wanted = {protocol: port_base + i for i, protocol in enumerate(sorted(spec.ports))}
+        wanted = {service: port_base + i for i, service in enumerate(services)}
         for port in wanted.values():
             check_port_free(port)
     else:
-        wanted = {protocol: None for protocol in spec.ports}
-    publish = {f"{spec.ports[protocol]}/tcp": (LOOPBACK, host) for protocol, host in wanted.items()}
+        wanted = {service: None for service in services}
+    publish = {f"{spec.ports[service]}/tcp": (LOOPBACK, host) for service, host in wanted.items()}
     labels = {LABEL: "1", LABEL_RUN: run_id, LABEL_PID: str(os.getpid()), LABEL_SERVER: spec.name}
     container = None
     try:
+        container = client.containers.create(
+            image,
+            labels=labels,
+            environment=spec.environment(users),
+            ports=publish,
+            name=f"mailbench-{run_id}-{spec.name}",
+        )
+        if certificates is not None:
+            container.put_archive(spec.tls_folder, certificates.server_archive())
         try:
-            container = client.containers.run(
-                image,
-                detach=True,
-                labels=labels,
-                environment=spec.environment(users),
-                ports=publish,
-                name=f"mailbench-{run_id}-{spec.name}",
-            )
+            container.start()
         except APIError as exc:
             if "already allocated" in str(exc) or "address already in use" in str(exc):
                 raise PortInUse(f"a port for {spec.name} is already in use ({exc.explanation}); "
                                 "pass another --port-base") from None
             raise
-        running = RunningServer(spec, container, _published_ports(container, spec), users)
+        context = certificates.client_context() if certificates is not None else None
+        running = RunningServer(spec, container, _published_ports(container, spec, services), users, context)
         started = time.monotonic()
         wait_ready(running, ready_timeout_s)
-        say(f"{spec.name} ready in {time.monotonic() - started:.1f} s "
-            f"(imap 127.0.0.1:{running.host_ports['imap']}, pop3 127.0.0.1:{running.host_ports['pop3']})")
+        ports = ", ".join(f"{service} 127.0.0.1:{port}" for service, port in running.host_ports.items())
+        say(f"{spec.name} ready in {time.monotonic() - started:.1f} s ({ports})")
         yield running
     finally:
         if container is not None:

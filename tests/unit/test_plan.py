@@ -12,17 +12,29 @@ def test_empty_filters_mean_everything():
 
 
 def test_filters_narrow_the_plan():
+    cells = build_plan(["bulk-fetch"], ["dovecot"], ["imap"], ["full"], ["on"])
+    assert [c.id for c in cells] == ["bulk-fetch/dovecot/imap/full/tls-on"]
+
+
+def test_tls_defaults_to_off_and_on():
     cells = build_plan(["bulk-fetch"], ["dovecot"], ["imap"], ["full"])
-    assert [c.id for c in cells] == ["bulk-fetch/dovecot/imap/full"]
+    assert [c.tls for c in cells] == ["off", "on"]
 
 
 @pytest.mark.parametrize(
     "args, word",
     [((["nope"], [], []), "scenario"), (([], ["exchange"], []), "server"),
-     (([], [], ["smtp"]), "mode"), (([], [], [], ["bodies"]), "variant")],
+     (([], [], ["smtp"]), "mode"), (([], [], [], ["bodies"]), "variant"),
+     (([], [], [], [], ["maybe"]), "tls")],
 )
 def test_unknown_names_are_one_line_errors(args, word):
     with pytest.raises(UsageError) as error:
         build_plan(*args)
     message = str(error.value)
     assert word in message and "choose from" in message and "\n" not in message
+
+
+def test_default_plan_covers_every_server():
+    from bench.servers import SERVERS
+
+    assert {c.server for c in build_plan([], [], [])} == set(SERVERS)

@@ -20,7 +20,7 @@ def test_save_then_load_round_trips(tmp_path):
     path = tmp_path / "results.json"
     results.save(_results(), path)
     loaded = results.load(path)
-    assert [c.id for c in loaded.cells] == ["bulk-fetch/dovecot/imap/full", "bulk-fetch/dovecot/pop3-keep/full"]
+    assert [c.id for c in loaded.cells] == ["bulk-fetch/dovecot/imap/full/tls-off", "bulk-fetch/dovecot/pop3-keep/full/tls-off"]
     assert loaded.cells[1].error == "IntegrityError: 1 missing"
     data = json.loads(path.read_text())
     assert data["schema_version"] == results.SCHEMA_VERSION
