@@ -30,7 +30,7 @@ class ProgressObserver:
         self._task = progress.add_task("preparing", total=None)
 
     def say(self, line: str) -> None:
-        self._progress.console.print(line, markup=False, highlight=False)
+        self._progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def start(self, total_samples: int) -> None:
         self._progress.update(self._task, total=total_samples, description="samples")
