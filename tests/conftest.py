@@ -58,11 +58,40 @@ def certificates(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def dovecot(docker_client, server_image, certificates):
-    """One Dovecot container for the session, TLS on, with plenty of fresh accounts."""
+def running_servers(docker_client, server_image, certificates):
+    """Starts each server at most once per session, TLS on, with plenty of fresh accounts;
+    removes them all at the end."""
+    from contextlib import ExitStack
+
     from bench.servers import get_server, run_server
 
-    with run_server(docker_client, get_server("dovecot"), server_image("dovecot"), users=200,
-                    run_id=f"pytest-{os.getpid()}", certificates=certificates) as running:
-        running.fresh_account()  # user1 belongs to readiness checks
-        yield running
+    started = {}
+    with ExitStack() as stack:
+
+        def get(name: str):
+            if name not in started:
+                running = stack.enter_context(
+                    run_server(docker_client, get_server(name), server_image(name), users=300,
+                               run_id=f"pytest-{os.getpid()}", certificates=certificates))
+                running.fresh_account()  # user1 belongs to readiness checks and probes
+                started[name] = running
+            return started[name]
+
+        yield get
+
+
+def _server_names() -> list[str]:
+    from bench.servers import SERVERS
+
+    return list(SERVERS)
+
+
+@pytest.fixture(scope="session", params=_server_names())
+def server(request, running_servers):
+    """Each server in turn: tests using it run once per implementation."""
+    return running_servers(request.param)
+
+
+@pytest.fixture(scope="session")
+def dovecot(running_servers):
+    return running_servers("dovecot")

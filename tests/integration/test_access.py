@@ -16,97 +16,99 @@ COUNT = 40
 
 
 @pytest.fixture()
-def mailbox(dovecot):
+def mailbox(server):
     """A fresh account holding COUNT generated messages, and their truth."""
-    account = dovecot.fresh_account()
+    account = server.fresh_account()
     messages = list(generate_messages(COUNT, seed=7))
-    report = deliver(dovecot.endpoint("imap", account), messages)
+    report = deliver(server.endpoint("imap", account), messages)
     assert report.messages == COUNT
     return account, messages
 
 
-def _session(dovecot, protocol, account, meter=None, **options):
-    endpoint = dovecot.endpoint(protocol, account)
+def _session(server, protocol, account, meter=None, **options):
+    endpoint = server.endpoint(protocol, account)
     return open_access(protocol, endpoint, meter or WireMeter(), AccessOptions(**options))
 
 
 @pytest.mark.parametrize("protocol", ["imap", "pop3"])
 @pytest.mark.parametrize("part", ["full", "headers"])
-def test_fetch_returns_every_message_byte_for_byte(dovecot, mailbox, protocol, part):
+def test_fetch_returns_every_message_byte_for_byte(server, mailbox, protocol, part):
     account, messages = mailbox
     meter = WireMeter()
-    with _session(dovecot, protocol, account, meter) as access:
+    with _session(server, protocol, account, meter) as access:
         listing = access.list_messages()
         fetched = [raw for _, raw in access.fetch(listing.refs, part)]
     expected = messages if part == "full" else [header_block(raw) for raw in messages]
-    assert fetched == expected
+    # POP3 numbers messages in the server's order, not always the delivery order (Courier).
+    assert sorted(fetched) == sorted(expected)
     assert meter.bytes_down > sum(map(len, expected))
     assert meter.bytes_up > 0
     assert meter.round_trips >= 3  # greeting, login, and at least one fetch
 
 
 @pytest.mark.parametrize("protocol", ["imap", "pop3"])
-def test_listing_after_a_token_shows_only_new_mail(dovecot, mailbox, protocol):
+def test_listing_after_a_token_shows_only_new_mail(server, mailbox, protocol):
     account, messages = mailbox
-    with _session(dovecot, protocol, account) as access:
+    with _session(server, protocol, account) as access:
         token = access.list_messages().token
     extra = list(generate_messages(3, seed=7, start=COUNT))
-    deliver(dovecot.endpoint("imap", account), extra)
-    with _session(dovecot, protocol, account) as access:
+    deliver(server.endpoint("imap", account), extra)
+    with _session(server, protocol, account) as access:
         listing = access.list_messages(token)
-        assert [raw for _, raw in access.fetch(listing.refs)] == extra
+        assert sorted(raw for _, raw in access.fetch(listing.refs)) == sorted(extra)
 
 
-def test_pop3_pipelining_saves_round_trips_not_bytes(dovecot, mailbox):
+def test_pop3_pipelining_saves_round_trips_not_bytes(server, mailbox):
     account, _ = mailbox
     meters = {}
     for pipelining in (False, True):
         meters[pipelining] = meter = WireMeter()
-        with _session(dovecot, "pop3", account, meter, pipelining=pipelining) as access:
+        with _session(server, "pop3", account, meter, pipelining=pipelining) as access:
             assert access.pipelined == pipelining
             list(access.fetch(access.list_messages().refs))
-    assert meters[True].bytes_down == meters[False].bytes_down
+    # The same answers (a few bytes apart: some servers' replies carry counts or timings).
+    assert abs(meters[True].bytes_down - meters[False].bytes_down) < 64
     assert meters[True].round_trips < meters[False].round_trips - COUNT // 2
 
 
 @pytest.mark.parametrize("protocol", ["imap", "pop3"])
-def test_delete_removes_messages_from_the_server(dovecot, mailbox, protocol):
+def test_delete_removes_messages_from_the_server(server, mailbox, protocol):
     account, _ = mailbox
-    with _session(dovecot, protocol, account) as access:
+    with _session(server, protocol, account) as access:
         refs = access.list_messages().refs
         access.delete(refs[:5])
-    with _session(dovecot, protocol, account) as access:
+    with _session(server, protocol, account) as access:
         remaining = access.list_messages().refs
     assert len(remaining) == COUNT - 5
     assert {r.id for r in remaining} == {r.id for r in refs[5:]}
 
 
-def test_pop3_deletion_is_undone_when_the_session_does_not_end_cleanly(dovecot, mailbox):
+def test_pop3_deletion_is_undone_when_the_session_does_not_end_cleanly(server, mailbox):
     account, _ = mailbox
-    access = _session(dovecot, "pop3", account)
+    access = _session(server, "pop3", account)
     access.delete(access.list_messages().refs)
     access._conn.sock.close()  # the link dies before QUIT: RFC 1939 says nothing is deleted
-    with _session(dovecot, "pop3", account) as again:
+    with _session(server, "pop3", account) as again:
         assert len(again.list_messages().refs) == COUNT
 
 
-def test_flags_are_imap_only(dovecot, mailbox):
+def test_flags_are_imap_only(server, mailbox):
     account, _ = mailbox
-    with _session(dovecot, "imap", account) as access:
+    with _session(server, "imap", account) as access:
         refs = access.list_messages().refs
         access.set_flags(refs[:1], [b"\\Flagged"])
         assert b"\\Flagged" in access.client.get_flags([refs[0].handle])[refs[0].handle]
-    with _session(dovecot, "pop3", account) as access:
+    with _session(server, "pop3", account) as access:
         with pytest.raises(Unsupported):
             access.set_flags(access.list_messages().refs[:1], ["\\Flagged"])
 
 
-def test_truth_detects_a_changed_message(dovecot, mailbox):
+def test_truth_detects_a_changed_message(server, mailbox):
     account, messages = mailbox
     truth = Truth()
     for raw in messages:
         truth.add(raw)
-    with _session(dovecot, "pop3", account) as access:
+    with _session(server, "pop3", account) as access:
         fetched = [raw for _, raw in access.fetch(access.list_messages().refs)]
     assert truth.check(fetched, "full").passed
     fetched[3] = fetched[3].replace(b"Subject:", b"Subject: X", 1)

@@ -17,15 +17,15 @@ pytestmark = pytest.mark.integration
 MESSAGES = 30
 
 
-def _context(dovecot, tmp_path, mode, variant):
-    return SampleContext(dovecot, MODES[mode], variant, MESSAGES, GeneratedCorpus(seed=3),
+def _context(server, tmp_path, mode, variant):
+    return SampleContext(server, MODES[mode], variant, MESSAGES, GeneratedCorpus(seed=3),
                          AccessOptions(), tmp_path)
 
 
 @pytest.mark.parametrize("variant", ["full", "headers", "new"])
 @pytest.mark.parametrize("mode", list(MODES))
-def test_every_mode_and_variant_downloads_the_truth(dovecot, tmp_path, mode, variant):
-    outcome = get_scenario("bulk-fetch").run_sample(_context(dovecot, tmp_path, mode, variant))
+def test_every_mode_and_variant_downloads_the_truth(server, tmp_path, mode, variant):
+    outcome = get_scenario("bulk-fetch").run_sample(_context(server, tmp_path, mode, variant))
     expected = MESSAGES // 10 if variant == "new" else MESSAGES
     assert outcome.metrics["messages"] == expected
     assert outcome.integrity["passed"] and outcome.integrity["checked"] == MESSAGES
@@ -35,23 +35,23 @@ def test_every_mode_and_variant_downloads_the_truth(dovecot, tmp_path, mode, var
     assert outcome.metrics["server_disk_bytes"] > 0
 
 
-def test_pop3_delete_leaves_the_server_empty_and_keep_does_not(dovecot, tmp_path):
+def test_pop3_delete_leaves_the_server_empty_and_keep_does_not(server, tmp_path):
     from bench.access import WireMeter, open_access
 
     for mode, left in (("pop3-delete", 0), ("pop3-keep", MESSAGES)):
-        ctx = _context(dovecot, tmp_path, mode, "full")
+        ctx = _context(server, tmp_path, mode, "full")
         mailbox = ctx.new_mailbox()
         ctx.deliver(mailbox, MESSAGES)
         device = ctx.device("phone")
         with ctx.connect(mailbox) as access:
             device.sync(access)
-        endpoint = dovecot.endpoint("imap", mailbox.account)
+        endpoint = server.endpoint("imap", mailbox.account)
         with open_access("imap", endpoint, WireMeter()) as imap:
             assert len(imap.list_messages().refs) == left
         assert len(device.store) == MESSAGES
 
 
-def test_a_corrupted_device_copy_fails_the_sample(dovecot, tmp_path, monkeypatch):
+def test_a_corrupted_device_copy_fails_the_sample(server, tmp_path, monkeypatch):
     from bench.device import DeviceStore
 
     original_put = DeviceStore.put
@@ -63,4 +63,4 @@ def test_a_corrupted_device_copy_fails_the_sample(dovecot, tmp_path, monkeypatch
 
     monkeypatch.setattr(DeviceStore, "put", put_with_one_flipped_byte)
     with pytest.raises(IntegrityError, match="changed"):
-        get_scenario("bulk-fetch").run_sample(_context(dovecot, tmp_path, "imap", "full"))
+        get_scenario("bulk-fetch").run_sample(_context(server, tmp_path, "imap", "full"))

@@ -17,19 +17,19 @@ COUNT = 10
 
 
 @pytest.fixture()
-def account(dovecot):
-    account = dovecot.fresh_account()
-    deliver(dovecot.endpoint("imap", account), generate_messages(COUNT, seed=5))
+def account(server):
+    account = server.fresh_account()
+    deliver(server.endpoint("imap", account), generate_messages(COUNT, seed=5))
     return account
 
 
 @pytest.mark.parametrize("protocol", ["imap", "pop3"])
 @pytest.mark.parametrize("tls", ["on", "starttls"])
-def test_tls_sessions_fetch_the_same_messages_and_cost_more_on_the_wire(dovecot, account, protocol, tls):
+def test_tls_sessions_fetch_the_same_messages_and_cost_more_on_the_wire(server, account, protocol, tls):
     plain_meter, tls_meter = WireMeter(), WireMeter()
     fetched = {}
     for mode, meter in (("off", plain_meter), (tls, tls_meter)):
-        endpoint = dovecot.endpoint(protocol, account, mode)
+        endpoint = server.endpoint(protocol, account, mode)
         with open_access(protocol, endpoint, meter, AccessOptions()) as access:
             fetched[mode] = [raw for _, raw in access.fetch(access.list_messages().refs)]
     assert fetched[tls] == fetched["off"] and len(fetched["off"]) == COUNT
@@ -44,9 +44,9 @@ def test_tls_sessions_fetch_the_same_messages_and_cost_more_on_the_wire(dovecot,
 
 @pytest.mark.parametrize("protocol", ["imap", "pop3"])
 @pytest.mark.parametrize("tls", ["on", "starttls"])
-def test_a_server_the_client_does_not_trust_is_refused(dovecot, account, protocol, tls, tmp_path):
+def test_a_server_the_client_does_not_trust_is_refused(server, account, protocol, tls, tmp_path):
     stranger = make_certificates(tmp_path).client_context()  # another CA than the server's
-    good = dovecot.endpoint(protocol, account, tls)
+    good = server.endpoint(protocol, account, tls)
     endpoint = Endpoint(good.port, good.username, good.password, tls=tls, ssl_context=stranger)
     with pytest.raises(ssl.SSLCertVerificationError):
         open_access(protocol, endpoint, WireMeter(), AccessOptions())
