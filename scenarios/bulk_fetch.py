@@ -41,6 +41,7 @@ class BulkFetch(Scenario):
             with ctx.connect(mailbox, measured.meter) as access:
                 synced = device.sync(access, part)
                 pipelined = access.pipelined
+                used = sorted(access.capabilities_used)
 
         server_disk_after = ctx.server.disk_bytes(mailbox.account)
         report = mailbox.truth.check(device.store, part)
@@ -61,5 +62,5 @@ class BulkFetch(Scenario):
             metrics=metrics,
             integrity=report.to_json(),
             commands=measured.meter.commands(),
-            info={"pipelined": pipelined},
+            info={"pipelined": pipelined, "capabilities_used": used},
         )

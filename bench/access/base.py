@@ -76,13 +76,19 @@ class MailAccess(ABC):
     """One authenticated session with a mailbox, metered."""
 
     protocol: str
-    # True where this session sends several commands per write (and the server allows it).
-    pipelined: bool = False
 
     def __init__(self, endpoint: Endpoint, meter: WireMeter, options: AccessOptions) -> None:
         self.endpoint = endpoint
         self.meter = meter
         self.options = options
+        # Optional capabilities this session actually used (PIPELINING, UIDPLUS, ...): a
+        # scenario uses what the server offers and the results say so.
+        self.capabilities_used: set[str] = set()
+
+    @property
+    def pipelined(self) -> bool:
+        """True where this session sends several commands per write."""
+        return "PIPELINING" in self.capabilities_used
 
     @property
     @abstractmethod

@@ -162,6 +162,7 @@ class ImapAccess(MailAccess):
             self._client.delete_messages(uids)
         with self.meter.measure("EXPUNGE"):
             if "UIDPLUS" in self._capabilities:
+                self.capabilities_used.add("UIDPLUS")
                 self._client.uid_expunge(uids)
             else:
                 self._client.expunge()

@@ -89,13 +89,14 @@ class Pop3Access(MailAccess):
             except poplib.error_proto:
                 capa = {}
         self._capabilities = frozenset(name.upper() for name in capa)
-        self.pipelined = options.pipelining and "PIPELINING" in self._capabilities
+        self._pipelining = options.pipelining and "PIPELINING" in self._capabilities
 
     @property
     def capabilities(self) -> frozenset[str]:
         return self._capabilities
 
     def list_messages(self, after: Any = None) -> Listing:
+        self.capabilities_used.add("UIDL")
         with self.meter.measure("UIDL"):
             _, uidl_lines, _ = self._conn.uidl()
         with self.meter.measure("LIST"):
@@ -112,7 +113,7 @@ class Pop3Access(MailAccess):
     def _commands(self, name: str, commands: list[str], long: bool) -> Iterator[Any]:
         """Send commands one by one, or windowed when pipelining; yield each answer in order."""
         read = self._conn._getlongresp if long else self._conn._getresp
-        window = PIPELINE_WINDOW if self.pipelined else 1
+        window = PIPELINE_WINDOW if self._pipelining else 1
         # Pipelined, the latency recorded is that of a whole window of commands.
         label = f"{name} (window of {window})" if window > 1 else name
         for start in range(0, len(commands), window):
@@ -122,11 +123,14 @@ class Pop3Access(MailAccess):
                     self._conn._putcmd(chunk[0])
                 else:
                     self._conn.send_pipelined(chunk)
+                    self.capabilities_used.add("PIPELINING")
                 answers = [read() for _ in chunk]
             yield from answers
 
     def fetch(self, refs: Iterable[MessageRef], part: Part = "full") -> Iterator[tuple[MessageRef, bytes]]:
         refs = list(refs)
+        if part == "headers":
+            self.capabilities_used.add("TOP")
         name, template = ("RETR", "RETR {}") if part == "full" else ("TOP", "TOP {} 0")
         answers = self._commands(name, [template.format(ref.handle) for ref in refs], long=True)
         for ref, (_, lines, _) in zip(refs, answers):

@@ -64,8 +64,9 @@ def test_pop3_pipelining_saves_round_trips_not_bytes(server, mailbox):
     for pipelining in (False, True):
         meters[pipelining] = meter = WireMeter()
         with _session(server, "pop3", account, meter, pipelining=pipelining) as access:
-            assert access.pipelined == pipelining
             list(access.fetch(access.list_messages().refs))
+            assert access.pipelined == pipelining
+            assert ("PIPELINING" in access.capabilities_used) == pipelining
     # The same answers (a few bytes apart: some servers' replies carry counts or timings).
     assert abs(meters[True].bytes_down - meters[False].bytes_down) < 64
     assert meters[True].round_trips < meters[False].round_trips - COUNT // 2
