@@ -133,12 +133,13 @@ def list_() -> None:
 
 
 @cli.command()
-def clean() -> None:
+@click.option("--run", "run_id", metavar="RUN_ID", help="Only the containers of this run.")
+def clean(run_id: str | None) -> None:
     """Remove every container labelled mailbench (leftovers of interrupted runs)."""
-    from bench.servers import clean as remove_all
+    from bench.servers import clean as remove
     from bench.servers.docker_client import connect
 
-    removed = remove_all(connect())
+    removed = remove(connect(), run_id=run_id)
     click.echo(f"removed {len(removed)} container(s) labelled mailbench")
 
 

@@ -287,14 +287,15 @@ def _owner_alive(pid_label: str | None) -> bool:
     return True
 
 
-def clean(client: docker.DockerClient, *, orphans_only: bool = False) -> list[str]:
-    """Remove containers labelled ``mailbench``: all of them, or those whose run is dead.
+def clean(client: docker.DockerClient, *, orphans_only: bool = False, run_id: str | None = None) -> list[str]:
+    """Remove containers labelled ``mailbench``: all of them, one run's, or those whose run is dead.
 
     ``orphans_only`` is what a new run does first: it removes what a killed run left behind
     (its owner process is gone) without touching a run going on beside it.
     """
+    label = f"{LABEL_RUN}={run_id}" if run_id else LABEL
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
+    for container in client.containers.list(all=True, filters={"label": label}):
         if orphans_only and _owner_alive(container.labels.get(LABEL_PID)):
             continue
         remove_container(container)
