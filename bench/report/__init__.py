@@ -6,6 +6,9 @@
 
 ``render`` draws the charts (``charts.write_charts``), builds the document once
 (``sections.build_document``) and renders it as ``report.md`` and ``report.html``.
+``write_charts(results, out_dir, formats=("png", "svg"))`` also works alone, for a
+charts-only command. The claims' verdicts come from ``bench.claims``; comparing two
+runs is ``bench.compare``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,19 @@
 """Charts of a run, one consistent style, drawn with matplotlib's Agg canvas.
 
-A chart is a function ``plot_x(results, ax, *, scenario=None, server=None)`` that draws
-on an axes it is given; ``write_charts`` makes the figures, saves each as PNG and SVG
-and closes them. Nothing here uses pyplot or changes matplotlib's global settings: the
+A chart is a function ``plot_x(results, ax, *, scenario=None, server=None, variant=None)``
+that draws on an axes it is given; ``write_charts`` makes the figures, saves each as PNG
+and SVG and closes them. Nothing here uses pyplot or changes matplotlib's global settings: the
 style is applied with ``rc_context`` around each figure, and figures are bound to the
 Agg canvas directly, so no window can ever open.
 
 Which charts a report has is declared in ``CHARTS``: each entry names the metrics it
 needs and, optionally, the scenarios it belongs to. A later scenario adds its own
-charts by adding entries there; ``write_charts`` and the report pick them up.
+charts by adding entries there; ``write_charts`` and the report pick them up. A chart is
+drawn once per server (every variant of that server), or, with ``per="variant"``, once per
+variant with the servers side by side, when the run had more than one server.
+
+Colour is the mode's, always the same; TLS is the fill: solid for TLS off, a lighter
+shade with hatching for TLS on (``////``) or STARTTLS (``....``), and the legend says so.
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter, Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from bench.report import units
-from bench.report.cells import Grid, scenarios
+from bench.report.cells import Grid, scenarios, tls_label
 from bench.results import Results
 
 # Okabe & Ito's palette, distinguishable with every common colour-vision deficiency.
@@ -67,7 +73,10 @@ FORMATS = ("png", "svg")
 LOG_SCALE_SPAN = 25  # a y range wider than this (largest / smallest bar) is drawn on a log scale
 MUTED = "#555555"
 SERVER_GAP = 0.6  # blank space between two servers' blocks of bars, in bar-group widths
+MODE_GAP = 0.35  # blank space between two modes' bars in a group, in bar widths, when TLS pairs them
 MAX_LABELLED_BARS = 30  # above this many bars, value labels would overlap: the tables have the figures
+TLS_HATCHES = {"off": "", "on": "////", "starttls": "...."}
+LIGHTER = 0.55  # TLS bars are the mode's colour this far towards white
 
 
 def mode_colour(mode: str, modes: Sequence[str] = ()) -> str:
@@ -79,14 +88,16 @@ def mode_colour(mode: str, modes: Sequence[str] = ()) -> str:
     return spare[others.index(mode) % len(spare)]
 
 
-@dataclass(frozen=True)
-class Series:
-    """One bar per mode and group, showing one metric."""
+def lighter(colour: str, share: float = LIGHTER) -> str:
+    """The colour moved ``share`` of the way towards white."""
+    return to_hex([c + (1 - c) * share for c in to_rgb(colour)])
 
-    metric: str
-    label: str = ""  # shown in the legend when a chart has several series
-    hatch: str = ""
-    alpha: float = 1.0
+
+def tls_fill(colour: str, tls: str) -> dict[str, Any]:
+    """Bar styling for one TLS setting: solid when off, lighter and hatched otherwise."""
+    if tls == "off":
+        return {"facecolor": colour, "edgecolor": colour, "hatch": ""}
+    return {"facecolor": lighter(colour), "edgecolor": colour, "hatch": TLS_HATCHES.get(tls, "xx")}
 
 
 def _choose(results: Results, scenario: str | None) -> Grid:
@@ -107,29 +118,45 @@ def _samples(results: Results) -> str:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where bars go: groups of (server, variant) along x, one slot per (mode, series) in a group."""
+    """Where bars go: groups of (server, variant) along x; in a group one slot per
+    (mode, TLS), the TLS settings of one mode side by side."""
 
     grid: Grid
     servers: list[str]
-    series: Sequence[Series]
+    variants: list[str]
+    metric: str
 
     @property
     def groups(self) -> list[tuple[str, str]]:
-        return [(s, v) for s in self.servers for v in self.grid.variants]
+        return [(s, v) for s in self.servers for v in self.variants]
 
     @property
     def centres(self) -> list[float]:
         """Servers side by side, each a block of variants, with a gap between blocks."""
-        block = len(self.grid.variants)
-        return [i * (block + SERVER_GAP) + j for i in range(len(self.servers)) for j in range(block)]
+        block = len(self.variants)
+        gap = SERVER_GAP if block > 1 else 0.0
+        return [i * (block + gap) + j for i in range(len(self.servers)) for j in range(block)]
 
     @property
-    def slots(self) -> list[tuple[str, Series]]:
-        return [(mode, one) for mode in self.grid.modes for one in self.series]
+    def slots(self) -> list[tuple[str, str]]:
+        return [(mode, tls) for mode in self.grid.modes for tls in self.grid.tls]
+
+    @property
+    def _gap(self) -> float:
+        return MODE_GAP if len(self.grid.tls) > 1 else 0.0
 
     @property
     def width(self) -> float:
-        return 0.8 / len(self.slots)
+        units_wide = len(self.slots) + self._gap * (len(self.grid.modes) - 1)
+        return 0.84 / units_wide
+
+    def offset(self, index: int) -> float:
+        """The x offset of slot ``index`` from its group's centre."""
+        per_mode = len(self.grid.tls)
+        mode_index, tls_index = divmod(index, per_mode)
+        units_wide = len(self.slots) + self._gap * (len(self.grid.modes) - 1)
+        position = mode_index * (per_mode + self._gap) + tls_index + 0.5
+        return (position - units_wide / 2) * self.width
 
     @property
     def crowded(self) -> bool:
@@ -140,40 +167,37 @@ class _Layout:
         return [
             stat.median
             for server, variant in self.groups
-            for mode, one in self.slots
-            if (stat := self.grid.stat(server, mode, variant, one.metric)) is not None
+            for mode, tls in self.slots
+            if (stat := self.grid.stat(server, mode, variant, tls, self.metric)) is not None
         ]
 
 
 def _draw_bars(ax: Axes, layout: _Layout, formatter: Callable[[float], str]) -> None:
     grid = layout.grid
-    for index, (mode, one) in enumerate(layout.slots):
-        offset = (index - (len(layout.slots) - 1) / 2) * layout.width
+    labelled = len(layout.slots) * len(layout.groups) <= MAX_LABELLED_BARS
+    for index, (mode, tls) in enumerate(layout.slots):
+        offset = layout.offset(index)
         xs, ys, low, high, notes = [], [], [], [], []
         for centre, (server, variant) in zip(layout.centres, layout.groups):
             x = centre + offset
-            stat = grid.stat(server, mode, variant, one.metric)
-            cell = grid.cell(server, mode, variant)
+            stat = grid.stat(server, mode, variant, tls, layout.metric)
+            cell = grid.cell(server, mode, variant, tls)
             if stat is not None:
                 xs.append(x)
                 ys.append(stat.median)
                 low.append(stat.median - stat.min)
                 high.append(stat.max - stat.median)
-            elif cell is not None and not cell.ok:
-                if one is layout.series[0]:  # one note per failed cell, amid the mode's bars
-                    notes.append((x + layout.width * (len(layout.series) - 1) / 2, "failed"))
             elif cell is not None:
-                notes.append((x, "n/a"))
+                notes.append((x, "n/a" if cell.ok else "failed"))
         colour = mode_colour(mode, grid.modes)
         if xs:
             bars = ax.bar(
                 xs, ys, layout.width * 0.92,
                 yerr=[low, high] if any(low) or any(high) else None,  # no caps on a flat line
-                color="white" if one.hatch else colour, edgecolor=colour, hatch=one.hatch,
-                alpha=one.alpha, linewidth=1.0,
-                error_kw={"ecolor": "#333333", "elinewidth": 0.9, "capsize": 2.5},
+                linewidth=1.0, **tls_fill(colour, tls),
+                error_kw={"ecolor": "#333333", "elinewidth": 0.9, "capsize": 2.0},
             )
-            if len(layout.slots) * len(layout.groups) <= MAX_LABELLED_BARS:
+            if labelled:
                 ax.bar_label(bars, labels=[formatter(y) for y in ys], padding=2, fontsize=7,
                              rotation=90 if layout.crowded else 0, color="#222222")
         for x, note in notes:
@@ -184,13 +208,15 @@ def _draw_bars(ax: Axes, layout: _Layout, formatter: Callable[[float], str]) -> 
 
 def _x_axis(ax: Axes, layout: _Layout) -> None:
     centres = layout.centres
-    ax.set_xticks(centres, [variant for _, variant in layout.groups])
+    many_servers, many_variants = len(layout.servers) > 1, len(layout.variants) > 1
+    ticks = [variant for _, variant in layout.groups] if many_variants else [s for s, _ in layout.groups]
+    ax.set_xticks(centres, ticks)
     ax.set_xlim(centres[0] - 0.5, centres[-1] + 0.5)
     ax.tick_params(axis="x", length=0)
-    if len(layout.servers) == 1:
-        ax.set_xlabel("variant")
+    if not many_servers or not many_variants:
+        ax.set_xlabel("variant" if many_variants else "server")
         return
-    block = len(layout.grid.variants)
+    block = len(layout.variants)
     for i, name in enumerate(layout.servers):
         first, last = centres[i * block], centres[(i + 1) * block - 1]
         ax.annotate(name, ((first + last) / 2, 0), xycoords=("data", "axes fraction"), xytext=(0, -24),
@@ -200,7 +226,7 @@ def _x_axis(ax: Axes, layout: _Layout) -> None:
     ax.set_xlabel("variant, by server", labelpad=22)  # below the server names
 
 
-def _y_axis(ax: Axes, layout: _Layout, ylabel: str, tick_format: Formatter | None) -> None:
+def _y_axis(ax: Axes, layout: _Layout, ylabel: str, tick_format: Formatter | None, integer: bool) -> None:
     """Linear from zero, or log when the bars span too many orders of magnitude to compare."""
     heights = [m for m in layout.medians() if m > 0]
     log = bool(heights) and max(heights) / min(heights) > LOG_SCALE_SPAN
@@ -214,7 +240,7 @@ def _y_axis(ax: Axes, layout: _Layout, ylabel: str, tick_format: Formatter | Non
             ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
         ax.yaxis.set_minor_formatter(NullFormatter())
     else:
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=integer))
         ax.set_ylim(bottom=0)
     # Room above the tallest bar for its value label, more when the labels stand upright.
     room = 0.22 if layout.crowded else 0.15
@@ -224,63 +250,78 @@ def _y_axis(ax: Axes, layout: _Layout, ylabel: str, tick_format: Formatter | Non
 
 def _titles_and_legend(ax: Axes, layout: _Layout, results: Results, what: str) -> None:
     grid, servers = layout.grid, layout.servers
-    ax.set_title(f"{grid.scenario} on {', '.join(servers)}: {what}", loc="left", pad=18)
+    if len(layout.variants) == 1 and len(grid.variants) > 1:
+        where = f"{grid.scenario}, variant {layout.variants[0]}, by server"
+    else:
+        where = f"{grid.scenario} on {', '.join(servers)}"
+    ax.set_title(f"{where}: {what}", loc="left", pad=18)
     ax.annotate(f"{_samples(results)}; error bars span min–max", (0, 1), xycoords="axes fraction",
                 xytext=(0, 6), textcoords="offset points", fontsize=8.5, color=MUTED)
     handles = [Patch(facecolor=mode_colour(m, grid.modes), edgecolor=mode_colour(m, grid.modes), label=m)
                for m in grid.modes]
-    if len(layout.series) > 1:
-        handles += [Patch(facecolor="white" if s.hatch else "#888888", edgecolor="#888888",
-                          hatch=s.hatch, label=s.label) for s in layout.series]
+    if grid.tls != ["off"]:
+        handles += [Patch(label=tls_label(tls), **tls_fill("#777777", tls)) for tls in grid.tls]
     title = f"server: {servers[0]}" if len(servers) == 1 else "mode"
     ax.legend(handles=handles, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              alignment="left", handlelength=1.4)
+              alignment="left", handlelength=1.6, handleheight=1.1)
 
 
 def _bars(
     results: Results,
     ax: Axes,
-    series: Sequence[Series],
+    metric: str,
     *,
     scenario: str | None,
     server: str | None,
+    variant: str | None,
     what: str,
     ylabel: str,
     formatter: Callable[[float], str],
     tick_format: Formatter | None = None,
+    integer: bool = False,
 ) -> None:
-    """Grouped bars: one group per (server, variant), one bar per mode and series,
+    """Grouped bars: one group per (server, variant), one bar per mode and TLS setting,
     its height the median, its error bar the samples' min..max."""
     grid = _choose(results, scenario)
     if server is not None and server not in grid.servers:
         raise ValueError(f"no {grid.scenario} cells for server {server!r}; the results have {grid.servers}")
-    layout = _Layout(grid, grid.servers if server is None else [server], series)
+    if variant is not None and variant not in grid.variants:
+        raise ValueError(f"no {grid.scenario} cells for variant {variant!r}; the results have {grid.variants}")
+    layout = _Layout(
+        grid,
+        grid.servers if server is None else [server],
+        grid.variants if variant is None else [variant],
+        metric,
+    )
     _draw_bars(ax, layout, formatter)
     _x_axis(ax, layout)
-    _y_axis(ax, layout, ylabel, tick_format)
+    _y_axis(ax, layout, ylabel, tick_format, integer)
     _titles_and_legend(ax, layout, results, what)
 
 
 def plot_time_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
-                       server: str | None = None) -> None:
-    """Wall-clock time of each cell (``elapsed_s``), modes side by side per variant."""
-    _bars(results, ax, [Series("elapsed_s")], scenario=scenario, server=server,
+                       server: str | None = None, variant: str | None = None) -> None:
+    """Wall-clock time of each cell (``elapsed_s``), modes and TLS settings side by side."""
+    _bars(results, ax, "elapsed_s", scenario=scenario, server=server, variant=variant,
           what="time per mode", ylabel="time (s)", formatter=units.number)
 
 
 def plot_bytes_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
-                        server: str | None = None) -> None:
-    """Bytes received (``bytes_down``, solid) and sent (``bytes_up``, hatched) on the wire."""
-    series = [Series("bytes_down", "down (received)"), Series("bytes_up", "up (sent)", hatch="////")]
-    _bars(results, ax, series, scenario=scenario, server=server, what="bytes on the wire per mode",
-          ylabel="bytes", formatter=units.byte_size, tick_format=EngFormatter(unit="B", sep=" "))
+                        server: str | None = None, variant: str | None = None) -> None:
+    """Bytes received: on the wire (``wire_bytes_down``: TLS records and handshake included)
+    when the run counted them, else the protocol's bytes (``bytes_down``)."""
+    wire = _choose(results, scenario).has_metric("wire_bytes_down")
+    _bars(results, ax, "wire_bytes_down" if wire else "bytes_down", scenario=scenario, server=server,
+          variant=variant, what="bytes received per mode",
+          ylabel="bytes received on the wire" if wire else "bytes received",
+          formatter=units.byte_size, tick_format=EngFormatter(unit="B", sep=" "))
 
 
 def plot_round_trips_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
-                              server: str | None = None) -> None:
+                              server: str | None = None, variant: str | None = None) -> None:
     """Client–server round trips (``round_trips``): each one costs a link's latency."""
-    _bars(results, ax, [Series("round_trips")], scenario=scenario, server=server,
-          what="round trips per mode", ylabel="round trips (count)", formatter=units.number)
+    _bars(results, ax, "round_trips", scenario=scenario, server=server, variant=variant,
+          what="round trips per mode", ylabel="round trips (count)", formatter=units.number, integer=True)
 
 
 PlotFunction = Callable[..., None]
@@ -288,39 +329,51 @@ PlotFunction = Callable[..., None]
 
 @dataclass(frozen=True)
 class ChartSpec:
-    """A kind of chart: its file-name part, its function and the metrics it needs."""
+    """A kind of chart: its file-name part, its function, the metrics it needs, and
+    whether it is drawn per server or per variant (servers side by side)."""
 
     kind: str
     plot: PlotFunction
     needs: tuple[str, ...]
     caption: str
     scenarios: frozenset[str] | None = None  # None: every scenario that has the metrics
+    per: str = "server"  # or "variant": drawn only when the run had several servers
 
 
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("time", plot_time_per_mode, ("elapsed_s",),
               "Time per mode: median wall-clock time of each cell; error bars span the samples' min–max."),
-    ChartSpec("bytes", plot_bytes_per_mode, ("bytes_down", "bytes_up"),
-              "Bytes on the wire per mode: received (solid) and sent (hatched)."),
+    ChartSpec("bytes", plot_bytes_per_mode, ("bytes_down",),
+              "Bytes received per mode, as the TCP connection carried them (TLS records and handshakes "
+              "included) where the run counted them."),
     ChartSpec("round-trips", plot_round_trips_per_mode, ("round_trips",),
               "Round trips per mode: each one waits for the link's latency."),
+    ChartSpec("servers-time", plot_time_per_mode, ("elapsed_s",),
+              "The servers compared: median time of each mode on each server for this variant; "
+              "error bars span the samples' min–max.", per="variant"),
 )
 
 
 @dataclass(frozen=True)
 class PlannedChart:
-    """One chart of one scenario on one server, and where it is written."""
+    """One chart of one scenario, for one server or one variant, and where it is written."""
 
     scenario: str
-    server: str
     spec: ChartSpec
+    server: str | None = None
+    variant: str | None = None
 
     @property
     def stem(self) -> str:
+        if self.variant is not None:
+            return f"charts/{self.scenario}-{self.variant}-{self.spec.kind}"
         return f"charts/{self.scenario}-{self.server}-{self.spec.kind}"
 
-    def files(self, out_dir: Path) -> list[Path]:
-        return [out_dir / f"{self.stem}.{fmt}" for fmt in FORMATS]
+    def files(self, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+        return [out_dir / f"{self.stem}.{fmt}" for fmt in formats]
+
+    def draw(self, results: Results, ax: Axes) -> None:
+        self.spec.plot(results, ax, scenario=self.scenario, server=self.server, variant=self.variant)
 
 
 def planned_charts(results: Results, scenario: str | None = None) -> list[PlannedChart]:
@@ -328,26 +381,33 @@ def planned_charts(results: Results, scenario: str | None = None) -> list[Planne
     planned = []
     for name in scenarios(results) if scenario is None else [scenario]:
         grid = Grid.of(results, name)
-        for server in grid.servers:
-            for spec in CHARTS:
-                if spec.scenarios is not None and name not in spec.scenarios:
-                    continue
-                if all(grid.has_metric(metric) for metric in spec.needs):
-                    planned.append(PlannedChart(name, server, spec))
+        for spec in CHARTS:
+            if spec.scenarios is not None and name not in spec.scenarios:
+                continue
+            if not all(grid.has_metric(metric) for metric in spec.needs):
+                continue
+            if spec.per == "variant":
+                if len(grid.servers) > 1:
+                    planned += [PlannedChart(name, spec, variant=variant) for variant in grid.variants]
+            else:
+                planned += [PlannedChart(name, spec, server=server) for server in grid.servers]
     return planned
 
 
-def write_charts(results: Results, out_dir: Path) -> list[Path]:
-    """Draw every planned chart and save it as PNG and SVG under ``out_dir/charts/``."""
+def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Draw every planned chart and save it in each of ``formats`` (PNG and SVG unless told)
+    under ``out_dir/charts/``; returns the files written. The HTML report embeds the SVGs."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown chart format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     written = []
     for chart in planned_charts(results):
-        paths = chart.files(Path(out_dir))
+        paths = chart.files(Path(out_dir), formats)
         paths[0].parent.mkdir(parents=True, exist_ok=True)
         with matplotlib.rc_context(STYLE):
             figure = Figure(figsize=FIGSIZE, layout="constrained")
             FigureCanvasAgg(figure)
-            ax = figure.add_subplot()
-            chart.spec.plot(results, ax, scenario=chart.scenario, server=chart.server)
+            chart.draw(results, figure.add_subplot())
             for path in paths:
                 # No creation date in the files: the same results give the same charts.
                 metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}

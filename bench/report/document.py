@@ -39,15 +39,36 @@ class Spread:
         return f"{self.median} ({self.low}–{self.high})"
 
 
-Inline = str | Code | Strong | Spread
+@dataclass(frozen=True)
+class Link:
+    """Words that lead to an ``Anchor`` elsewhere in the same document."""
+
+    text: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An invisible place a ``Link`` can lead to, such as one cell's row in a table."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Break:
+    """A line break, for several short lines in one table cell."""
+
+
+Inline = str | Code | Strong | Spread | Link | Anchor | Break
 Text = tuple[Inline, ...]
+INLINES = (str, Code, Strong, Spread, Link, Anchor, Break)
 
 
 def text(*parts: Inline | Iterable[Inline]) -> Text:
     """A run of inline pieces; nested runs are flattened and empty strings dropped."""
     flat: list[Inline] = []
     for part in parts:
-        if isinstance(part, (str, Code, Strong, Spread)):
+        if isinstance(part, INLINES):
             if part != "":
                 flat.append(part)
         else:
@@ -57,10 +78,19 @@ def text(*parts: Inline | Iterable[Inline]) -> Text:
 
 def plain(run: Text) -> str:
     """The words of a run without any markup, e.g. for tests and alt texts."""
-    return "".join(
-        piece if isinstance(piece, str) else piece.plain if isinstance(piece, Spread) else piece.text
-        for piece in run
-    )
+    return "".join(_plain(piece) for piece in run)
+
+
+def _plain(piece: Inline) -> str:
+    if isinstance(piece, str):
+        return piece
+    if isinstance(piece, Spread):
+        return piece.plain
+    if isinstance(piece, Anchor):
+        return ""
+    if isinstance(piece, Break):
+        return "\n"
+    return piece.text
 
 
 @dataclass(frozen=True)

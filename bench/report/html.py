@@ -11,13 +11,16 @@ from html import escape
 from pathlib import Path
 
 from bench.report.document import (
+    Anchor,
     Block,
+    Break,
     BulletList,
     Chart,
     Code,
     CodeBlock,
     Document,
     Inline,
+    Link,
     Paragraph,
     Section,
     Spread,
@@ -47,7 +50,7 @@ table { border-collapse: collapse; font-size: .88rem; }
 caption { caption-side: top; text-align: left; color: var(--muted); font-style: italic; padding-bottom: .35rem; }
 th, td { border-bottom: 1px solid var(--rule); padding: .35rem .6rem; vertical-align: top; text-align: left; }
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
-td.short { white-space: nowrap; }
+td.short, td a { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .range { display: block; color: var(--muted); font-size: .8em; }
 figure { margin: 1.5rem 0; }
@@ -67,6 +70,12 @@ def inline(piece: Inline) -> str:
         if piece.low == piece.high == piece.median:
             return escape(piece.median)
         return f'{escape(piece.median)}<span class="range">{escape(piece.low)}–{escape(piece.high)}</span>'
+    if isinstance(piece, Link):
+        return f'<a href="#{escape(piece.target)}">{escape(piece.text)}</a>'
+    if isinstance(piece, Anchor):
+        return f'<a id="{escape(piece.name)}"></a>'
+    if isinstance(piece, Break):
+        return "<br>"
     raise TypeError(f"cannot render {piece!r} as HTML")
 
 

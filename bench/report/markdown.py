@@ -8,13 +8,16 @@ from __future__ import annotations
 import re
 
 from bench.report.document import (
+    Anchor,
     Block,
+    Break,
     BulletList,
     Chart,
     Code,
     CodeBlock,
     Document,
     Inline,
+    Link,
     Paragraph,
     Section,
     Spread,
@@ -47,6 +50,12 @@ def inline(piece: Inline) -> str:
         return f"**{escape(piece.text)}**"
     if isinstance(piece, Spread):
         return escape(piece.plain)
+    if isinstance(piece, Link):
+        return f"[{escape(piece.text)}](#{piece.target})"
+    if isinstance(piece, Anchor):  # raw HTML: GitHub and most renderers keep it as a link target
+        return f'<a id="{piece.name}"></a>'
+    if isinstance(piece, Break):
+        return "<br>"
     raise TypeError(f"cannot render {piece!r} as Markdown")
 
 

@@ -1,8 +1,8 @@
 """From results to a document: one function per section, in report order.
 
-``build_document`` runs the functions of ``SECTIONS`` in turn. A new kind of section
-(the claims' verdicts, say) is one more function in that tuple; a new scenario's
-section is registered in ``bench.report.scenarios``, not here.
+``build_document`` runs the functions of ``SECTIONS`` in turn. A new kind of section is
+one more function in that tuple; a new scenario's section is registered in
+``bench.report.scenarios``, not here.
 """
 
 from __future__ import annotations
@@ -12,13 +12,17 @@ from typing import Any
 
 import numpy
 
+from bench import claims
 from bench.report import units
-from bench.report.cells import Grid, scenarios
+from bench.report.capabilities import capabilities
+from bench.report.cells import Grid, cell_anchor, scenarios, tls_label
 from bench.report.document import (
     Block,
+    Break,
     Code,
     CodeBlock,
     Document,
+    Link,
     Paragraph,
     Section,
     Strong,
@@ -26,8 +30,9 @@ from bench.report.document import (
     Text,
     text,
 )
+from bench.report.overhead import Overhead, overheads, typical
 from bench.report.scenarios import report_for
-from bench.results import Results
+from bench.results import CellResult, Results
 
 SectionBuilder = Callable[[Results], Section | list[Section]]
 
@@ -38,6 +43,7 @@ PLAN_LABELS = {
     "modes": "modes",
     "variants": "variants",
     "links": "links",
+    "tls": "TLS",
     "cells": "cells",
     "messages": "messages per mailbox",
     "repeat": "samples per cell",
@@ -57,13 +63,19 @@ def summary(results: Results) -> Section:
     if "repeat" in plan:
         facts.append(f"{plan['repeat']} samples per cell")
     grids = [Grid.of(results, name) for name in scenarios(results)]
-    servers = sorted({server for grid in grids for server in grid.servers})
+    servers = list(dict.fromkeys(server for grid in grids for server in grid.servers))
+    settings = list(dict.fromkeys(tls for grid in grids for tls in grid.tls))
     opening = f"Run {results.run_id}: {len(results.cells)} cells on {', '.join(servers) or 'no server'}"
-    blocks: list[Block] = [Paragraph(text(opening + (f", {'; '.join(facts)}." if facts else ".")))]
+    if settings:
+        opening += f", with {' and '.join(tls_label(tls) for tls in settings)}"
+    blocks: list[Block] = [Paragraph(text(opening + (f"; {'; '.join(facts)}." if facts else ".")))]
     for grid in grids:
         report = report_for(grid.scenario)
         if report.summary is not None:
             blocks += report.summary(results, grid)
+        line = _tls_summary(grid)
+        if line is not None:
+            blocks.append(Paragraph(line))
 
     checked = [cell for cell in results.cells if cell.integrity]
     passed = [cell for cell in checked if cell.integrity.get("passed")]
@@ -81,6 +93,28 @@ def summary(results: Results) -> Section:
         closing.append(" No cell failed.")
     blocks.append(Paragraph(text(*closing)))
     return Section("Summary", blocks)
+
+
+def _tls_summary(grid: Grid) -> Text | None:
+    """What TLS cost on each server, in one line: the median of the cells' ratios."""
+    parts = []
+    for tls in grid.tls:
+        if tls == "off":
+            continue
+        per_server = []
+        for server in grid.servers:
+            found = [o for o in overheads(grid, server) if o.tls == tls]
+            time, wire = typical([o.time_ratio for o in found]), typical([o.wire_ratio for o in found])
+            if time is not None or wire is not None:
+                figures = [f"time {units.factor(time)}" if time is not None else "time n/a",
+                           f"wire bytes received {units.close_factor(wire)}" if wire is not None else "wire bytes n/a"]
+                per_server.append(f"{server} {', '.join(figures)}")
+        if per_server:
+            parts.append(f"{tls_label(tls)} against TLS off, median over the {grid.scenario} cells: "
+                         + "; ".join(per_server) + ".")
+    if not parts:
+        return None
+    return text(Strong("TLS:"), " ", " ".join(parts), " Per cell under TLS overhead.")
 
 
 def _joined(pieces: Sequence[Any], separator: str = ", ") -> list[Any]:
@@ -143,9 +177,8 @@ def environment(results: Results) -> Section:
         libraries = env.pop("libraries")
         row("libraries", ", ".join(f"{name} {version}" for name, version in libraries.items()))
     for name, server in env.pop("servers", {}).items():
-        row(f"{name} version", str(server.get("version", "not recorded")))
-        for protocol, capabilities in server.get("capabilities", {}).items():
-            row(f"{name} {protocol.upper()} capabilities", Code(" ".join(capabilities)))
+        offered = {True: ", TLS offered", False: ", no TLS"}.get(server.get("tls"), "")
+        row(name, f"version {server.get('version', 'not recorded')}{offered} (capabilities under Capabilities)")
     for key, value in env.items():
         row(key.replace("_", " "), _describe(value))
     if "seed" in results.plan:
@@ -157,6 +190,112 @@ def environment(results: Results) -> Section:
             Table(("item", "value"), tuple(rows)),
         ],
     )
+
+
+def _figure_links(cell_ids: Sequence[str]) -> list[Any]:
+    """Links to the rows of a figure's cells, each named by what sets it apart from the others."""
+    if not cell_ids:
+        return []
+    split = [cell_id.split("/") for cell_id in cell_ids]
+    differing = [i for i in range(min(map(len, split))) if len({parts[i] for parts in split}) > 1]
+    names = ["/".join(parts[i] for i in differing) if differing else "cell" for parts in split]
+    return [" (", *_joined([Link(name, cell_anchor(cell_id)) for name, cell_id in zip(names, cell_ids)]), ")"]
+
+
+def claims_section(results: Results) -> Section:
+    verdicts = claims.judge(results)
+    rows = []
+    for verdict in verdicts:
+        figures: list[Any] = []
+        for figure in verdict.figures:
+            if figures:
+                figures.append(Break())
+            figures += [f"{figure.label}: {figure.value}", *_figure_links(figure.cell_ids)]
+        rows.append((
+            text(Strong(verdict.claim_id)), text(verdict.claim_text), text(Strong(verdict.verdict)),
+            text(verdict.condition or "—"), text(*figures) if figures else text("—"),
+        ))
+    counts = {outcome: sum(v.verdict == outcome for v in verdicts) for outcome in claims.OUTCOMES}
+    tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
+    return Section(
+        "Claims",
+        [
+            Paragraph(text(
+                "Each claim of the article (docs/claims.md) judged from this run's results alone, by one rule per "
+                "claim in ", Code("bench/claims.py"), ": supported, refuted, depends (with the condition), or not "
+                "measured (naming the scenario that would decide it). Speed comparisons count only differences "
+                f"beyond the noise of the samples. This run: {tally}."
+            )),
+            Table(("id", "the article says", "verdict", "condition", "figures (links lead to the cells)"),
+                  tuple(rows)),
+        ],
+    )
+
+
+def _side(cell: CellResult | None, value: float | None, fmt: Callable[[float], str]) -> str:
+    if cell is None:
+        return "not run"
+    if not cell.ok:
+        return "failed"
+    return "n/a" if value is None else fmt(value)
+
+
+def _overhead_table(grid: Grid, server: str) -> Table | None:
+    found = overheads(grid, server)
+    if not found:
+        return None
+    settings = list(dict.fromkeys(o.tls for o in found))
+    wire = [v.median for o in found for v in (o.wire_off, o.wire_on) if v is not None]
+    unit = units.byte_unit(wire)
+    headers = ["variant", "mode"]
+    for tls in settings:
+        headers += [f"time off → {tls} (s)", f"time {tls}/off", "beyond the noise",
+                    f"received on the wire off → {tls} ({unit.symbol})", f"received {tls}/off"]
+    by_key = {(o.variant, o.mode, o.tls): o for o in found}
+    rows = []
+    for variant in grid.variants:
+        for mode in grid.modes:
+            if not any((variant, mode, tls) in by_key for tls in settings):
+                continue
+            row: list[Text] = [text(variant), text(mode)]
+            for tls in settings:
+                o: Overhead | None = by_key.get((variant, mode, tls))
+                if o is None:
+                    row += [text("—")] * 5
+                    continue
+                difference = o.time_difference
+                row += [
+                    text(f"{_side(o.off, o.time_off and o.time_off.median, units.number)} → "
+                         f"{_side(o.on, o.time_on and o.time_on.median, units.number)}"),
+                    text(units.factor(o.time_ratio) if o.time_ratio is not None else "n/a"),
+                    text("n/a" if difference is None else ("yes" if difference.significant else "no")),
+                    text(f"{_side(o.off, o.wire_off and o.wire_off.median, unit)} → "
+                         f"{_side(o.on, o.wire_on and o.wire_on.median, unit)}"),
+                    text(units.close_factor(o.wire_ratio) if o.wire_ratio is not None else "n/a"),
+                ]
+            rows.append(tuple(row))
+    return Table(tuple(headers), tuple(rows), (False, False, *([True] * (len(headers) - 2))),
+                 caption=f"{grid.scenario} on {server}")
+
+
+def tls_overhead(results: Results) -> Section:
+    blocks: list[Block] = [Paragraph(text(
+        "What TLS costs, from this run: each cell with TLS on (or STARTTLS) against the same cell with TLS "
+        "off, on the same server, mode and variant. Time is the ratio of the medians; received on the wire is "
+        "what the TCP connection carried to the client, TLS records and handshake included. Beyond the noise: "
+        "whether the two cells' times differ beyond the spread of their samples (Mann–Whitney U where the "
+        "sample counts allow it, else min–max ranges apart). n/a: one side is missing, failed or did not "
+        "record the figure."
+    ))]
+    tables = []
+    for name in scenarios(results):
+        grid = Grid.of(results, name)
+        tables += [table for server in grid.servers if (table := _overhead_table(grid, server)) is not None]
+    if tables:
+        blocks += tables
+    else:
+        blocks.append(Paragraph(text("This run had no cell with TLS on or STARTTLS to compare.")))
+    return Section("TLS overhead", blocks)
 
 
 def plan_and_corpus(results: Results) -> Section:
@@ -214,15 +353,15 @@ def command_latency(results: Results) -> Section:
                         continue
                     median, p95 = numpy.percentile(latencies, [50, 95])
                     rows.append((
-                        text(cell.mode), text(cell.variant), text(Code(command)),
+                        text(cell.mode), text(cell.variant), text(cell.tls), text(Code(command)),
                         text(units.number(calls.get("count", len(latencies)))),
                         text(units.number(float(median))), text(units.number(float(p95))),
                         text(units.number(max(latencies))),
                     ))
             if rows:
                 blocks.append(Table(
-                    ("mode", "variant", "command", "calls", "median (ms)", "p95 (ms)", "max (ms)"),
-                    tuple(rows), (False, False, False, True, True, True, True),
+                    ("mode", "variant", "TLS", "command", "calls", "median (ms)", "p95 (ms)", "max (ms)"),
+                    tuple(rows), (False, False, False, False, True, True, True, True),
                     caption=f"{name} on {server}",
                 ))
     if not any(isinstance(block, Table) for block in blocks):
@@ -308,9 +447,12 @@ def reproduce(results: Results) -> Section:
 
 SECTIONS: tuple[SectionBuilder, ...] = (
     summary,
+    claims_section,
     environment,
+    capabilities,
     plan_and_corpus,
     scenario_sections,
+    tls_overhead,
     command_latency,
     integrity,
     failed_cells,

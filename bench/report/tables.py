@@ -1,7 +1,9 @@
-"""Tables of metrics: one row per variant and mode, median and range per metric.
+"""Tables of metrics: one row per variant, mode and TLS setting, median and range per metric.
 
 A scenario's section picks the metrics it shows as a list of ``Column``s; the unit of
 every column is in its header, and byte columns choose the unit that fits their values.
+``interval_table`` adds each median's confidence interval for the metrics where the
+noise of the repeats matters most.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.report import units
-from bench.report.cells import Grid
-from bench.report.document import Spread, Strong, Table, Text, text
+from bench.report.cells import Grid, cell_anchor
+from bench.report.document import Anchor, Spread, Strong, Table, Text, text
+from bench.report.stats import MIN_SAMPLES, median_interval
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,15 @@ KNOWN = {
         Column("round_trips", "round trips"),
         Column("bytes_down", "received", is_bytes=True),
         Column("bytes_up", "sent", is_bytes=True),
+        Column("wire_bytes_down", "received on the wire", is_bytes=True),
+        Column("wire_bytes_up", "sent on the wire", is_bytes=True),
+        Column("connections", "connections"),
         Column("client_cpu_s", "client CPU (s)"),
         Column("server_cpu_s", "server CPU (s)"),
         Column("client_peak_rss_mb", "client peak RSS (MB)"),
         Column("server_mem_mb", "server memory (MB)"),
-        Column("server_disk_bytes", "server disk", is_bytes=True),
+        Column("server_disk_bytes", "server disk before", is_bytes=True),
+        Column("server_disk_after_bytes", "server disk after", is_bytes=True),
     )
 }
 
@@ -55,18 +62,23 @@ def column_for(metric: str) -> Column:
     return Column(metric, metric.replace("_", " "))
 
 
-def metric_table(grid: Grid, server: str, metrics: Sequence[str], caption: str = "") -> Table:
-    """Rows of (variant, mode), one column per metric, each cell median (min–max)."""
+def metric_table(
+    grid: Grid, server: str, metrics: Sequence[str], caption: str = "", *, anchors: bool = False
+) -> Table:
+    """Rows of (variant, mode, TLS), one column per metric, each cell median (min–max).
+
+    With ``anchors`` each row is the place the cell's links lead to (``cell_anchor``):
+    give it to one table per cell only.
+    """
     columns = [column_for(m) for m in metrics]
     formats: list[Callable[[float], str]] = []
-    headers = ["variant", "mode"]
+    headers = ["variant", "mode", "TLS"]
     for column in columns:
         if column.is_bytes:
             values = [
                 stat.max
-                for mode in grid.modes
-                for variant in grid.variants
-                if (stat := grid.stat(server, mode, variant, column.metric)) is not None
+                for cell in grid.in_order(server)
+                if (stat := grid.stat(server, cell.mode, cell.variant, cell.tls, column.metric)) is not None
             ]
             unit = units.byte_unit(values)
             formats.append(unit)
@@ -76,25 +88,58 @@ def metric_table(grid: Grid, server: str, metrics: Sequence[str], caption: str =
             headers.append(column.header)
 
     rows: list[tuple[Text, ...]] = []
-    for variant in grid.variants:
-        for mode in grid.modes:
-            cell = grid.cell(server, mode, variant)
-            if cell is None:
+    for cell in grid.in_order(server):
+        first = text(Anchor(cell_anchor(cell.id)), cell.variant) if anchors else text(cell.variant)
+        row: list[Text] = [first, text(cell.mode), text(cell.tls)]
+        for i, (column, fmt) in enumerate(zip(columns, formats)):
+            if not cell.ok:
+                row.append(text(Strong("failed")) if i == 0 else text("—"))
                 continue
-            row: list[Text] = [text(variant), text(mode)]
-            for i, (column, fmt) in enumerate(zip(columns, formats)):
-                if not cell.ok:
-                    row.append(text(Strong("failed")) if i == 0 else text("—"))
-                    continue
-                stat = grid.stat(server, mode, variant, column.metric)
-                if stat is None:
-                    row.append(text("n/a"))
-                else:
-                    row.append(text(Spread(fmt(stat.median), fmt(stat.min), fmt(stat.max))))
-            rows.append(tuple(row))
+            stat = grid.stat(server, cell.mode, cell.variant, cell.tls, column.metric)
+            if stat is None:
+                row.append(text("n/a"))
+            else:
+                row.append(text(Spread(fmt(stat.median), fmt(stat.min), fmt(stat.max))))
+        rows.append(tuple(row))
     return Table(
         headers=tuple(headers),
         rows=tuple(rows),
-        numeric=(False, False, *([True] * len(columns))),
+        numeric=(False, False, False, *([True] * len(columns))),
+        caption=caption,
+    )
+
+
+def interval_text(values: Sequence[float], fmt: Callable[[float], str] = units.number) -> str:
+    """A median's confidence interval as a table shows it: ``0.301–0.334``; with too few
+    samples for 95 %, min–max and the confidence it has (``0.301–0.334 (75% only)``);
+    below three samples, ``n<3``."""
+    interval = median_interval(values)
+    if interval is None:
+        return f"n<{MIN_SAMPLES}"
+    span = f"{fmt(interval.low)}–{fmt(interval.high)}"
+    return span if interval.reaches else f"{span} ({interval.confidence * 100:.3g}% only)"
+
+
+def interval_table(grid: Grid, server: str, metric: str, caption: str = "") -> Table:
+    """One metric in detail: samples, median, range and the median's 95 % interval."""
+    column = column_for(metric)
+    rows: list[tuple[Text, ...]] = []
+    for cell in grid.in_order(server):
+        stat = grid.stat(server, cell.mode, cell.variant, cell.tls, metric)
+        if stat is None:
+            shown = (text(Strong("failed")) if not cell.ok else text("n/a"), *(text("—"),) * 3)
+        else:
+            shown = (
+                text(str(stat.n)),
+                text(units.number(stat.median)),
+                text(f"{units.number(stat.min)}–{units.number(stat.max)}"),
+                text(interval_text(stat.values)),
+            )
+        rows.append((text(cell.variant), text(cell.mode), text(cell.tls), *shown))
+    return Table(
+        headers=("variant", "mode", "TLS", "samples", f"median {column.header}", "min–max",
+                 "95% interval of the median"),
+        rows=tuple(rows),
+        numeric=(False, False, False, True, True, True, True),
         caption=caption,
     )

@@ -31,6 +31,11 @@ def factor(value: float) -> str:
     return f"{value:.2f}×" if value < 10 else f"{number(value)}×"
 
 
+def close_factor(value: float) -> str:
+    """A ratio close to 1, with the digits that tell it from 1: 1.007×."""
+    return f"{value:.3f}×" if value < 10 else factor(value)
+
+
 @dataclass(frozen=True)
 class ByteUnit:
     """A decimal byte unit (kB = 1,000 bytes), as network figures are usually given."""

@@ -35,7 +35,8 @@ def test_run_writes_results_report_and_charts_and_leaves_no_container(docker_cli
     folder = Path(run.stdout.strip().splitlines()[-1])
     assert folder.parent == tmp_path
     loaded = results.load(folder / "results.json")
-    assert len(loaded.cells) == 9 and not loaded.failed_cells
+    assert len(loaded.cells) == 3 * 3 * 2 and not loaded.failed_cells  # modes x variants x tls
+    assert {cell.tls for cell in loaded.cells} == {"off", "on"}
     assert all(cell.integrity["passed"] for cell in loaded.cells)
     assert all(len(cell.samples) == 2 for cell in loaded.cells)
     assert loaded.environment["servers"]["dovecot"]["version"] != "unknown"

@@ -1,4 +1,9 @@
-"""The report renders from a stored results file: files, sections, charts, figures."""
+"""The report renders from a stored results file: files, sections, charts, figures.
+
+Two frozen results files: ``results_real_tls.json`` is a real small run (20 messages,
+3 samples, dovecot, cyrus and courier, TLS off and on), kept as it was written;
+``results_v1.json`` is made-up data of one server without TLS, with one failed cell.
+"""
 
 from __future__ import annotations
 
@@ -12,48 +17,85 @@ import numpy
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from scipy import stats
 
-from bench.report import ReportFiles, build_document, render
-from bench.report.charts import plot_bytes_per_mode, plot_round_trips_per_mode, plot_time_per_mode
-from bench.report.document import plain
-from bench.report.units import number
+from bench import claims
+from bench.report import ReportFiles, build_document, markdown, render
+from bench.report.cells import cell_anchor
+from bench.report.charts import (
+    plot_bytes_per_mode,
+    plot_round_trips_per_mode,
+    plot_time_per_mode,
+    write_charts,
+)
+from bench.report.document import Table, plain
+from bench.report.stats import median_interval
+from bench.report.tables import interval_text
+from bench.report.units import close_factor, factor, number
 from bench.results import load
 
-DATA = Path(__file__).parent.parent / "data" / "results_v1.json"
+DATA = Path(__file__).parent.parent / "data"
+REAL = DATA / "results_real_tls.json"
+V1 = DATA / "results_v1.json"
 HEADINGS = [
     "Summary",
+    "Claims",
     "Environment",
+    "Capabilities",
     "Plan & corpus",
     "Scenario: bulk-fetch",
+    "TLS overhead",
     "Per-command latency",
     "Integrity",
     "Failed cells",
     "Reproduce",
 ]
-FAILED_ID = "bulk-fetch/dovecot/pop3-keep/new"
+SERVERS = ("dovecot", "cyrus", "courier")
+KINDS = ("time", "bytes", "round-trips")
+VARIANTS = ("full", "headers", "new")
+FAILED_ID = "bulk-fetch/dovecot/pop3-keep/new/tls-off"  # in results_v1.json
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> ReportFiles:
-    return render(load(DATA), tmp_path_factory.mktemp("report"))
+    return render(load(REAL), tmp_path_factory.mktemp("report"))
 
 
-def _raw() -> dict:
-    return json.loads(DATA.read_text(encoding="utf-8"))
+@pytest.fixture(scope="module")
+def v1_report(tmp_path_factory) -> ReportFiles:
+    return render(load(V1), tmp_path_factory.mktemp("v1"))
+
+
+def _raw(path: Path = REAL) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _render_changed(tmp_path: Path, data: dict) -> ReportFiles:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "results.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return render(load(path), tmp_path / "out")
 
 
-def _summary(markdown: str) -> str:
-    return markdown.split("## Summary", 1)[1].split("\n## ", 1)[0]
+def _markdown_of(tmp_path: Path, data: dict) -> str:
+    """The Markdown report of changed data, without drawing the charts (for text-only tests)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return markdown.render(build_document(load(path)))
+
+
+def _section(md: str, heading: str) -> str:
+    return md.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
 def _cell(data: dict, cell_id: str) -> dict:
     return next(cell for cell in data["cells"] if cell["id"] == cell_id)
+
+
+def _row(md: str, *parts: str) -> str:
+    """The first line of ``md`` holding every one of ``parts``."""
+    return next(line for line in md.splitlines() if all(part in line for part in parts))
 
 
 def test_report_files_exist(report):
@@ -61,7 +103,9 @@ def test_report_files_exist(report):
     assert report.html.name == "report.html" and report.html.stat().st_size > 0
 
 
-def test_every_section_heading_in_both_formats_in_order(report):
+@pytest.mark.parametrize("files", ["report", "v1_report"])
+def test_every_section_heading_in_both_formats_in_order(files, request):
+    report = request.getfixturevalue(files)
     md = report.markdown.read_text(encoding="utf-8")
     html = report.html.read_text(encoding="utf-8")
     md_positions = [md.index(f"\n## {heading}\n") for heading in HEADINGS]
@@ -72,9 +116,9 @@ def test_every_section_heading_in_both_formats_in_order(report):
 
 def test_every_chart_written_as_png_and_svg(report):
     names = sorted(path.name for path in report.charts)
-    assert names == sorted(
-        f"bulk-fetch-dovecot-{kind}.{fmt}" for kind in ("time", "bytes", "round-trips") for fmt in ("png", "svg")
-    )
+    per_server = [f"bulk-fetch-{server}-{kind}" for server in SERVERS for kind in KINDS]
+    per_variant = [f"bulk-fetch-{variant}-servers-time" for variant in VARIANTS]
+    assert names == sorted(f"{stem}.{fmt}" for stem in per_server + per_variant for fmt in ("png", "svg"))
     for path in report.charts:
         assert path.parent == report.markdown.parent / "charts"
         assert path.stat().st_size > 1000
@@ -87,7 +131,7 @@ def test_every_chart_written_as_png_and_svg(report):
 def test_markdown_links_every_chart_that_exists(report):
     md = report.markdown.read_text(encoding="utf-8")
     linked = re.findall(r"!\[[^\]]*\]\((charts/[^)]+\.png)\)", md)
-    assert len(linked) == 3
+    assert sorted(linked) == sorted(f"charts/{p.name}" for p in report.charts if p.suffix == ".png")
     for relative in linked:
         assert (report.markdown.parent / relative).is_file()
 
@@ -99,38 +143,49 @@ def test_html_is_self_contained(report):
     assert "<script" not in html
     assert "url(" not in html
     sources = re.findall(r'src="([^"]*)"', html)
-    assert len(sources) == 3
+    assert len(sources) == len([p for p in report.charts if p.suffix == ".svg"])
     assert all(source.startswith("data:image/svg+xml;base64,") for source in sources)
     assert all(href.startswith("#") for href in re.findall(r'href="([^"]*)"', html))
 
 
-def test_failed_cell_and_its_error_appear_in_both(report):
-    error = _cell(_raw(), FAILED_ID)["error"]
-    md = report.markdown.read_text(encoding="utf-8")
-    html = report.html.read_text(encoding="utf-8")
+def test_two_cells_differing_only_in_tls_both_appear(report):
+    data = _raw()
+    md = _section(report.markdown.read_text(encoding="utf-8"), "Scenario: bulk-fetch")
+    for tls in ("off", "on"):
+        cell = _cell(data, f"bulk-fetch/dovecot/imap/full/tls-{tls}")
+        row = _row(md, f'<a id="{cell_anchor(cell["id"])}"></a>full | imap | {tls} |')
+        assert f"| {number(cell['metrics']['elapsed_s']['median'])} (" in row
+    # and each keeps its own column in the servers-compared table of the summary
+    summary = _section(report.markdown.read_text(encoding="utf-8"), "Summary")
+    assert _row(summary, "| full | dovecot | off |") != _row(summary, "| full | dovecot | on |")
+
+
+def test_failed_cell_and_its_error_appear_in_both(v1_report):
+    error = _cell(_raw(V1), "bulk-fetch/dovecot/pop3-keep/new")["error"]
+    md = v1_report.markdown.read_text(encoding="utf-8")
+    html = v1_report.html.read_text(encoding="utf-8")
     failed_md = md.split("## Failed cells", 1)[1]
     assert FAILED_ID in failed_md and error in failed_md
     failed_html = html.split("<h2>Failed cells</h2>", 1)[1]
     assert FAILED_ID in failed_html and escape(error) in failed_html
 
 
-def test_integrity_names_the_missing_message(report):
-    missing = _cell(_raw(), FAILED_ID)["integrity"]["missing"][0]
-    md = report.markdown.read_text(encoding="utf-8")
-    integrity = md.split("## Integrity", 1)[1].split("\n## ", 1)[0]
+def test_integrity_names_the_missing_message(v1_report):
+    missing = _cell(_raw(V1), "bulk-fetch/dovecot/pop3-keep/new")["integrity"]["missing"][0]
+    integrity = _section(v1_report.markdown.read_text(encoding="utf-8"), "Integrity")
     assert f"`{missing}`" in integrity
     assert "FAILED" in integrity
 
 
-def test_summary_figures_come_from_the_data(report, tmp_path):
-    original = _summary(report.markdown.read_text(encoding="utf-8"))
+def test_summary_figures_come_from_the_data(tmp_path):
+    data = _raw(V1)
+    original = _section(_markdown_of(tmp_path / "a", copy.deepcopy(data)), "Summary")
     assert "**imap** fastest at" in original
 
-    data = _raw()
     imap_full = _cell(data, "bulk-fetch/dovecot/imap/full")
     for sample, seconds in zip(imap_full["samples"], (7.25, 7.5, 7.75)):
         sample["elapsed_s"] = seconds
-    changed = _summary(_render_changed(tmp_path, data).markdown.read_text(encoding="utf-8"))
+    changed = _section(_markdown_of(tmp_path / "b", data), "Summary")
 
     assert changed != original
     assert "7.50 s" in changed and "7.50 s" not in original
@@ -139,56 +194,66 @@ def test_summary_figures_come_from_the_data(report, tmp_path):
 
 
 def test_summary_states_the_measured_factor():
-    results = load(DATA)
+    results = load(V1)
     doc = build_document(results)
     times = {
         cell.mode: cell.metrics()["elapsed_s"]["median"]
         for cell in results.cells
         if cell.variant == "full" and cell.ok
     }
-    expected = f"{times['pop3-delete'] / times['imap']:.2f}×"
+    expected = factor(times["pop3-delete"] / times["imap"])
     words = "\n".join(plain(item) for block in doc.section("Summary").blocks for item in getattr(block, "items", ()))
     assert expected in words
 
 
-def test_latency_percentiles_come_from_numpy(report):
-    fetch = _cell(_raw(), "bulk-fetch/dovecot/imap/full")["commands"]["FETCH"]
+def test_summary_compares_the_servers(report):
+    data = _raw()
+    summary = _section(report.markdown.read_text(encoding="utf-8"), "Summary")
+    assert "**bulk-fetch, servers compared**" in summary
+    for server in SERVERS:
+        assert f"**bulk-fetch on {server}**" in summary
+    # the fastest mode of each row is the one with the smallest median, and it is bold
+    for server in SERVERS:
+        for tls in ("off", "on"):
+            times = {
+                mode: _cell(data, f"bulk-fetch/{server}/{mode}/full/tls-{tls}")["metrics"]["elapsed_s"]["median"]
+                for mode in ("imap", "pop3-keep", "pop3-delete")
+            }
+            fastest = min(times, key=times.__getitem__)
+            row = _row(summary, f"| full | {server} | {tls} |")
+            assert f"**{number(times[fastest])}**" in row
+            assert row.rstrip(" |").split("| ")[-1].startswith(fastest)
+    # the same mode across servers: the fastest server of imap for a full download, from the data
+    imap = {s: _cell(data, f"bulk-fetch/{s}/imap/full/tls-off")["metrics"]["elapsed_s"]["median"] for s in SERVERS}
+    best = min(imap, key=imap.__getitem__)
+    line = _row(summary, "**Full download**: imap fastest on")
+    assert line.startswith(f"- **Full download**: imap fastest on {best} ({number(imap[best])} s")
+
+
+def test_latency_percentiles_come_from_numpy(v1_report):
+    fetch = _cell(_raw(V1), "bulk-fetch/dovecot/imap/full")["commands"]["FETCH"]
     median, p95 = numpy.percentile(fetch["latency_ms"], [50, 95])
-    md = report.markdown.read_text(encoding="utf-8")
-    row = next(line for line in md.splitlines() if line.startswith("| imap | full | `FETCH` |"))
+    md = v1_report.markdown.read_text(encoding="utf-8")
+    row = _row(md, "| imap | full | off | `FETCH` |")
     assert f"| {number(float(median))} | {number(float(p95))} |" in row
 
 
-def test_no_failed_cells_says_none(tmp_path):
-    data = _raw()
-    data["cells"] = [cell for cell in data["cells"] if cell["status"] == "ok"]
-    md = _render_changed(tmp_path, data).markdown.read_text(encoding="utf-8")
-    assert md.split("## Failed cells", 1)[1].split("\n## ", 1)[0].strip().startswith("None")
+def test_no_failed_cells_says_none(report):
+    md = report.markdown.read_text(encoding="utf-8")
+    assert _section(md, "Failed cells").strip().startswith("None")
 
 
 def test_unregistered_scenario_gets_a_generic_section(tmp_path):
     data = _raw()
-    extra = copy.deepcopy(_cell(data, "bulk-fetch/dovecot/imap/full"))
-    extra.update(scenario="offline-use", id="offline-use/dovecot/imap/full")
-    data["cells"].append(extra)
+    for tls in ("off", "on"):
+        extra = copy.deepcopy(_cell(data, f"bulk-fetch/dovecot/imap/full/tls-{tls}"))
+        extra.update(scenario="offline-use", id=f"offline-use/dovecot/imap/full/tls-{tls}")
+        data["cells"].append(extra)
     files = _render_changed(tmp_path, data)
     md = files.markdown.read_text(encoding="utf-8")
-    assert "\n## Scenario: offline-use\n" in md
+    section = _section(md, "Scenario: offline-use")
+    assert "| full | imap | off |" in section and "| full | imap | on |" in section
     assert any(path.name == "offline-use-dovecot-time.png" for path in files.charts)
-
-
-def test_several_servers_get_charts_and_summary_each(tmp_path):
-    data = _raw()
-    for cell in list(data["cells"]):
-        twin = copy.deepcopy(cell)
-        twin.update(server="cyrus", id=cell["id"].replace("/dovecot/", "/cyrus/"))
-        data["cells"].append(twin)
-    data["plan"]["servers"] = ["dovecot", "cyrus"]
-    files = _render_changed(tmp_path, data)
-    names = {path.name for path in files.charts}
-    assert {"bulk-fetch-dovecot-time.svg", "bulk-fetch-cyrus-time.svg"} <= names
-    summary = _summary(files.markdown.read_text(encoding="utf-8"))
-    assert "bulk-fetch on dovecot" in summary and "bulk-fetch on cyrus" in summary
 
 
 @pytest.mark.parametrize("plot", [plot_time_per_mode, plot_bytes_per_mode, plot_round_trips_per_mode])
@@ -196,16 +261,49 @@ def test_plot_functions_draw_on_a_given_axes(plot):
     figure = Figure()
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
-    plot(load(DATA), ax)
+    plot(load(V1), ax)
     assert ax.patches and ax.get_title(loc="left") and ax.get_ylabel()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["full", "headers", "new"]
     assert ax.get_legend().get_title().get_text() == "server: dovecot"
 
 
+def test_tls_bars_keep_the_mode_colour_and_say_so_in_the_legend():
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    plot_time_per_mode(load(REAL), ax, server="cyrus")
+    bars = [patch for patch in ax.patches if patch.get_height() > 0]
+    assert len(bars) == 3 * 3 * 2  # variants × modes × TLS
+    hatched = [bar for bar in bars if bar.get_hatch()]
+    assert len(hatched) == 9  # every TLS-on bar, none of the others
+    edges = {tuple(numpy.round(bar.get_edgecolor(), 3)) for bar in bars}
+    assert len(edges) == 3  # one colour per mode, TLS or not
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["imap", "pop3-keep", "pop3-delete", "TLS off", "TLS on (implicit)"]
+
+
+def test_one_variant_compares_the_servers():
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    plot_time_per_mode(load(REAL), ax, variant="headers")
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(SERVERS)
+    assert ax.get_xlabel() == "server"
+    assert "headers" in ax.get_title(loc="left")
+
+
+def test_write_charts_in_the_formats_asked(tmp_path):
+    written = write_charts(load(V1), tmp_path, formats=("png",))
+    assert written and all(path.suffix == ".png" and path.is_file() for path in written)
+    assert not list(tmp_path.rglob("*.svg"))
+    with pytest.raises(ValueError, match="jpeg"):
+        write_charts(load(V1), tmp_path, formats=("jpeg",))
+
+
 def test_markdown_table_survives_a_pipe_in_an_error(tmp_path):
-    data = _raw()
-    _cell(data, FAILED_ID)["error"] = "ServerStartError: greeting was 'a | b'"
-    md = _render_changed(tmp_path, data).markdown.read_text(encoding="utf-8")
+    data = _raw(V1)
+    _cell(data, "bulk-fetch/dovecot/pop3-keep/new")["error"] = "ServerStartError: greeting was 'a | b'"
+    md = _markdown_of(tmp_path, data)
     row = next(line for line in md.split("## Failed cells", 1)[1].splitlines() if FAILED_ID in line)
     assert row.count(" | ") == 1  # one separator between the two columns; the error's pipe is escaped
 
@@ -214,24 +312,154 @@ def test_bytes_axis_is_labelled_in_byte_units():
     figure = Figure()
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
-    plot_bytes_per_mode(load(DATA), ax)
+    plot_bytes_per_mode(load(V1), ax)
     figure.canvas.draw()
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert any(label.endswith("MB") for label in labels)
 
 
-def test_one_axes_can_compare_several_servers(tmp_path):
-    data = _raw()
-    for cell in list(data["cells"]):
-        twin = copy.deepcopy(cell)
-        twin.update(server="cyrus", id=cell["id"].replace("/dovecot/", "/cyrus/"))
-        data["cells"].append(twin)
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
+def test_bytes_chart_counts_the_wire_when_the_run_did():
     figure = Figure()
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
-    plot_time_per_mode(load(path), ax)
-    assert len(ax.get_xticks()) == 6
-    assert {"dovecot", "cyrus"} <= {text.get_text() for text in ax.texts}
+    plot_bytes_per_mode(load(REAL), ax, server="dovecot")
+    assert "on the wire" in ax.get_ylabel()
+    on = _cell(_raw(), "bulk-fetch/dovecot/imap/full/tls-on")["metrics"]["wire_bytes_down"]["median"]
+    assert any(abs(bar.get_height() - on) < 0.5 for bar in ax.patches)
+
+
+def test_one_axes_can_compare_several_servers():
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    plot_time_per_mode(load(REAL), ax)
+    assert len(ax.get_xticks()) == 9
+    assert set(SERVERS) <= {text.get_text() for text in ax.texts}
     assert ax.get_legend().get_title().get_text() == "mode"
+
+
+# --- Capabilities ------------------------------------------------------------------------
+
+
+def test_capability_matrix_from_the_servers_probe(report):
+    env = _raw()["environment"]["servers"]
+    section = _section(report.markdown.read_text(encoding="utf-8"), "Capabilities")
+    imap_header = _row(section, "| capability | dovecot")
+    for server in SERVERS:
+        assert f"{server} {env[server]['version']}" in imap_header.replace("\\", "")
+    for capability in ("IDLE", "CONDSTORE", "QRESYNC", "LITERAL+", "COMPRESS=DEFLATE", "MOVE", "UIDPLUS",
+                       "MULTIAPPEND", "BINARY", "SPECIAL-USE", "NOTIFY"):
+        row = _row(section, f"| `{capability}` |")
+        cells = [c.strip() for c in row.strip("| ").split(" | ")[1:]]
+        assert cells == ["**yes**" if capability in env[s]["capabilities"]["imap"] else "no" for s in SERVERS]
+    # every capability any server advertised has a row, in both protocols
+    for protocol in ("imap", "pop3"):
+        for capability in {c for s in SERVERS for c in env[s]["capabilities"][protocol]}:
+            assert f"| `{capability}` |" in section
+    for capability in ("PIPELINING", "UIDL", "TOP", "USER", "SASL", "RESP-CODES", "EXPIRE", "LOGIN-DELAY", "STLS"):
+        assert f"| `{capability}` |" in section
+
+
+def test_tls_availability_comes_from_the_server_not_the_list(tmp_path):
+    data = _raw()
+    data["environment"]["servers"]["cyrus"]["tls"] = False
+    section = _section(_markdown_of(tmp_path, data), "Capabilities")
+    assert "dovecot yes, cyrus no, courier yes" in _row(section, "**TLS offered**")
+    # STLS is announced before login only: a list probed after login cannot say "no"
+    stls = _row(section, "| `STLS` |")
+    assert "not after login" in stls and " no " not in stls
+
+
+# --- TLS overhead ------------------------------------------------------------------------
+
+
+def test_tls_overhead_ratios_come_from_the_same_run(report):
+    data = _raw()
+    section = _section(report.markdown.read_text(encoding="utf-8"), "TLS overhead")
+    for server in SERVERS:
+        assert f"*bulk-fetch on {server}*" in section
+    off = _cell(data, "bulk-fetch/courier/pop3-keep/headers/tls-off")["metrics"]
+    on = _cell(data, "bulk-fetch/courier/pop3-keep/headers/tls-on")["metrics"]
+    courier = section.split("*bulk-fetch on courier*", 1)[1]
+    row = _row(courier, "| headers | pop3-keep |")
+    assert f"| {factor(on['elapsed_s']['median'] / off['elapsed_s']['median'])} |" in row
+    assert f"| {close_factor(on['wire_bytes_down']['median'] / off['wire_bytes_down']['median'])} |" in row
+
+
+def test_tls_overhead_says_na_when_a_side_is_missing_or_failed(tmp_path):
+    data = _raw()
+    data["cells"] = [c for c in data["cells"] if c["id"] != "bulk-fetch/cyrus/imap/new/tls-on"]
+    failed = _cell(data, "bulk-fetch/cyrus/pop3-delete/new/tls-off")
+    failed.update(status="failed", error="IntegrityError: 1 missing")
+    section = _section(_markdown_of(tmp_path, data), "TLS overhead")
+    cyrus = section.split("*bulk-fetch on cyrus*", 1)[1].split("*bulk-fetch on", 1)[0]
+    missing = _row(cyrus, "| new | imap |")
+    assert "→ not run" in missing and missing.count("n/a") == 3
+    broken = _row(cyrus, "| new | pop3-delete |")
+    assert "failed →" in broken and broken.count("n/a") == 3
+
+
+def test_no_tls_cells_say_so(v1_report):
+    section = _section(v1_report.markdown.read_text(encoding="utf-8"), "TLS overhead")
+    assert "no cell with TLS on" in section
+
+
+# --- Statistics --------------------------------------------------------------------------
+
+
+def test_median_interval_comes_from_order_statistics():
+    values = [0.31, 0.29, 0.35, 0.30, 0.33, 0.32, 0.40, 0.28]
+    interval = median_interval(values)
+    expected = stats.quantile_test(values, q=numpy.median(values)).confidence_interval(0.95)
+    assert (interval.low, interval.high) == (expected.low, expected.high)
+    assert interval.reaches and interval.n == 8
+
+
+def test_too_few_samples_give_min_max_at_the_confidence_it_has():
+    interval = median_interval([3.0, 1.0, 2.0])
+    assert (interval.low, interval.high) == (1.0, 3.0)
+    assert interval.confidence == pytest.approx(0.75) and not interval.reaches
+    assert interval_text([3.0, 1.0, 2.0]) == "1.00–3.00 (75% only)"
+    assert interval_text([1.0, 2.0]) == "n<3"
+    assert median_interval([1.0, 2.0]) is None
+
+
+def test_time_table_shows_each_medians_interval(report):
+    data = _raw()
+    md = _section(report.markdown.read_text(encoding="utf-8"), "Scenario: bulk-fetch")
+    cell = _cell(data, "bulk-fetch/courier/imap/new/tls-on")
+    values = [s["elapsed_s"] for s in cell["samples"]]
+    courier = md.split("### bulk-fetch on courier", 1)[1]
+    interval_rows = courier.split("*Time, with the median's interval*", 1)[1]
+    row = _row(interval_rows, "| new | imap | on |")
+    assert f"| {interval_text(values)} |" in row and "(75% only)" in row
+
+
+# --- Claims ------------------------------------------------------------------------------
+
+
+def test_claims_section_has_one_row_per_claim_with_the_rules_verdict(report):
+    verdicts = claims.judge(load(REAL))
+    section = _section(report.markdown.read_text(encoding="utf-8"), "Claims")
+    rows = [line for line in section.splitlines() if line.startswith("| **C")]
+    assert [row.split("**")[1] for row in rows] == [f"C{i}" for i in range(1, 12)]
+    for row, verdict in zip(rows, verdicts):
+        assert f"| **{verdict.verdict}** |" in row
+
+
+def test_claims_figures_link_to_their_cells_rows(report):
+    md = report.markdown.read_text(encoding="utf-8")
+    html = report.html.read_text(encoding="utf-8")
+    claims_md = _section(md, "Claims")
+    targets = set(re.findall(r"\]\(#(cell-[^)]+)\)", claims_md))
+    assert targets  # C3 on this run quotes cells
+    for target in targets:
+        assert md.count(f'<a id="{target}"></a>') == 1
+        assert html.count(f'id="{target}"') == 1
+        assert f'href="#{target}"' in html
+
+
+def test_document_model_keeps_the_claims_table():
+    doc = build_document(load(REAL))
+    table = next(block for block in doc.section("Claims").blocks if isinstance(block, Table))
+    assert len(table.rows) == 11

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.report import units
-from bench.report.cells import Grid, Stat
-from bench.report.document import Block, BulletList, Paragraph, Section, Strong, Text, text
+from bench.report.cells import Grid, Stat, tls_label
+from bench.report.document import Block, BulletList, Paragraph, Section, Strong, Table, Text, text
 from bench.report.scenarios.base import ScenarioReport, chart_blocks, title
-from bench.report.tables import metric_table
+from bench.report.stats import differs
+from bench.report.tables import interval_table, metric_table
 from bench.results import Results
 
 NAME = "bulk-fetch"
@@ -17,8 +20,11 @@ VARIANTS = {
     "new": ("New mail only", "only the messages that arrived since the previous sync"),
 }
 
-TRAFFIC = ("messages", "elapsed_s", "messages_per_s", "mb_per_s", "round_trips", "bytes_down", "bytes_up")
-RESOURCES = ("client_cpu_s", "server_cpu_s", "client_peak_rss_mb", "server_mem_mb", "server_disk_bytes")
+SPEED = ("messages", "elapsed_s", "messages_per_s", "mb_per_s", "round_trips", "connections")
+TRAFFIC = ("bytes_down", "bytes_up", "wire_bytes_down", "wire_bytes_up")
+RESOURCES = ("client_cpu_s", "server_cpu_s", "client_peak_rss_mb", "server_mem_mb")
+STORAGE = ("server_disk_bytes", "server_disk_after_bytes")
+SPREAD = "median (min–max) over the samples"
 
 
 def variant_label(variant: str) -> str:
@@ -37,18 +43,36 @@ def section(results: Results, grid: Grid) -> Section:
     ]
     if described:
         blocks.append(BulletList(tuple(described)))
+    blocks.append(Paragraph(text(
+        "Every cell ran with TLS off and, where the plan says so, with TLS on (IMAPS, POP3S) or STARTTLS: "
+        "the TLS column tells them apart. Received and sent are the bytes the protocol carried; "
+        "on the wire counts what the TCP connection carried, TLS records and handshakes included. "
+        "The time tables give the 95% interval of each median from order statistics "
+        "(scipy.stats.quantile_test); with fewer than 6 samples no such interval reaches 95%, so the "
+        "widest there is, min–max, is shown with the confidence it has."
+    )))
     result = Section(title(NAME), blocks)
-    spread = "median (min–max) over the samples"
-    traffic = [m for m in TRAFFIC if grid.has_metric(m)]
-    resources = [m for m in RESOURCES if grid.has_metric(m)]
-    others = sorted(grid.metric_names() - {*TRAFFIC, *RESOURCES})
+    if len(grid.servers) > 1:
+        compared = [block for v in grid.variants for block in chart_blocks(results, NAME, variant=v)]
+        if compared:
+            result.children.append(Section(f"{NAME}: servers compared", compared))
+    groups = [
+        (SPEED, f"Speed, {SPREAD}"),
+        (TRAFFIC, f"Traffic, {SPREAD}"),
+        (RESOURCES, f"Resources, client and server, {SPREAD}"),
+        (STORAGE, f"The account's mail store on the server before and after the sync, {SPREAD}"),
+    ]
+    others = sorted(grid.metric_names() - {metric for metrics, _ in groups for metric in metrics})
+    if others:
+        groups.append((tuple(others), f"Other recorded figures, {SPREAD}"))
     for server in grid.servers:
-        tables = [
-            metric_table(grid, server, traffic, caption=f"Speed and traffic, {spread}"),
-            metric_table(grid, server, resources, caption=f"Resources, client and server, {spread}"),
-        ]
-        if others:
-            tables.append(metric_table(grid, server, others, caption=f"Other recorded figures, {spread}"))
+        tables: list[Block] = []
+        for metrics, caption in groups:
+            present = [m for m in metrics if grid.has_metric(m)]
+            if present:  # the first table holds the rows that links to a cell lead to
+                tables.append(metric_table(grid, server, present, caption=caption, anchors=not tables))
+            if metrics is SPEED and grid.has_metric("elapsed_s"):
+                tables.append(interval_table(grid, server, "elapsed_s", caption="Time, with the median's interval"))
         result.children.append(Section(f"{NAME} on {server}", [*tables, *chart_blocks(results, NAME, server)]))
     return result
 
@@ -58,17 +82,22 @@ def _overlap(a: Stat, b: Stat) -> bool:
     return a.min <= b.max and b.min <= a.max
 
 
+def _times(grid: Grid, server: str, variant: str, tls: str) -> dict[str, Stat]:
+    return {m: s for m in grid.modes if (s := grid.stat(server, m, variant, tls, "elapsed_s")) is not None}
+
+
 def _variant_line(grid: Grid, server: str, variant: str) -> Text | None:
+    tls = grid.reference_tls
     modes = grid.modes
-    times = {m: s for m in modes if (s := grid.stat(server, m, variant, "elapsed_s")) is not None}
-    failed = [m for m in modes if (c := grid.cell(server, m, variant)) is not None and not c.ok]
+    times = _times(grid, server, variant, tls)
+    failed = [m for m in modes if (c := grid.cell(server, m, variant, tls)) is not None and not c.ok]
     if not times:
         return text(Strong(variant_label(variant)), ": no cell succeeded.") if failed else None
 
     fastest = min(times, key=lambda m: times[m].median)
     best = times[fastest]
-    messages = grid.stat(server, fastest, variant, "messages")
-    parts: list = [Strong(variant_label(variant))]
+    messages = grid.stat(server, fastest, variant, tls, "messages")
+    parts: list[Any] = [Strong(variant_label(variant))]
     if messages is not None:
         parts.append(f" ({units.number(messages.median)} messages)")
     parts += [": ", Strong(fastest), f" fastest at {units.seconds(best.median)}"]
@@ -86,7 +115,8 @@ def _variant_line(grid: Grid, server: str, variant: str) -> Text | None:
         ("bytes_down", "Received", units.byte_size),
         ("round_trips", "Round trips", units.number),
     ):
-        figures = [f"{m} {fmt(s.median)}" for m in modes if (s := grid.stat(server, m, variant, metric)) is not None]
+        stats = {m: s for m in modes if (s := grid.stat(server, m, variant, tls, metric)) is not None}
+        figures = [f"{m} {fmt(s.median)}" for m, s in stats.items()]
         if figures:
             parts.append(f" {what}: {', '.join(figures)}.")
     if failed:
@@ -95,54 +125,177 @@ def _variant_line(grid: Grid, server: str, variant: str) -> Text | None:
 
 
 def _conditions(results: Results, grid: Grid, server: str) -> Text:
-    cells = [c for c in grid.in_order(server)]
+    cells = grid.in_order(server)
     links = sorted({str(c.info["link"]) for c in cells if "link" in c.info})
     links = links or [str(link) for link in results.plan.get("links", ())]
     conditions = [f"link: {', '.join(links)}" if links else "no link profile recorded"]
     if any("pipelined" in c.info for c in cells):
         pipelined = [m for m in grid.modes if any(c.mode == m and c.info.get("pipelined") for c in cells)]
         conditions.append(f"commands pipelined in {', '.join(pipelined)}" if pipelined else "no mode pipelined commands")
-    return text(Strong(f"{NAME} on {server}"), f" ({'; '.join(conditions)}), medians of each cell's samples:")
+    return text(
+        Strong(f"{NAME} on {server}"),
+        f" ({'; '.join(conditions)}), medians of each cell's samples, {tls_label(grid.reference_tls)}:",
+    )
+
+
+def _winners(grid: Grid, server: str, tls: str) -> dict[str, list[str]]:
+    """The fastest mode of each variant, as mode → variants it won."""
+    winners: dict[str, list[str]] = {}
+    for variant in grid.variants:
+        times = _times(grid, server, variant, tls)
+        if times:
+            winners.setdefault(min(times, key=lambda m: times[m].median), []).append(variant)
+    return winners
 
 
 def _fastest(grid: Grid, server: str) -> Text | None:
-    """Which mode was fastest in how many variants: the answer in one line."""
-    winners: dict[str, list[str]] = {}
-    for variant in grid.variants:
-        times = {m: s.median for m in grid.modes if (s := grid.stat(server, m, variant, "elapsed_s")) is not None}
-        if times:
-            winners.setdefault(min(times, key=times.__getitem__), []).append(variant)
+    """Which mode was fastest in how many variants: the answer in one line, per TLS setting."""
+    reference = grid.reference_tls
+    winners = _winners(grid, server, reference)
     if not winners:
         return None
-    compared = sum(len(v) for v in winners.values())
-    parts = [
-        f"{mode} in {len(variants)} of {compared} ({', '.join(variants)})"
-        for mode, variants in sorted(winners.items(), key=lambda item: -len(item[1]))
+
+    def described(found: dict[str, list[str]]) -> list[str]:
+        compared = sum(len(v) for v in found.values())
+        return [
+            f"{mode} in {len(variants)} of {compared} ({', '.join(variants)})"
+            for mode, variants in sorted(found.items(), key=lambda item: -len(item[1]))
+        ]
+
+    parts = described(winners)
+    line: list[Any] = ["Fastest mode per variant: ", Strong(parts[0]), *(f"; {p}" for p in parts[1:]), "."]
+    for tls in grid.tls:
+        if tls == reference:
+            continue
+        other = _winners(grid, server, tls)
+        if other == winners:
+            line.append(f" The same with {tls_label(tls)}.")
+        elif other:
+            line.append(f" With {tls_label(tls)}: {'; '.join(described(other))}.")
+    return text(*line)
+
+
+def _storage_line(grid: Grid, server: str) -> Text | None:
+    """What each mode leaves on the server: the account's store before and after the sync."""
+    tls = grid.reference_tls
+    variant = "full" if "full" in grid.variants else grid.variants[0]
+    if grid.has_metric("server_disk_after_bytes"):
+        figures, empty = [], []
+        for mode in grid.modes:
+            before = grid.stat(server, mode, variant, tls, "server_disk_bytes")
+            after = grid.stat(server, mode, variant, tls, "server_disk_after_bytes")
+            if before is None or after is None:
+                continue
+            if before.max <= 0:  # a mailbox holding the corpus is never empty: the size was not read
+                empty.append(mode)
+            else:
+                figures.append(f"{mode} {units.byte_size(before.median)} → {units.byte_size(after.median)}")
+        parts = []
+        if figures:
+            parts.append(f"The account's mail store on the server before → after the sync "
+                         f"({variant_label(variant).lower()}): {', '.join(figures)}.")
+        if empty:
+            parts.append(f"The server's store was reported as 0 B before the sync ({', '.join(empty)}), "
+                         "though it held the mailbox: its size was not measured on this server.")
+        return text(" ".join(parts)) if parts else None
+    # Older results: in the "new" variant the device synced once before the new mail came,
+    # so the server's disk shows what each mode leaves on the server between two syncs.
+    disk = [
+        f"{m} {units.byte_size(s.median)}"
+        for m in grid.modes
+        if (s := grid.stat(server, m, "new", tls, "server_disk_bytes")) is not None
     ]
-    return text("Fastest mode per variant: ", Strong(parts[0]), *(f"; {p}" for p in parts[1:]), ".")
+    if disk:
+        return text(f"Mail kept on the server after an earlier sync (server disk): {', '.join(disk)}.")
+    return None
+
+
+def _servers_table(grid: Grid) -> Table:
+    """Median time per (variant, server, TLS) and mode; the fastest mode of each row in bold."""
+    rows: list[tuple[Text, ...]] = []
+    for variant in grid.variants:
+        for server in grid.servers:
+            for tls in grid.tls:
+                cells = {m: grid.cell(server, m, variant, tls) for m in grid.modes}
+                if not any(cells.values()):
+                    continue
+                times = _times(grid, server, variant, tls)
+                fastest = min(times, key=lambda m: times[m].median) if times else None
+                row: list[Text] = [text(variant), text(server), text(tls)]
+                for mode, cell in cells.items():
+                    if cell is None:
+                        row.append(text("—"))
+                    elif not cell.ok:
+                        row.append(text("failed"))
+                    elif mode not in times:
+                        row.append(text("n/a"))
+                    else:
+                        shown = units.number(times[mode].median)
+                        row.append(text(Strong(shown) if mode == fastest else shown))
+                row.append(text(_fastest_note(times, fastest)))
+                rows.append(tuple(row))
+    return Table(
+        headers=("variant", "server", "TLS", *(f"{m} (s)" for m in grid.modes), "fastest"),
+        rows=tuple(rows),
+        numeric=(False, False, False, *([True] * len(grid.modes)), False),
+        caption="Median time of each cell; the fastest mode of each row in bold",
+    )
+
+
+def _fastest_note(times: dict[str, Stat], fastest: str | None) -> str:
+    if fastest is None:
+        return "—"
+    close = [m for m, s in times.items() if m != fastest and not differs(times[fastest].values, s.values).significant]
+    return fastest + (f" (within the noise of {', '.join(close)})" if close else "")
+
+
+def _same_mode_lines(grid: Grid) -> list[Text]:
+    """For each variant, every mode's time on each server, against its fastest server."""
+    tls = grid.reference_tls
+    lines = []
+    for variant in grid.variants:
+        parts = []
+        for mode in grid.modes:
+            times = {s: st for s in grid.servers if (st := grid.stat(s, mode, variant, tls, "elapsed_s")) is not None}
+            if len(times) < 2:
+                continue
+            best = min(times, key=lambda s: times[s].median)
+            others = [
+                f"{s} {units.factor(st.median / times[best].median)}"
+                for s, st in sorted(times.items(), key=lambda item: item[1].median)
+                if s != best
+            ]
+            parts.append(f"{mode} fastest on {best} ({units.seconds(times[best].median)}; {', '.join(others)} as long)")
+        if parts:
+            lines.append(text(Strong(variant_label(variant)), ": ", "; ".join(parts), "."))
+    return lines
 
 
 def summary(results: Results, grid: Grid) -> list[Block]:
     blocks: list[Block] = []
+    if len(grid.servers) > 1:
+        blocks.append(Paragraph(text(
+            Strong(f"{NAME}, servers compared"),
+            f" ({', '.join(grid.servers)}): which mode was fastest on each server, and how far apart the "
+            f"servers are for the same mode ({tls_label(grid.reference_tls)}):",
+        )))
+        same_mode = _same_mode_lines(grid)
+        if same_mode:
+            blocks.append(BulletList(tuple(same_mode)))
+        blocks.append(_servers_table(grid))
     for server in grid.servers:
         lines = [line for line in [_fastest(grid, server)] if line is not None]
         lines += [line for v in grid.variants if (line := _variant_line(grid, server, v)) is not None]
         trips = [s.median for m in grid.modes for v in grid.variants
-                 if (s := grid.stat(server, m, v, "round_trips")) is not None and s.median > 0]
+                 if (s := grid.stat(server, m, v, grid.reference_tls, "round_trips")) is not None and s.median > 0]
         if trips and max(trips) > 2 * min(trips):
             lines.append(text(
                 "Every round trip waits for the link's latency, so the gap in round trips above "
                 "weighs more on a slower link than it does here."
             ))
-        # In the "new" variant the device synced once before the new mail came: the server's
-        # disk then shows what each mode leaves on the server between two syncs.
-        disk = [
-            f"{m} {units.byte_size(s.median)}"
-            for m in grid.modes
-            if (s := grid.stat(server, m, "new", "server_disk_bytes")) is not None
-        ]
-        if disk:
-            lines.append(text(f"Mail kept on the server after an earlier sync (server disk): {', '.join(disk)}."))
+        storage = _storage_line(grid, server)
+        if storage is not None:
+            lines.append(storage)
         if lines:
             blocks += [Paragraph(_conditions(results, grid, server)), BulletList(tuple(lines))]
     return blocks

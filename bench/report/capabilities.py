@@ -1,0 +1,134 @@
+"""The capabilities section: what each server advertised, as one matrix per protocol.
+
+The lists come from the probe at the start of the run (``environment.servers[name]``),
+or, for results without one, from what the cells' own sessions saw. Both are read after
+login, so what a server announces only before login (STARTTLS, STLS, often USER and SASL)
+is missing from them: whether TLS was offered is read from the server's set-up instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bench.report.cells import protocol_of, tls_label
+from bench.report.document import Block, BulletList, Code, Paragraph, Section, Strong, Table, Text, text
+from bench.results import CellResult, Results
+
+# Capabilities every capability table lists, advertised or not, in this order; any other
+# capability a server advertised follows, alphabetically.
+IMAP_CAPABILITIES = (
+    "IDLE", "CONDSTORE", "QRESYNC", "LITERAL+", "COMPRESS=DEFLATE", "MOVE", "UIDPLUS",
+    "MULTIAPPEND", "BINARY", "SPECIAL-USE", "NOTIFY",
+)
+POP3_CAPABILITIES = (
+    "PIPELINING", "UIDL", "TOP", "USER", "SASL", "RESP-CODES", "EXPIRE", "LOGIN-DELAY", "STLS",
+)
+# Often announced before login only: their absence from a list probed after login says nothing.
+BEFORE_LOGIN = frozenset({"STARTTLS", "STLS", "USER", "SASL"})
+
+
+def _capability_entries(items: Sequence[str]) -> dict[str, str]:
+    """Capability name → its parameters: ``EXPIRE NEVER`` is ``EXPIRE`` with ``NEVER``."""
+    entries: dict[str, str] = {}
+    for item in items:
+        name, _, parameters = str(item).strip().partition(" ")
+        entries[name.upper()] = " ".join(filter(None, [entries.get(name.upper(), ""), parameters.strip()]))
+    return entries
+
+
+def _advertised(results: Results) -> dict[str, dict[str, dict[str, str]]]:
+    """Per server and protocol, what the server advertised after login: from the probe at the
+    start of the run, or else from what the cells' sessions saw."""
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for name, server in results.environment.get("servers", {}).items():
+        for protocol, items in server.get("capabilities", {}).items():
+            found.setdefault(name, {})[protocol] = _capability_entries(items)
+    for cell in results.cells:
+        protocol = protocol_of(cell.mode)
+        if "capabilities" in cell.info and protocol not in found.get(cell.server, {}):
+            found.setdefault(cell.server, {})[protocol] = _capability_entries(cell.info["capabilities"])
+    return found
+
+
+def _capability_table(results: Results, protocol: str, listed: Sequence[str],
+                      advertised: dict[str, dict[str, dict[str, str]]], servers: list[str]) -> Table:
+    env = results.environment.get("servers", {})
+    others = sorted({name for s in servers for name in advertised.get(s, {}).get(protocol, {})} - set(listed))
+    headers = ["capability"] + [
+        f"{s} {env[s]['version']}" if env.get(s, {}).get("version") else s for s in servers
+    ]
+    rows = []
+    for name in [*listed, *others]:
+        row: list[Text] = [text(Code(name))]
+        for server in servers:
+            entries = advertised.get(server, {}).get(protocol)
+            if entries is None:
+                row.append(text("not probed"))
+            elif name in entries:
+                row.append(text(Strong("yes"), f" ({entries[name]})" if entries[name] else ""))
+            else:
+                row.append(text("not after login" if name in BEFORE_LOGIN else "no"))
+        rows.append(tuple(row))
+    return Table(
+        tuple(headers), tuple(rows),
+        caption=f"{protocol.upper()}: the first {len(listed)} rows are always listed; below them, everything "
+                "else any server advertised",
+    )
+
+
+def _session_differences(results: Results, advertised: dict[str, dict[str, dict[str, str]]]) -> list[Text]:
+    """Cells whose own session saw another list than the probe, grouped by what differed."""
+    groups: dict[tuple[str, str, str, str], list[CellResult]] = {}
+    for cell in results.cells:
+        protocol = protocol_of(cell.mode)
+        probed = advertised.get(cell.server, {}).get(protocol)
+        if probed is None or "capabilities" not in cell.info:
+            continue
+        seen = set(_capability_entries(cell.info["capabilities"]))
+        added, missing = sorted(seen - set(probed)), sorted(set(probed) - seen)
+        if added or missing:
+            groups.setdefault((cell.server, protocol, " ".join(added), " ".join(missing)), []).append(cell)
+    lines = []
+    for (server, protocol, added, missing), cells in groups.items():
+        settings = ", ".join(dict.fromkeys(tls_label(c.tls) for c in cells))
+        parts: list[Any] = [f"{server} {protocol.upper()} sessions ({len(cells)} cells; {settings})"]
+        if added:
+            parts += [" also saw ", Code(added)]
+        if missing:
+            parts += [" did not see ", Code(missing)]
+        lines.append(text(*parts, "."))
+    return lines
+
+
+def capabilities(results: Results) -> Section:
+    advertised = _advertised(results)
+    env = results.environment.get("servers", {})
+    plan_servers = results.plan.get("servers", ())
+    servers = [s for s in dict.fromkeys([*plan_servers, *env, *(c.server for c in results.cells)])
+               if s in advertised or s in env]
+    if not servers:
+        return Section("Capabilities", [Paragraph(text("The results record no server capabilities."))])
+    blocks: list[Block] = [Paragraph(text(
+        "What each server advertised to a logged-in client (IMAP ", Code("CAPABILITY"), ", POP3 ", Code("CAPA"),
+        "), read from the live server at the start of the run. What a server announces only before login "
+        "(", Code("STARTTLS"), ", ", Code("STLS"), ", and on some servers ", Code("USER"), ", ", Code("SASL"),
+        " or ", Code("AUTH="), ") is not in these lists, so whether TLS was offered comes from the server's "
+        "set-up instead."
+    ))]
+    offered = [f"{s} {'yes' if env[s]['tls'] else 'no'}"
+               for s in servers if isinstance(env.get(s, {}).get("tls"), bool)]
+    blocks.append(Paragraph(text(
+        Strong("TLS offered"), " (IMAPS on 993, POP3S on 995, STARTTLS and STLS on the plain ports): ",
+        ", ".join(offered) + "." if offered else "not recorded in these results.",
+    )))
+    for protocol, listed in (("imap", IMAP_CAPABILITIES), ("pop3", POP3_CAPABILITIES)):
+        if any(protocol in advertised.get(s, {}) for s in servers):
+            blocks.append(_capability_table(results, protocol, listed, advertised, servers))
+    differences = _session_differences(results, advertised)
+    if differences:
+        blocks += [Paragraph(text("Some cells' own sessions saw another list than the probe:")),
+                   BulletList(tuple(differences))]
+    elif any("capabilities" in cell.info for cell in results.cells):
+        blocks.append(Paragraph(text("Every cell's own session, with TLS or without, saw the same list as the probe.")))
+    return Section("Capabilities", blocks)

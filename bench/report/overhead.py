@@ -1,0 +1,88 @@
+"""What TLS costs, from one run: the same cell with TLS off and with TLS on (or STARTTLS).
+
+For each server, mode and variant, the ratio of the median times and of the bytes the TCP
+connection carried to the client (``wire_bytes_down``: TLS records and handshakes
+included). A ratio is ``None`` ("n/a" in a report) when either cell is missing or failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy
+
+from bench.report.cells import Grid, Stat
+from bench.report.stats import Difference, differs
+from bench.results import CellResult
+
+TIME = "elapsed_s"
+WIRE_DOWN = "wire_bytes_down"
+BASELINE = "off"
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """One cell with TLS (``tls``) against the same cell without."""
+
+    server: str
+    mode: str
+    variant: str
+    tls: str
+    off: CellResult | None
+    on: CellResult | None
+    time_off: Stat | None
+    time_on: Stat | None
+    wire_off: Stat | None
+    wire_on: Stat | None
+
+    @staticmethod
+    def _ratio(on: Stat | None, off: Stat | None) -> float | None:
+        if on is None or off is None or off.median <= 0:
+            return None
+        return on.median / off.median
+
+    @property
+    def time_ratio(self) -> float | None:
+        return self._ratio(self.time_on, self.time_off)
+
+    @property
+    def wire_ratio(self) -> float | None:
+        return self._ratio(self.wire_on, self.wire_off)
+
+    @property
+    def time_difference(self) -> Difference | None:
+        """Whether the two cells' times differ beyond the noise of their samples."""
+        if self.time_on is None or self.time_off is None:
+            return None
+        return differs(self.time_off.values, self.time_on.values)
+
+    @property
+    def cell_ids(self) -> tuple[str, ...]:
+        return tuple(cell.id for cell in (self.off, self.on) if cell is not None)
+
+
+def overheads(grid: Grid, server: str | None = None) -> list[Overhead]:
+    """Every (server, variant, mode, TLS setting other than off) of which a cell ran."""
+    found = []
+    for s in grid.servers if server is None else [server]:
+        for variant in grid.variants:
+            for mode in grid.modes:
+                off = grid.cell(s, mode, variant, BASELINE)
+                for tls in grid.tls:
+                    if tls == BASELINE:
+                        continue
+                    on = grid.cell(s, mode, variant, tls)
+                    if off is None and on is None:
+                        continue
+                    found.append(Overhead(
+                        s, mode, variant, tls, off, on,
+                        grid.stat(s, mode, variant, BASELINE, TIME), grid.stat(s, mode, variant, tls, TIME),
+                        grid.stat(s, mode, variant, BASELINE, WIRE_DOWN), grid.stat(s, mode, variant, tls, WIRE_DOWN),
+                    ))
+    return found
+
+
+def typical(ratios: list[float | None]) -> float | None:
+    """The median of the ratios that could be computed, ``None`` if none could."""
+    known = [r for r in ratios if r is not None]
+    return float(numpy.median(known)) if known else None
