@@ -115,6 +115,43 @@ def report(results_file: Path, out: Path | None) -> None:
     click.echo(files.html)
 
 
+@cli.command()
+@click.option("--server", "servers", multiple=True, metavar="NAME", help="Server to measure (repeatable; default: all).")
+@click.option("--into", type=click.Path(path_type=Path), help="Add the figures to this results.json and render its report again.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True, help="Where a new run folder goes.")
+def micro(servers, into: Path | None, out: Path) -> None:
+    """Per-operation latency micro-benchmarks (pytest-benchmark) against the servers."""
+    from bench import environment
+    from bench.micro import rows_from_json, run_benchmarks
+    from bench.report import render
+    from bench.results import Results, load, save
+    from bench.runner import new_run_id, now_iso
+    from bench.servers import get_server
+    from bench.servers.docker_client import connect
+
+    for name in servers:
+        get_server(name)
+    if into is not None:
+        results, folder = load(into), into.parent
+    else:
+        run_id = new_run_id()
+        results = Results(run_id=run_id, started_at=now_iso(), command=f"mailbench micro {' '.join(sys.argv[2:])}".strip())
+        folder = out / run_id
+    _check_writable(folder)
+    client = connect()
+    if not results.environment:
+        results.environment = environment.describe(client)
+    json_path = folder / "micro.json"
+    run_benchmarks(list(servers), json_path)
+    results.micro = rows_from_json(json_path)
+    if results.finished_at is None and into is None:
+        results.finished_at = now_iso()
+    save(results, folder / "results.json")
+    files = render(results, folder)
+    stderr.print(f"{len(results.micro)} micro-benchmarks; report: {files.html}", highlight=False)
+    click.echo(folder)
+
+
 @cli.command(name="list")
 def list_() -> None:
     """List scenarios (with their variants), servers and modes."""

@@ -13,6 +13,7 @@ Layout (``schema_version`` 1)::
       "command": "mailbench run ...",          # how to reproduce the run
       "environment": {...},                    # machine, Docker, libraries, servers, base image
       "plan": {...},                           # scenarios, servers, modes, messages, repeat, seed, corpus
+      "micro": [...],                          # per-operation micro-benchmarks, if run
       "cells": [
         {
           "id": "bulk-fetch/dovecot/imap/full/tls-on",
@@ -147,6 +148,7 @@ class Results:
     plan: dict[str, Any] = field(default_factory=dict)
     cells: list[CellResult] = field(default_factory=list)
     finished_at: str | None = None
+    micro: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +159,7 @@ class Results:
             "command": self.command,
             "environment": self.environment,
             "plan": self.plan,
+            "micro": self.micro,
             "cells": [cell.to_json() for cell in self.cells],
         }
 
@@ -213,6 +216,7 @@ def load(path: Path | str) -> Results:
             environment=data.get("environment", {}),
             plan=data.get("plan", {}),
             cells=[CellResult.from_json(cell) for cell in data.get("cells", [])],
+            micro=data.get("micro", []),
         )
     except (KeyError, TypeError) as exc:
         raise ResultsError(f"{path} is a damaged results file (missing {exc}); re-run the benchmark")

@@ -84,7 +84,7 @@ def new_run_id() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
-def _now() -> str:
+def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -124,7 +124,7 @@ class Run:
         self.run_id = new_run_id()
         self.folder = config.out / self.run_id
         self.path = self.folder / "results.json"
-        self.results = Results(run_id=self.run_id, started_at=_now(), command=config.command)
+        self.results = Results(run_id=self.run_id, started_at=now_iso(), command=config.command)
 
     def _plan_json(self) -> dict[str, object]:
         config = self.config
@@ -166,7 +166,7 @@ class Run:
             certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept
             for server_name, cells in by_server.items():
                 self._run_server(client, base, server_name, cells, Path(workdir), certificates)
-        self.results.finished_at = _now()
+        self.results.finished_at = now_iso()
         self.save()
         return self.folder
 
