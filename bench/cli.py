@@ -71,7 +71,6 @@ def cli() -> None:
 @click.option("--no-pipelining", is_flag=True, help="Never pipeline commands, even where the server allows it.")
 def run(scenarios, servers, modes, variants, tls, messages, repeat, seed, corpus, out, port_base, no_pipelining) -> None:
     """Run scenarios on servers and write results, report and charts."""
-    from bench.report import render
     from bench.runner import Run, RunConfig
 
     config = RunConfig(
@@ -90,6 +89,8 @@ def run(scenarios, servers, modes, variants, tls, messages, repeat, seed, corpus
             the_run.save()
             stderr.print(f"interrupted: finished cells are in {the_run.path}; containers removed")
             sys.exit(130)
+    from bench.report import render  # after the run: matplotlib stays out of its memory figures
+
     files = render(the_run.results, folder)
     failed = the_run.results.failed_cells
     stderr.print(
