@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.report.cells import protocol_of, tls_label
-from bench.report.document import Block, BulletList, Code, Paragraph, Section, Strong, Table, Text, text
+from bench.report.document import Block, BulletList, Code, Paragraph, Section, Strong, Table, Text, joined, text
 from bench.results import CellResult, Results
 
 # Capabilities every capability table lists, advertised or not, in this order; any other
@@ -131,4 +131,24 @@ def capabilities(results: Results) -> Section:
                    BulletList(tuple(differences))]
     elif any("capabilities" in cell.info for cell in results.cells):
         blocks.append(Paragraph(text("Every cell's own session, with TLS or without, saw the same list as the probe.")))
+    used = _used_table(results)
+    if used is not None:
+        blocks.append(used)
     return Section("Capabilities", blocks)
+
+
+def _used_table(results: Results) -> Table | None:
+    """Which optional capabilities the sessions of each server and mode actually used."""
+    used: dict[tuple[str, str], set[str]] = {}
+    for cell in results.cells:
+        if "capabilities_used" in cell.info:
+            used.setdefault((cell.server, cell.mode), set()).update(cell.info["capabilities_used"])
+    if not used:
+        return None
+    rows = tuple(
+        (text(server), text(mode), text(*joined([Code(name) for name in sorted(names)])) if names else text("none"))
+        for (server, mode), names in used.items()
+    )
+    return Table(("server", "mode", "capabilities used"), rows,
+                 caption="What the measured sessions used of what the server offered, over all their cells")
+

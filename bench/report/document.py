@@ -8,7 +8,7 @@ same thing. Nothing here knows about mail, results or any output format.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -74,6 +74,14 @@ def text(*parts: Inline | Iterable[Inline]) -> Text:
         else:
             flat.extend(text(*part))
     return tuple(flat)
+
+
+def joined(pieces: Sequence[Inline], separator: str = ", ") -> list[Inline]:
+    """The pieces with ``separator`` between each two: ``a, b, c``."""
+    out: list[Inline] = []
+    for piece in pieces:
+        out += [separator, piece] if out else [piece]
+    return out
 
 
 def plain(run: Text) -> str:

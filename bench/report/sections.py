@@ -28,6 +28,7 @@ from bench.report.document import (
     Strong,
     Table,
     Text,
+    joined,
     text,
 )
 from bench.report.overhead import Overhead, overheads, typical
@@ -87,7 +88,7 @@ def summary(results: Results) -> Section:
     failed = results.failed_cells
     if failed:
         closing.append(f" {len(failed)} of {len(results.cells)} cells failed: ")
-        closing += _joined([Code(cell.id) for cell in failed])
+        closing += joined([Code(cell.id) for cell in failed])
         closing.append("; their figures are left out above (see Failed cells).")
     else:
         closing.append(" No cell failed.")
@@ -115,13 +116,6 @@ def _tls_summary(grid: Grid) -> Text | None:
     if not parts:
         return None
     return text(Strong("TLS:"), " ", " ".join(parts), " Per cell under TLS overhead.")
-
-
-def _joined(pieces: Sequence[Any], separator: str = ", ") -> list[Any]:
-    joined: list[Any] = []
-    for i, piece in enumerate(pieces):
-        joined += [separator, piece] if i else [piece]
-    return joined
 
 
 def _describe(value: Any) -> str:
@@ -199,7 +193,7 @@ def _figure_links(cell_ids: Sequence[str]) -> list[Any]:
     split = [cell_id.split("/") for cell_id in cell_ids]
     differing = [i for i in range(min(map(len, split))) if len({parts[i] for parts in split}) > 1]
     names = ["/".join(parts[i] for i in differing) if differing else "cell" for parts in split]
-    return [" (", *_joined([Link(name, cell_anchor(cell_id)) for name, cell_id in zip(names, cell_ids)]), ")"]
+    return [" (", *joined([Link(name, cell_anchor(cell_id)) for name, cell_id in zip(names, cell_ids)]), ")"]
 
 
 def claims_section(results: Results) -> Section:
@@ -378,7 +372,7 @@ def _problems(integrity: dict[str, Any]) -> Text:
         if pieces:
             pieces.append("; ")
         pieces.append(f"{len(ids)} {kind}: ")
-        pieces += _joined([Code(str(i)) for i in ids[:IDS_SHOWN]])
+        pieces += joined([Code(str(i)) for i in ids[:IDS_SHOWN]])
         if len(ids) > IDS_SHOWN:
             pieces.append(f" and {len(ids) - IDS_SHOWN} more (all in results.json)")
     return text(*pieces) if pieces else text("—")

@@ -360,6 +360,16 @@ def test_capability_matrix_from_the_servers_probe(report):
         assert f"| `{capability}` |" in section
 
 
+def test_capabilities_the_sessions_used(tmp_path):
+    data = _raw()
+    for cell in data["cells"]:
+        cell["info"]["capabilities_used"] = ["PIPELINING", "UIDL"] if cell["mode"] == "pop3-keep" else []
+    section = _section(_markdown_of(tmp_path, data), "Capabilities")
+    assert "| courier | pop3-keep | `PIPELINING`, `UIDL` |" in section
+    assert "| courier | imap | none |" in section
+    assert "capabilities used" not in _section(_markdown_of(tmp_path / "raw", _raw()), "Capabilities")
+
+
 def test_tls_availability_comes_from_the_server_not_the_list(tmp_path):
     data = _raw()
     data["environment"]["servers"]["cyrus"]["tls"] = False
