@@ -63,6 +63,9 @@ def summary(results: Results) -> Section:
         facts.append(f"a mailbox of {units.number(corpus['messages'])} {corpus.get('source', '')} messages{size}")
     if "repeat" in plan:
         facts.append(f"{plan['repeat']} samples per cell")
+    if results.micro:
+        count = len(results.micro)
+        facts.append(f"{count} micro-benchmark{'' if count == 1 else 's'} (see Micro-benchmarks)")
     grids = [Grid.of(results, name) for name in scenarios(results)]
     servers = list(dict.fromkeys(server for grid in grids for server in grid.servers))
     settings = list(dict.fromkeys(tls for grid in grids for tls in grid.tls))
@@ -325,6 +328,32 @@ def scenario_sections(results: Results) -> list[Section]:
     return [report_for(name).section(results, Grid.of(results, name)) for name in scenarios(results)]
 
 
+MICRO_STATS = (("median_ms", "median (ms)"), ("iqr_ms", "IQR (ms)"), ("min_ms", "min (ms)"), ("max_ms", "max (ms)"))
+
+
+def micro_benchmarks(results: Results) -> list[Section]:
+    """The per-operation micro-benchmarks of ``mailbench micro``, when the results hold any."""
+    rows = []
+    for row in results.micro:
+        figures = [text(units.number(row[key]) if isinstance(row.get(key), (int, float)) else "n/a")
+                   for key, _ in MICRO_STATS]
+        rows.append((
+            text(str(row.get("operation") or "?")), text(str(row.get("server") or "?")),
+            text(str(row.get("protocol") or "?")), text(str(row.get("tls") or "off")),
+            text(units.number(row["rounds"]) if isinstance(row.get("rounds"), int) else "n/a"), *figures,
+        ))
+    if not rows:
+        return []
+    return [Section("Micro-benchmarks", [
+        Paragraph(text(
+            "One operation at a time against each server, timed by pytest-benchmark over calibrated rounds "
+            "(", Code("mailbench micro"), "); its statistics, in milliseconds."
+        )),
+        Table(("operation", "server", "protocol", "TLS", "rounds", *(label for _, label in MICRO_STATS)),
+              tuple(rows), (False, False, False, False, True, *([True] * len(MICRO_STATS)))),
+    ])]
+
+
 def command_latency(results: Results) -> Section:
     blocks: list[Block] = [Paragraph(text(
         "Time from sending a command to the end of its response, as the client saw it, over every call "
@@ -447,6 +476,7 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     plan_and_corpus,
     scenario_sections,
     tls_overhead,
+    micro_benchmarks,
     command_latency,
     integrity,
     failed_cells,

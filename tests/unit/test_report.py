@@ -473,3 +473,23 @@ def test_document_model_keeps_the_claims_table():
     doc = build_document(load(REAL))
     table = next(block for block in doc.section("Claims").blocks if isinstance(block, Table))
     assert len(table.rows) == 11
+
+
+# --- Micro-benchmarks --------------------------------------------------------------------
+
+
+def test_micro_benchmarks_get_their_section_even_without_cells(tmp_path):
+    data = _raw(V1)
+    data["cells"] = []
+    data["micro"] = [{"server": "courier", "protocol": "pop3", "operation": "connect+login", "tls": "on",
+                      "rounds": 40, "median_ms": 2.345, "iqr_ms": 0.25, "min_ms": 2.0, "max_ms": 7.5}]
+    files = _render_changed(tmp_path, data)
+    md = files.markdown.read_text(encoding="utf-8")
+    assert "| connect+login | courier | pop3 | on | 40 | 2.35 | 0.250 | 2.00 | 7.50 |" in _section(md, "Micro-benchmarks")
+    assert "1 micro-benchmark (see Micro-benchmarks)" in _section(md, "Summary")
+    assert "<h2>Micro-benchmarks</h2>" in files.html.read_text(encoding="utf-8")
+    assert files.charts == []
+
+
+def test_no_micro_benchmarks_no_section(report):
+    assert "## Micro-benchmarks" not in report.markdown.read_text(encoding="utf-8")
