@@ -165,6 +165,7 @@ def _missing(scenario: str, metrics: Sequence[str], modes: str) -> str:
 
 
 DIMENSIONS = ("aspect", "mode", "server", "variant", "tls")
+DIMENSION_NAMES = {"tls": "TLS setting", "aspect": "part of the claim"}
 MAX_NAMED = 8
 
 
@@ -195,7 +196,8 @@ def _split(cases: Sequence[_Case], dims: Sequence[str]) -> str:
             if all(len(outcomes) == 1 for outcomes in groups.values()):
                 yes = [k for k, v in groups.items() if v == {True}]
                 no = [k for k, v in groups.items() if v == {False}]
-                return f"depends on the {' and '.join(combo)}: holds for {_names(yes)}; not for {_names(no)}"
+                named = " and ".join(DIMENSION_NAMES.get(d, d) for d in combo)
+                return f"depends on the {named}: holds for {_names(yes)}; not for {_names(no)}"
     yes = [" ".join(c.where[d] for d in present) for c in cases if c.holds]
     notes = Counter(c.note for c in cases if not c.holds and c.note)
     elsewhere = f"; elsewhere {', '.join(f'{note} in {n}' for note, n in notes.items())}" if notes else ""

@@ -159,7 +159,7 @@ def test_c3_depends_on_tls_quotes_the_tls_figures_that_differ():
     cells = [fetched(mode="imap", tls="off", seconds=FAST), fetched(mode="pop3-keep", tls="off", seconds=SLOW),
              fetched(mode="imap", tls="on", seconds=SLOW), fetched(mode="pop3-keep", tls="on", seconds=FAST)]
     verdict = claims.c3(results(*cells))
-    assert verdict.verdict == DEPENDS and "depends on the tls" in verdict.condition
+    assert verdict.verdict == DEPENDS and "depends on the TLS setting" in verdict.condition
     assert [f.label for f in verdict.figures] == ["dovecot, full, TLS off", "dovecot, full, TLS on"]
 
 
