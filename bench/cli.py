@@ -153,6 +153,41 @@ def micro(servers, into: Path | None, out: Path) -> None:
     click.echo(folder)
 
 
+@cli.command()
+@click.argument("results_file", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the charts.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["png", "svg"]), help="Image format (repeatable; default: both).")
+def charts(results_file: Path, out: Path, formats) -> None:
+    """Export a run's charts alone (PNG and SVG), for documentation."""
+    from bench.report import write_charts
+    from bench.results import load
+
+    results = load(results_file)
+    _check_writable(out)
+    for path in write_charts(results, out, formats=tuple(formats) or ("png", "svg")):
+        click.echo(path)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--threshold", type=float, default=10.0, show_default=True, help="Smallest change, in percent, that counts.")
+@click.option("--out", type=click.Path(path_type=Path), help="Also write comparison.md into this folder.")
+def compare(old: Path, new: Path, threshold: float, out: Path | None) -> None:
+    """Which figures changed beyond the noise between two runs; exit 1 on a regression."""
+    from bench.compare import compare_runs
+    from bench.results import load
+
+    comparison = compare_runs(load(old), load(new), threshold_pct=threshold)
+    for line in comparison.lines():
+        click.echo(line)
+    if out is not None:
+        _check_writable(out)
+        click.echo(comparison.write(out))
+    if comparison.regressions:
+        sys.exit(1)
+
+
 @cli.command(name="list")
 def list_() -> None:
     """List scenarios (with their variants), servers and modes."""
