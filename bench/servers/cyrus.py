@@ -1,0 +1,53 @@
+"""Cyrus IMAP (cyrus-imapd, cyrus-pop3d 3.6.1 from Debian 12): Cyrus's own mailbox format
+below /var/spool/cyrus/mail, users in sasldb.
+
+The image (docker/cyrus/) runs ``cyrmaster -D`` in the foreground; Cyrus logs only to
+syslog, so a busybox syslogd writes the log to the container's output. Users are created
+with ``saslpasswd2`` in the realm ``mailbench`` (= ``servername``, which must not follow the
+container's host name), about 4 ms a user: ready in about 1.2 s with 200 users, 4 s with
+1,000. A user's INBOX is created at their first login, over IMAP or POP3. Settings that
+differ from Debian's: ``popminpoll: 0`` (Debian allows one POP3 login a minute),
+``maxchild=500`` and a listen backlog of 256 (a burst beyond the backlog of 32 waits a SYN
+retransmission, 1 s), ``sasl_mech_list: PLAIN LOGIN`` like the other servers, no reverse
+DNS (Cyrus looks up every client's host name; under a burst, lost DNS answers held some
+greetings for the resolver's 5 s), and mailbox folders named after users
+(``mailbox_legacy_dirs``, no hashing), so one user's mail is ``user/<name>``. Seen and
+subscription files and ``mailboxes.db`` live in /var/lib/cyrus, outside ``mail_store``.
+
+What differs from the other servers, as measured on this image:
+
+- APPEND of a message with bare LF line endings is refused (``NO Message contains bare
+  newlines``), and so are bare CR (``NO Message contains invalid header``) and NUL
+  (``NO Message contains NUL characters``); Dovecot and Courier store all three.
+- Lines longer than 998 octets, in the header or the body, are kept byte for byte (tried
+  up to 2 MB). No size limit by default: 1 GB was accepted; ``APPENDLIMIT=4294967295``.
+- POP3 UIDLs are ``<UIDVALIDITY>.<UID>`` and stable across sessions; a DELE is undone when
+  the connection drops before QUIT. Commands in the same write as LOGIN or PASS are
+  answered.
+- IMAP CAPABILITY after login: IMAP4rev1 LITERAL+ ID ENABLE ACL ANNOTATE-EXPERIMENT-1
+  BINARY CATENATE CHILDREN CONDSTORE CREATE-SPECIAL-USE ESEARCH ESORT LIST-EXTENDED
+  LIST-MYRIGHTS LIST-STATUS MAILBOX-REFERRALS METADATA MOVE MULTIAPPEND NAMESPACE OBJECTID
+  PREVIEW QRESYNC QUOTA RIGHTS=kxten SAVEDATE SEARCH=FUZZY SORT SORT=DISPLAY SPECIAL-USE
+  STATUS=SIZE THREAD=ORDEREDSUBJECT THREAD=REFERENCES UIDPLUS UNSELECT URLAUTH
+  URLAUTH=BINARY WITHIN DIGEST=SHA1 LIST-METADATA NO_ATOMIC_RENAME SCAN SORT=MODSEQ
+  SORT=UID THREAD=REFS X-CREATEDMODSEQ X-REPLICATION X-SIEVE-MAILBOX XLIST XMOVE
+  LOGINDISABLED COMPRESS=DEFLATE X-QUOTA=STORAGE X-QUOTA=MESSAGE
+  X-QUOTA=X-ANNOTATION-STORAGE X-QUOTA=X-NUM-FOLDERS IDLE APPENDLIMIT=4294967295
+  (before login, STARTTLS too when a certificate was given).
+- POP3 CAPA after login: EXPIRE NEVER, LOGIN-DELAY 0, TOP, UIDL, PIPELINING, RESP-CODES,
+  AUTH-RESP-CODE, IMPLEMENTATION; before login also SASL PLAIN LOGIN, USER (and STLS).
+- A process serves one connection at a time and none is started ahead (Debian's
+  ``prefork=0``): when 60 connections arrive at once on a fresh server, the later ones
+  wait up to about 1.3 s for their greeting.
+"""
+
+from bench.servers.base import MailServer
+
+
+class Cyrus(MailServer):
+    name = "cyrus"
+    description = "Cyrus IMAP and POP3, Cyrus's own mailbox format"
+    mail_store = "/var/spool/cyrus/mail"
+
+    def user_store(self, username: str) -> str:
+        return f"{self.mail_store}/user/{username}"
