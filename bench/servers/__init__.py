@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from bench.errors import UsageError
 from bench.servers.base import MailServer, RunningServer, clean, run_server
+from bench.servers.courier import Courier
+from bench.servers.cyrus import Cyrus
 from bench.servers.dovecot import Dovecot
 
-SERVERS: dict[str, MailServer] = {server.name: server for server in (Dovecot(),)}
+SERVERS: dict[str, MailServer] = {server.name: server for server in (Dovecot(), Cyrus(), Courier())}
 
 __all__ = ["SERVERS", "MailServer", "RunningServer", "clean", "get_server", "run_server"]
 
