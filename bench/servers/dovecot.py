@@ -1,4 +1,10 @@
-"""Dovecot (dovecot-imapd, dovecot-pop3d): Maildir under /var/mail, users in a passwd-file."""
+"""Dovecot (dovecot-imapd, dovecot-pop3d): Maildir under /var/mail, users in a passwd-file.
+
+Differences that matter for a comparison (docs/servers.md has all three servers): bare LF
+in an APPENDed message is stored as CRLF; a NUL byte comes back as 0x80 over IMAP but as
+NUL over POP3; POP3 UIDLs are ``%08Xu%08Xv`` and stable; a DELE is undone when the link
+drops before QUIT.
+"""
 
 from bench.servers.base import MailServer
 

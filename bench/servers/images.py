@@ -35,7 +35,9 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 MIRROR_ENV = "MAILBENCH_DEBIAN_MIRROR"
 APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 PULL_TIMEOUT_S = 20.0
-LABELS = {"mailbench": "1"}
+# Images carry their own label: a container inherits its image's labels, and ``mailbench``
+# on a container means "started by a run, remove me at the end" (build steps are not).
+LABELS = {"mailbench.image": "1"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_LOG_TAIL_LINES = 20
 
@@ -245,7 +247,7 @@ def _bootstrap(client: docker.DockerClient, mirror: str) -> None:
             repository, tag = BASE_IMAGE_TAG.split(":")
             client.api.import_image(
                 src=tar.stdout, repository=repository, tag=tag,
-                changes=["LABEL mailbench=1", 'CMD ["bash"]'], stream_src=True,
+                changes=["LABEL mailbench.image=1", 'CMD ["bash"]'], stream_src=True,
             )
         finally:
             tar.stdout.close()
