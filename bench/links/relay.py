@@ -540,9 +540,9 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name=f"relay-{self._port}", daemon=True)
         self._thread.start()
         if not self._ready.wait(WAIT_S) or self._failure is not None:
-            failure = self._failure
+            failure, port = self._failure, self._port
             self.__exit__(None, None, None)
-            raise RuntimeError(f"the relay on port {self._port} did not start: {failure!r}")
+            raise RuntimeError(f"the relay on port {port} did not start: {failure!r}")
         return self
 
     def _run(self) -> None:
@@ -552,7 +552,7 @@ class Relay:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._serve())
-        except BaseException as exc:  # reported to the caller by __enter__ or __exit__
+        except BaseException as exc:  # a failure to start is reported by __enter__
             self._failure = exc
         finally:
             self._ready.set()
