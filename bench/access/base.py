@@ -9,14 +9,25 @@ from __future__ import annotations
 import socket
 import ssl
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Iterator, Literal
 
 from bench.access.meter import ConnectionTap, WireMeter
+from bench.errors import Unsupported
 
 LOOPBACK = "127.0.0.1"
 
 Part = Literal["full", "headers"]
+
+INBOX = "INBOX"
+SEEN = "\\Seen"
+FLAGGED = "\\Flagged"
+# The flags a device keeps in step with the server; others (\Recent, keywords) are left alone.
+SYNC_FLAGS = frozenset({SEEN, FLAGGED})
+# How a device learns what changed in a folder since its last sync: ``best`` uses QRESYNC,
+# else CONDSTORE, else a full listing; ``condstore`` never uses QRESYNC; ``full`` lists the
+# flags of every message each time, as a client without either extension must.
+LISTINGS = ("best", "condstore", "full")
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,53 @@ class MessageRef:
     id: str
     size: int
     handle: int
+    folder: str = INBOX
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """A message as a folder listing reports it now: where it is, its flags (of
+    ``SYNC_FLAGS``), and, for a message new to the client, its Message-ID when the protocol
+    can tell it without downloading the message (IMAP can, POP3 cannot)."""
+
+    ref: MessageRef
+    flags: frozenset[str] = frozenset()
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderSnapshot:
+    """What a client remembers of a folder between sessions: the ids of the messages it
+    knows to be there (``MessageRef.id``), and the IMAP UIDVALIDITY and HIGHESTMODSEQ then."""
+
+    validity: int | None = None
+    modseq: int | None = None
+    ids: frozenset[str] = frozenset()
+
+
+@dataclass
+class FolderChanges:
+    """What changed in one folder since a snapshot.
+
+    ``updated``: known messages the listing reported (with a full listing every one of them,
+    incrementally only those whose flags changed); ``new``: messages the snapshot did not
+    have; ``vanished``: ids of the snapshot that are gone. ``method`` says how the server was
+    asked: ``full``, ``condstore``, ``qresync``, ``unchanged`` (HIGHESTMODSEQ said nothing
+    changed, so nothing was fetched) or ``uidl`` (POP3).
+    """
+
+    folder: str
+    method: str
+    validity: int | None = None
+    modseq: int | None = None
+    updated: list[MessageState] = field(default_factory=list)
+    new: list[MessageState] = field(default_factory=list)
+    vanished: frozenset[str] = frozenset()
+
+    def snapshot(self, before: FolderSnapshot) -> FolderSnapshot:
+        """The snapshot after applying these changes to ``before``."""
+        ids = (before.ids - self.vanished) | {state.ref.id for state in self.new}
+        return FolderSnapshot(self.validity, self.modseq, frozenset(ids))
 
 
 @dataclass(frozen=True)
@@ -73,9 +131,21 @@ class Listing:
 
 
 class MailAccess(ABC):
-    """One authenticated session with a mailbox, metered."""
+    """One authenticated session with a mailbox, metered.
+
+    Besides fetching, the interface has what a syncing device needs (``prepare_sync``,
+    ``changes``, ``locate``, flags, folders, ``move``, ``wait_for_news``). Three class
+    facts say what the protocol keeps on the server, so a device never asks which protocol
+    it speaks: ``keeps_flags`` (read and flagged states live on the server), ``has_folders``
+    (messages can be filed into folders there), ``mirrors_mailbox`` (a message gone from
+    the listing was removed by a user, so every device should drop it; in POP3 a maildrop
+    is a delivery queue: gone means downloaded elsewhere, and clients keep their copy).
+    """
 
     protocol: str
+    keeps_flags: ClassVar[bool] = False
+    has_folders: ClassVar[bool] = False
+    mirrors_mailbox: ClassVar[bool] = False
 
     def __init__(self, endpoint: Endpoint, meter: WireMeter, options: AccessOptions) -> None:
         self.endpoint = endpoint
@@ -114,6 +184,49 @@ class MailAccess(ABC):
     @abstractmethod
     def close(self) -> None:
         """End the session cleanly (POP3 QUIT commits deletions)."""
+
+    # What a syncing device needs. Operations a protocol lacks raise ``Unsupported``.
+
+    def prepare_sync(self, listing: str = "best") -> str:
+        """Set the session up for ``changes`` before anything else is done in it (IMAP
+        ENABLEs QRESYNC or CONDSTORE per ``listing``, one of ``LISTINGS``); returns the
+        listing method the session will use. Calling it again returns the same answer."""
+        if listing not in LISTINGS:
+            raise ValueError(f"listing must be one of {LISTINGS}, got {listing!r}")
+        return "uidl"
+
+    @abstractmethod
+    def changes(self, folder: str, known: FolderSnapshot) -> FolderChanges:
+        """What changed in ``folder`` since ``known`` (see ``FolderChanges``)."""
+
+    @abstractmethod
+    def locate(self, refs: Iterable[MessageRef]) -> dict[str, MessageState]:
+        """Those of ``refs`` still where they were, by id, as they are now: the handle this
+        session must use and the current flags. A moved or deleted message is absent."""
+
+    def clear_flags(self, refs: Iterable[MessageRef], flags: Iterable[str]) -> None:
+        """Remove flags; POP3 raises ``Unsupported``."""
+        raise Unsupported(f"{self.protocol.upper()} has no flags")
+
+    def ensure_folder(self, folder: str) -> None:
+        """Create ``folder`` on the server unless it exists; without folders, ``Unsupported``."""
+        if folder != INBOX:
+            raise Unsupported(f"{self.protocol.upper()} has no folders but the inbox")
+
+    def move(self, refs: Iterable[MessageRef], folder: str) -> dict[str, MessageRef]:
+        """Move messages to ``folder``; returns, by old id, each moved message's new ref where
+        the server says it (UIDPLUS COPYUID)."""
+        raise Unsupported(f"{self.protocol.upper()} has no folders to move messages to")
+
+    @property
+    def can_push(self) -> bool:
+        """True where the server can tell an open session that mail arrived (IMAP IDLE)."""
+        return False
+
+    def wait_for_news(self, timeout_s: float) -> bool:
+        """Wait, at most ``timeout_s``, for the server to report a change in the inbox;
+        True if it did. Without push, ``Unsupported``."""
+        raise Unsupported(f"{self.protocol.upper()} cannot push news of new mail")
 
     def __enter__(self) -> "MailAccess":
         return self

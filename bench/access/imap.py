@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import imaplib
+import select
 import socket
+import time
+from collections import defaultdict
 from typing import Any, Iterable, Iterator
 
 from imapclient import IMAPClient
 from imapclient import imap4
 from imapclient.response_parser import parse_fetch_response
 
-from bench.access.base import AccessOptions, Endpoint, Listing, MailAccess, MessageRef, Part, connect
+from bench.access.base import (
+    INBOX, LISTINGS, SYNC_FLAGS, AccessOptions, Endpoint, FolderChanges, FolderSnapshot, Listing, MailAccess,
+    MessageRef, MessageState, Part, connect,
+)
 from bench.access.meter import ConnectionTap, WireMeter
-
-INBOX = "INBOX"
+from bench.corpus.canonical import message_id
 # A FETCH asks for at most this many messages or bytes at once, so the client holds one
 # batch in memory however large the mailbox is (and the answer still streams in one turn).
 FETCH_BATCH_MESSAGES = 200
@@ -66,17 +71,66 @@ class _MeteredIMAPClient(IMAPClient):
     def _create_IMAP4(self) -> imaplib.IMAP4:
         return _MeteredIMAP4(self._endpoint, self._tap)
 
-    def uid_fetch_range(self, uid_set: str, items: list[bytes]) -> dict[int, dict[bytes, Any]]:
-        """``UID FETCH <set> <items>`` for a range such as ``"101:*"``, in one round trip.
+    def uid_fetch_range(self, uid_set: str, items: list[bytes], modifiers: str | None = None) -> dict[int, dict[bytes, Any]]:
+        """``UID FETCH <set> <items> [(<modifiers>)]`` for a range such as ``"101:*"``, in one
+        round trip; answers by UID (unsolicited FETCH answers without a UID are dropped).
 
         ``IMAPClient.fetch`` keeps only the UIDs it was given as integers, which drops every
         answer to a range; a client listing a mailbox asks for a range, as real clients do.
         """
-        tag = self._imap._command("UID", "FETCH", uid_set, b"(" + b" ".join(items) + b")")
+        args = ["UID", "FETCH", uid_set, b"(" + b" ".join(items) + b")"]
+        if modifiers:
+            args.append(f"({modifiers})")
+        tag = self._imap._command(*args)
         typ, data = self._imap._command_complete("FETCH", tag)
         self._checkok("fetch", typ, data)
         typ, data = self._imap._untagged_response(typ, data, "FETCH")
-        return parse_fetch_response(data, self.normalise_times, True)
+        parsed = parse_fetch_response(data, self.normalise_times, False)
+        return {items[b"UID"]: items for items in parsed.values() if b"UID" in items}
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """A compact UID set (``1:3,7``) for a command."""
+    ordered = sorted(set(uids))
+    parts: list[str] = []
+    start = prev = None
+    for uid in ordered:
+        if prev is not None and uid == prev + 1:
+            prev = uid
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}:{prev}")
+        start = prev = uid
+    if start is not None:
+        parts.append(str(start) if start == prev else f"{start}:{prev}")
+    return ",".join(parts)
+
+
+def parse_uid_set(text: str) -> list[int]:
+    """The UIDs of a set such as ``1:3,7`` (as VANISHED and COPYUID give them), in order."""
+    uids: list[int] = []
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        low, _, high = part.partition(":")
+        first, last = int(low), int(high or low)
+        step = 1 if last >= first else -1
+        uids.extend(range(first, last + step, step))
+    return uids
+
+
+def _flags(items: dict[bytes, Any]) -> frozenset[str]:
+    """The synced flags among a FETCH answer's FLAGS, as str (``\\Seen``)."""
+    return frozenset(
+        flag.decode() if isinstance(flag, bytes) else str(flag) for flag in items.get(b"FLAGS", ())
+    ) & SYNC_FLAGS
+
+
+def _by_folder(refs: Iterable[MessageRef]) -> dict[str, list[MessageRef]]:
+    groups: dict[str, list[MessageRef]] = defaultdict(list)
+    for ref in refs:
+        groups[ref.folder].append(ref)
+    return groups
 
 
 def _batches(refs: list[MessageRef]) -> Iterator[list[MessageRef]]:
@@ -93,9 +147,15 @@ def _batches(refs: list[MessageRef]) -> Iterator[list[MessageRef]]:
 
 
 class ImapAccess(MailAccess):
-    """IMAP4rev1 on the INBOX; the listing token is ``(UIDVALIDITY, highest UID seen)``."""
+    """IMAP4rev1. ``list_messages`` works on the INBOX, its token is ``(UIDVALIDITY, highest
+    UID seen)``; a device's sync (``changes``) works on any folder, by its logical name
+    (``INBOX``, ``Archive``), which lives below the server's personal namespace (Courier:
+    ``INBOX.Archive``). Message ids are ``UIDVALIDITY/UID``."""
 
     protocol = "imap"
+    keeps_flags = True
+    has_folders = True
+    mirrors_mailbox = True
 
     def __init__(self, endpoint: Endpoint, meter: WireMeter, options: AccessOptions) -> None:
         super().__init__(endpoint, meter, options)
@@ -107,7 +167,13 @@ class ImapAccess(MailAccess):
         with meter.measure("LOGIN"):
             self._client.login(endpoint.username, endpoint.password)
         self._capabilities = frozenset(c.decode().upper() for c in self._client.capabilities())
-        self._selected = False
+        self._selected: str | None = None  # the folder selected now (logical name)
+        self._select_info: dict[bytes, Any] = {}
+        self._listing: str | None = None  # set by prepare_sync
+        self._prefix: str | None = None  # personal namespace prefix, read once
+        self._folders_known: set[str] = {INBOX}
+        # Observers (a census of the server) select read-only, so that they change nothing.
+        self.read_only = False
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -118,11 +184,28 @@ class ImapAccess(MailAccess):
         """The underlying imapclient, for setup work such as delivery (still metered)."""
         return self._client
 
-    def _select(self) -> dict[bytes, Any]:
-        with self.meter.measure("SELECT"):
-            info = self._client.select_folder(INBOX)
-        self._selected = True
-        return info
+    def _select(self, folder: str = INBOX, fresh: bool = True) -> dict[bytes, Any]:
+        """SELECT (EXAMINE when read-only) ``folder``; unless ``fresh``, only when another
+        folder is selected now."""
+        if fresh or self._selected != folder:
+            command = "EXAMINE" if self.read_only else "SELECT"
+            with self.meter.measure(command):
+                self._select_info = self._client.select_folder(self._server_name(folder), readonly=self.read_only)
+            self._selected = folder
+        return self._select_info
+
+    def _server_name(self, folder: str) -> str:
+        """The server's name of a logical folder: below the personal namespace's prefix."""
+        if folder == INBOX:
+            return INBOX
+        if self._prefix is None:
+            self._prefix = ""
+            if "NAMESPACE" in self._capabilities:
+                with self.meter.measure("NAMESPACE"):
+                    personal = self._client.namespace().personal
+                if personal:
+                    self._prefix = personal[0][0]
+        return self._prefix + folder
 
     def list_messages(self, after: Any = None) -> Listing:
         info = self._select()
@@ -146,20 +229,23 @@ class ImapAccess(MailAccess):
 
     def fetch(self, refs: Iterable[MessageRef], part: Part = "full") -> Iterator[tuple[MessageRef, bytes]]:
         request, answer = _FETCH_ITEM[part]
-        if not self._selected:
-            self._select()
-        for batch in _batches(list(refs)):
-            with self.meter.measure("FETCH"):
-                data = self._client.fetch([ref.handle for ref in batch], [request])
-            for ref in batch:
-                yield ref, data[ref.handle][answer]
+        for folder, in_folder in _by_folder(refs).items():
+            for batch in _batches(in_folder):
+                self._select(folder, fresh=False)
+                with self.meter.measure("FETCH"):
+                    data = self._client.fetch([ref.handle for ref in batch], [request])
+                for ref in batch:
+                    yield ref, data[ref.handle][answer]
 
     def delete(self, refs: Iterable[MessageRef]) -> None:
-        uids = [ref.handle for ref in refs]
-        if not uids:
-            return
-        with self.meter.measure("STORE"):
-            self._client.delete_messages(uids)
+        for folder, in_folder in _by_folder(refs).items():
+            uids = [ref.handle for ref in in_folder]
+            self._select(folder, fresh=False)
+            with self.meter.measure("STORE"):
+                self._client.delete_messages(uids)
+            self._expunge(uids)
+
+    def _expunge(self, uids: list[int]) -> None:
         with self.meter.measure("EXPUNGE"):
             if "UIDPLUS" in self._capabilities:
                 self.capabilities_used.add("UIDPLUS")
@@ -168,8 +254,234 @@ class ImapAccess(MailAccess):
                 self._client.expunge()
 
     def set_flags(self, refs: Iterable[MessageRef], flags: Iterable[str]) -> None:
-        with self.meter.measure("STORE"):
-            self._client.add_flags([ref.handle for ref in refs], list(flags))
+        flags = list(flags)
+        for folder, in_folder in _by_folder(refs).items():
+            self._select(folder, fresh=False)
+            with self.meter.measure("STORE"):
+                self._client.add_flags([ref.handle for ref in in_folder], flags)
+
+    def clear_flags(self, refs: Iterable[MessageRef], flags: Iterable[str]) -> None:
+        flags = list(flags)
+        for folder, in_folder in _by_folder(refs).items():
+            self._select(folder, fresh=False)
+            with self.meter.measure("STORE"):
+                self._client.remove_flags([ref.handle for ref in in_folder], flags)
+
+    # -- what a syncing device needs ---------------------------------------------------
+
+    def prepare_sync(self, listing: str = "best") -> str:
+        """ENABLE QRESYNC (``best``) or CONDSTORE (``best`` without QRESYNC, or
+        ``condstore``) where the server offers them; else every sync lists all flags."""
+        if listing not in LISTINGS:
+            raise ValueError(f"listing must be one of {LISTINGS}, got {listing!r}")
+        if self._listing is not None:
+            return self._listing
+        if self._selected is not None:
+            raise RuntimeError("prepare_sync must come before any folder is selected (RFC 5161)")
+        method = "full"
+        if listing == "best" and {"QRESYNC", "ENABLE"} <= self._capabilities:
+            method = "qresync"
+        elif listing in ("best", "condstore") and {"CONDSTORE", "ENABLE"} <= self._capabilities:
+            method = "condstore"
+        if method != "full":
+            with self.meter.measure("ENABLE"):
+                self._client.enable(method.upper())
+            self.capabilities_used.add(method.upper())
+        self._listing = method
+        return method
+
+    def changes(self, folder: str, known: FolderSnapshot) -> FolderChanges:
+        info = self._select(folder)
+        validity = int(info[b"UIDVALIDITY"])
+        exists = int(info.get(b"EXISTS", 0))
+        modseq = info.get(b"HIGHESTMODSEQ")
+        modseq = int(modseq) if modseq is not None else None
+        known_uids: dict[int, str] = {}
+        for ref_id in known.ids:
+            prefix, _, uid = ref_id.partition("/")
+            if prefix == str(validity):
+                known_uids[int(uid)] = ref_id
+        method = self._listing or "full"
+        incremental = (
+            method in ("qresync", "condstore") and known.validity == validity
+            and known.modseq is not None and modseq is not None
+        )
+        if not incremental:
+            method = "full"
+        vanished: set[str] = set(known.ids) - set(known_uids.values())  # a new UIDVALIDITY voids them
+        changed: dict[int, dict[bytes, Any]] = {}
+        if incremental and modseq == known.modseq:
+            return FolderChanges(folder, "unchanged", validity, modseq, vanished=frozenset(vanished))
+        if exists == 0:
+            vanished |= set(known_uids.values())
+        elif method == "full":
+            with self.meter.measure("FETCH"):
+                changed = self._client.uid_fetch_range("1:*", [b"FLAGS"])
+            vanished |= {ref_id for uid, ref_id in known_uids.items() if uid not in changed}
+        else:
+            modifiers = f"CHANGEDSINCE {known.modseq}" + (" VANISHED" if method == "qresync" else "")
+            self._client._imap.untagged_responses.pop("VANISHED", None)
+            with self.meter.measure("FETCH"):
+                changed = self._client.uid_fetch_range("1:*", [b"FLAGS"], modifiers)
+            if method == "qresync":
+                for line in self._client._imap.untagged_responses.pop("VANISHED", []):
+                    text = line.decode() if isinstance(line, bytes) else str(line)
+                    if text.upper().startswith("(EARLIER)"):
+                        for uid in parse_uid_set(text[len("(EARLIER)"):]):
+                            if uid in known_uids:
+                                vanished.add(known_uids[uid])
+            else:
+                # CONDSTORE reports changes, not expunges: the message count tells whether
+                # any known message went, and only then a UID SEARCH says which.
+                new_count = sum(1 for uid in changed if uid not in known_uids)
+                if len(known_uids) + new_count > exists:
+                    with self.meter.measure("SEARCH"):
+                        present = set(self._client.search(["ALL"]))
+                    vanished |= {ref_id for uid, ref_id in known_uids.items() if uid not in present}
+        updated = [
+            MessageState(MessageRef(known_uids[uid], 0, uid, folder), _flags(items))
+            for uid, items in sorted(changed.items()) if uid in known_uids
+        ]
+        new_uids = [uid for uid in sorted(changed) if uid not in known_uids]
+        new: list[MessageState] = []
+        if new_uids:
+            with self.meter.measure("FETCH"):
+                details = self._client.uid_fetch_range(
+                    uid_set(new_uids), [b"RFC822.SIZE", b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+            for uid in new_uids:
+                items = details.get(uid)
+                if items is None:  # expunged between the two commands
+                    continue
+                header = next((v for k, v in items.items() if k.upper().startswith(b"BODY[HEADER.FIELDS")), b"")
+                ref = MessageRef(f"{validity}/{uid}", int(items[b"RFC822.SIZE"]), uid, folder)
+                new.append(MessageState(ref, _flags(changed[uid]), message_id(header or b"")))
+        return FolderChanges(folder, method, validity, modseq, updated, new, frozenset(vanished))
+
+    def locate(self, refs: Iterable[MessageRef]) -> dict[str, MessageState]:
+        found: dict[str, MessageState] = {}
+        for folder, in_folder in _by_folder(refs).items():
+            self._select(folder, fresh=False)
+            with self.meter.measure("FETCH"):
+                data = self._client.uid_fetch_range(uid_set(ref.handle for ref in in_folder), [b"FLAGS"])
+            for ref in in_folder:
+                if ref.handle in data:
+                    found[ref.id] = MessageState(ref, _flags(data[ref.handle]))
+        return found
+
+    def ensure_folder(self, folder: str) -> None:
+        if folder in self._folders_known:
+            return
+        name = self._server_name(folder)
+        with self.meter.measure("LIST"):
+            exists = self._client.folder_exists(name)
+        if not exists:
+            try:
+                with self.meter.measure("CREATE"):
+                    self._client.create_folder(name)
+            except imaplib.IMAP4.error:
+                with self.meter.measure("LIST"):  # another device created it meanwhile
+                    if not self._client.folder_exists(name):
+                        raise
+        self._folders_known.add(folder)
+
+    def folders(self) -> list[str]:
+        """The logical names of the folders on the server (for observers)."""
+        self._server_name("x")  # reads the namespace prefix
+        with self.meter.measure("LIST"):
+            listed = self._client.list_folders()
+        names = []
+        for _, _, name in listed:
+            if name.upper() == INBOX:
+                names.append(INBOX)
+            elif name.startswith(self._prefix or ""):
+                names.append(name[len(self._prefix or ""):])
+        return sorted(set(names))
+
+    def move(self, refs: Iterable[MessageRef], folder: str) -> dict[str, MessageRef]:
+        """MOVE (RFC 6851) where the server has it, else COPY, STORE \\Deleted and (UID)
+        EXPUNGE; the new ids come from the COPYUID answer (UIDPLUS)."""
+        target = self._server_name(folder)
+        moved: dict[str, MessageRef] = {}
+        for source, in_folder in _by_folder(refs).items():
+            uids = [ref.handle for ref in in_folder]
+            self._select(source, fresh=False)
+            untagged = self._client._imap.untagged_responses
+            untagged.pop("COPYUID", None)
+            if "MOVE" in self._capabilities:
+                self.capabilities_used.add("MOVE")
+                with self.meter.measure("MOVE"):
+                    self._client.move(uids, target)
+            else:
+                with self.meter.measure("COPY"):
+                    self._client.copy(uids, target)
+                with self.meter.measure("STORE"):
+                    self._client.delete_messages(uids)
+                self._expunge(uids)
+            by_uid = {ref.handle: ref for ref in in_folder}
+            for answer in untagged.pop("COPYUID", []):
+                text = answer.decode() if isinstance(answer, bytes) else str(answer)
+                fields = text.split()
+                if len(fields) != 3:
+                    continue
+                for old, new in zip(parse_uid_set(fields[1]), parse_uid_set(fields[2])):
+                    if old in by_uid:
+                        ref = by_uid[old]
+                        moved[ref.id] = MessageRef(f"{fields[0]}/{new}", ref.size, new, folder)
+        return moved
+
+    @property
+    def can_push(self) -> bool:
+        return "IDLE" in self._capabilities
+
+    def wait_for_news(self, timeout_s: float) -> bool:
+        """IDLE (RFC 2177) on the INBOX until the server reports a change (EXISTS, EXPUNGE,
+        FETCH, VANISHED) or ``timeout_s`` passes; then DONE. True if it reported one."""
+        if not self.can_push:
+            return super().wait_for_news(timeout_s)
+        self.capabilities_used.add("IDLE")
+        self._select(INBOX, fresh=False)
+        with self.meter.measure("IDLE"):
+            self._client.idle()
+        news = False
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not news:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                news = any(_is_news(line) for line in self._idle_lines(remaining))
+        finally:
+            with self.meter.measure("DONE"):
+                _, responses = self._client.idle_done()
+        return news or any(len(r) > 1 and r[1] in _NEWS for r in responses)
+
+    def _idle_lines(self, timeout_s: float) -> list[bytes]:
+        """The lines the server sent during IDLE, waiting at most ``timeout_s`` for the first.
+
+        Looks into the client's read buffer before polling the socket: a line that came in
+        the same packet as the IDLE continuation is already buffered, and a poll would not see it.
+        """
+        imap = self._client._imap
+        sock = self._client.socket()
+        lines: list[bytes] = []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self._buffered(sock) or _readable(sock, 0 if lines else max(0.0, deadline - time.monotonic())):
+                lines.append(imap._get_line())
+                continue
+            if lines or time.monotonic() >= deadline:
+                return lines
+
+    def _buffered(self, sock: socket.socket) -> bool:
+        reader = self._client._imap.file
+        timeout = sock.gettimeout()
+        sock.setblocking(False)
+        try:
+            return bool(reader.peek(1))
+        except (OSError, ValueError):
+            return False
+        finally:
+            sock.settimeout(timeout)
 
     def close(self) -> None:
         try:
@@ -177,3 +489,18 @@ class ImapAccess(MailAccess):
                 self._client.logout()
         except (imaplib.IMAP4.error, OSError):
             self._client.shutdown()
+
+
+_NEWS = (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED")
+
+
+def _is_news(line: bytes) -> bool:
+    words = line.split()
+    return len(words) >= 3 and words[0] == b"*" and words[2].upper() in _NEWS or (
+        len(words) >= 2 and words[0] == b"*" and words[1].upper() == b"VANISHED")
+
+
+def _readable(sock: socket.socket, timeout_s: float) -> bool:
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return bool(poller.poll(timeout_s * 1000))

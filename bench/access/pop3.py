@@ -11,7 +11,10 @@ import poplib
 import socket
 from typing import Any, Iterable, Iterator
 
-from bench.access.base import AccessOptions, Endpoint, Listing, MailAccess, MessageRef, Part, connect
+from bench.access.base import (
+    INBOX, AccessOptions, Endpoint, FolderChanges, FolderSnapshot, Listing, MailAccess, MessageRef, MessageState, Part,
+    connect,
+)
 from bench.access.meter import ConnectionTap, WireMeter
 from bench.errors import Unsupported
 
@@ -109,6 +112,27 @@ class Pop3Access(MailAccess):
             if uid.decode() not in seen:
                 refs.append(MessageRef(uid.decode(), int(sizes[number]), int(number)))
         return Listing(refs, seen | {ref.id for ref in refs})
+
+    def changes(self, folder: str, known: FolderSnapshot) -> FolderChanges:
+        """A full UIDL listing, always: POP3 has no way to ask what changed. Every known
+        message still there is ``updated`` (with this session's message number)."""
+        if folder != INBOX:
+            raise Unsupported("POP3 has no folders but the inbox")
+        listed = self.list_messages().refs
+        present = {ref.id for ref in listed}
+        return FolderChanges(
+            INBOX, "uidl",
+            updated=[MessageState(ref) for ref in listed if ref.id in known.ids],
+            new=[MessageState(ref) for ref in listed if ref.id not in known.ids],
+            vanished=frozenset(known.ids - present),
+        )
+
+    def locate(self, refs: Iterable[MessageRef]) -> dict[str, MessageState]:
+        """Which of ``refs`` are still in the maildrop (a UIDL listing), numbered for this session."""
+        wanted = {ref.id for ref in refs}
+        if not wanted:
+            return {}
+        return {ref.id: MessageState(ref) for ref in self.list_messages().refs if ref.id in wanted}
 
     def _commands(self, name: str, commands: list[str], long: bool) -> Iterator[Any]:
         """Send commands one by one, or windowed when pipelining; yield each answer in order."""
