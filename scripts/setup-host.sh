@@ -51,6 +51,12 @@ if ! have debootstrap && can_apt; then
     apt_install debootstrap
 fi
 
+# chromium: the browser the report test opens report.html in (Playwright drives it; it never downloads one).
+if ! have chromium && can_apt; then
+    say "installing Debian's chromium (the report test opens report.html in it, headless)"
+    apt_install chromium
+fi
+
 # Python: a virtual environment with mailbench and its test tools.
 if [ ! -x .venv/bin/python ]; then
     if ! python3 -m venv --help >/dev/null 2>&1 && can_apt; then
