@@ -62,6 +62,9 @@ def cli() -> None:
 @click.option("--variant", "variants", multiple=True, metavar="NAME", help="Scenario variant (repeatable; default: all).")
 @click.option("--tls", "tls", multiple=True, type=click.Choice(["off", "on", "starttls"]),
               help="TLS: off, on (implicit: IMAPS/POP3S), starttls (repeatable; default: off and on).")
+@click.option("--link", "links", multiple=True, metavar="LINK",
+              help="Network link: lan, broadband, mobile-4g, mobile-3g, satellite, or rtt=80ms,down=20mbit,up=5mbit "
+                   "(repeatable; default: lan).")
 @click.option("--messages", type=click.IntRange(min=1), help="Messages per mailbox (default 300; with --corpus, all of it).")
 @click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Samples per cell.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated corpus.")
@@ -69,13 +72,13 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True, help="Where run folders go.")
 @click.option("--port-base", type=click.IntRange(1024, 65000), help="Publish server ports from this one up (default: free ports).")
 @click.option("--no-pipelining", is_flag=True, help="Never pipeline commands, even where the server allows it.")
-def run(scenarios, servers, modes, variants, tls, messages, repeat, seed, corpus, out, port_base, no_pipelining) -> None:
+def run(scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base, no_pipelining) -> None:
     """Run scenarios on servers and write results, report and charts."""
     from bench.runner import Run, RunConfig
 
     config = RunConfig(
         scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
-        tls=list(tls), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
+        tls=list(tls), links=list(links), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
         pipelining=not no_pipelining,
     )
     _check_writable(out)

@@ -22,10 +22,11 @@ class Cell:
     mode: str
     variant: str
     tls: str = "off"
+    link: str = "lan"
 
     @property
     def id(self) -> str:
-        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}"
+        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}" + ("" if self.link == "lan" else f"/{self.link}")
 
 
 DEFAULT_TLS = ("off", "on")
@@ -37,6 +38,7 @@ def build_plan(
     modes: Sequence[str],
     variants: Sequence[str] = (),
     tls: Sequence[str] = (),
+    links: Sequence[str] = (),
 ) -> list[Cell]:
     """Every combination asked for (an empty filter means all; TLS: off and on), grouped by server."""
     from scenarios import SCENARIOS, get_scenario
@@ -62,11 +64,12 @@ def build_plan(
                 f"choose from {', '.join(sorted(known_variants))}"
             )
     cells = [
-        Cell(scenario, server, mode, variant, tls_mode)
+        Cell(scenario, server, mode, variant, tls_mode, link)
         for server in server_names
         for scenario in scenario_names
         for variant in SCENARIOS[scenario].variants
         if not variants or variant in variants
+        for link in (list(dict.fromkeys(links)) or ["lan"])
         for mode in mode_names
         for tls_mode in tls_modes
     ]

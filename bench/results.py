@@ -16,9 +16,10 @@ Layout (``schema_version`` 1)::
       "micro": [...],                          # per-operation micro-benchmarks, if run
       "cells": [
         {
-          "id": "bulk-fetch/dovecot/imap/full/tls-on",
+          "id": "bulk-fetch/dovecot/imap/full/tls-on/mobile-4g",
           "scenario": "bulk-fetch", "server": "dovecot", "mode": "imap", "variant": "full",
           "tls": "off" | "on" | "starttls",
+          "link": "lan" | "mobile-4g" | ...,        # in the id unless lan; figures in info["link"]
           "status": "ok" | "failed",
           "error": null | "one line",
           "integrity": {"checked": 500, "passed": true, "missing": [], "changed": [], "unexpected": []},
@@ -78,6 +79,7 @@ class CellResult:
     mode: str
     variant: str
     tls: str = "off"
+    link: str = "lan"
     status: str = STATUS_OK
     error: str | None = None
     integrity: dict[str, Any] = field(default_factory=dict)
@@ -87,7 +89,7 @@ class CellResult:
 
     @property
     def id(self) -> str:
-        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}"
+        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}" + ("" if self.link == "lan" else f"/{self.link}")
 
     @property
     def ok(self) -> bool:
@@ -111,6 +113,7 @@ class CellResult:
             "mode": self.mode,
             "variant": self.variant,
             "tls": self.tls,
+            "link": self.link,
             "status": self.status,
             "error": self.error,
             "integrity": self.integrity,
@@ -128,6 +131,7 @@ class CellResult:
             mode=data["mode"],
             variant=data.get("variant", ""),
             tls=data.get("tls", "off"),
+            link=data.get("link", "lan"),
             status=data["status"],
             error=data.get("error"),
             integrity=data.get("integrity", {}),

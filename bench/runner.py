@@ -30,6 +30,8 @@ from bench.plan import Cell, build_plan
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
 from bench.servers.base import PROTOCOLS, RunningServer, check_port_free
+from bench.links import LinkProfile, limit_seconds, parse_link
+from bench.links.cell import open_cell_link, service_name
 from bench.tls import RunCertificates, make_certificates
 from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
@@ -46,6 +48,7 @@ class RunConfig:
     modes: list[str] = field(default_factory=list)
     variants: list[str] = field(default_factory=list)
     tls: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
     messages: int | None = None
     repeat: int = 3
     seed: int = 1
@@ -109,6 +112,22 @@ def _probe(running: RunningServer) -> dict[str, object]:
     }
 
 
+# A perfect protocol, per connection: the TCP handshake, one round trip to greet and
+# authenticate, one to ask for everything and receive it.
+PERFECT_ROUND_TRIPS_PER_CONNECTION = 2
+
+
+def _against_the_limit(profile: LinkProfile, metrics: dict[str, float]) -> dict[str, float]:
+    """The time a perfect protocol would need on this link for what the sample moved, and
+    the sample's efficiency against it (1.0: as fast as the link allows)."""
+    if not {"elapsed_s", "bytes_down", "connections"} <= metrics.keys():
+        return {}
+    connections = int(metrics["connections"])
+    limit = limit_seconds(profile, int(metrics.get("message_bytes", metrics["bytes_down"])), 0,
+                          PERFECT_ROUND_TRIPS_PER_CONNECTION * connections, connections=connections)
+    return {"limit_s": limit, "efficiency": limit / metrics["elapsed_s"] if metrics["elapsed_s"] else 0.0}
+
+
 class Run:
     """One run of a plan; ``execute()`` returns the folder holding its results and report."""
 
@@ -117,7 +136,9 @@ class Run:
         self.observer: Observer = observer or QuietObserver()
         self.corpus: CorpusSource = open_corpus(config.corpus, config.seed)
         self.messages = self.corpus.resolve_count(config.messages)
-        self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants, config.tls)
+        self.links = {profile.name: profile for profile in map(parse_link, config.links or ["lan"])}
+        self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants, config.tls,
+                                list(self.links))
         if config.port_base is not None:  # refuse a taken port now, before any container
             for offset in range(max(len(get_server(c.server).ports) for c in self.cells)):
                 check_port_free(config.port_base + offset)
@@ -134,6 +155,7 @@ class Run:
             "modes": list(dict.fromkeys(c.mode for c in self.cells)),
             "variants": list(dict.fromkeys(c.variant for c in self.cells)),
             "tls": list(dict.fromkeys(c.tls for c in self.cells)),
+            "links": {name: profile.as_dict() for name, profile in self.links.items()},
             "cells": len(self.cells),
             "messages": self.messages,
             "repeat": config.repeat,
@@ -201,30 +223,38 @@ class Run:
 
     def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path) -> None:
         scenario = get_scenario(cell.scenario)
-        result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls)
+        result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
         mode = get_mode(cell.mode)
+        profile = self.links[cell.link]
+        cuttable = scenario.needs_link_control
         checked = 0
         try:
             result.info["capabilities"] = _capabilities(running, mode.protocol, cell.tls)
             result.info["server_version"] = self.results.environment["servers"][running.name]["version"]
-            for repeat in range(self.config.repeat):
-                sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
-                try:
-                    ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
-                                        AccessOptions(pipelining=self.config.pipelining), sample_dir,
-                                        tls=cell.tls)
-                    outcome = scenario.run_sample(ctx)
-                finally:
-                    shutil.rmtree(sample_dir, ignore_errors=True)
-                result.samples.append(outcome.metrics)
+            result.info["link"] = profile.as_dict()
+            services = [service_name(mode.protocol, cell.tls)]
+            with open_cell_link(running, services, profile, cuttable=cuttable) as cell_link:
+                for repeat in range(self.config.repeat):
+                    sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
+                    try:
+                        ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
+                                            AccessOptions(pipelining=self.config.pipelining), sample_dir,
+                                            tls=cell.tls,
+                                            link=cell_link if profile.relayed or cuttable else None)
+                        outcome = scenario.run_sample(ctx)
+                    finally:
+                        shutil.rmtree(sample_dir, ignore_errors=True)
+                    if profile.relayed:
+                        outcome.metrics.update(_against_the_limit(profile, outcome.metrics))
+                    result.samples.append(outcome.metrics)
                 for command, stats in outcome.commands.items():
                     merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
                     merged["count"] += stats["count"]
                     merged["latency_ms"].extend(stats["latency_ms"])
-                result.info.update(outcome.info)
-                checked += outcome.integrity.get("checked", 0)
-                result.integrity = dict(outcome.integrity, checked=checked, samples=repeat + 1)
-                self.observer.advance(cell.id)
+                    result.info.update(outcome.info)
+                    checked += outcome.integrity.get("checked", 0)
+                    result.integrity = dict(outcome.integrity, checked=checked, samples=repeat + 1)
+                    self.observer.advance(cell.id)
         except Exception as exc:  # a cell's failure is its own: record it, go on
             result.fail(_one_line(exc))
             if isinstance(exc, IntegrityError):

@@ -7,13 +7,20 @@ from bench.plan import build_plan
 def test_empty_filters_mean_everything():
     cells = build_plan([], [], [])
     assert {c.mode for c in cells} == {"imap", "pop3-keep", "pop3-delete"}
-    assert {c.variant for c in cells} == {"full", "headers", "new"}
+    assert {c.variant for c in cells if c.scenario == "bulk-fetch"} == {"full", "headers", "new"}
+    assert {c.link for c in cells} == {"lan"}
     assert len(cells) == len(set(cells))
 
 
 def test_filters_narrow_the_plan():
     cells = build_plan(["bulk-fetch"], ["dovecot"], ["imap"], ["full"], ["on"])
     assert [c.id for c in cells] == ["bulk-fetch/dovecot/imap/full/tls-on"]
+
+
+def test_links_are_a_dimension_and_only_non_lan_ones_show_in_the_id():
+    cells = build_plan(["bulk-fetch"], ["dovecot"], ["imap"], ["full"], ["off"], ["lan", "satellite"])
+    assert [c.id for c in cells] == ["bulk-fetch/dovecot/imap/full/tls-off",
+                                     "bulk-fetch/dovecot/imap/full/tls-off/satellite"]
 
 
 def test_tls_defaults_to_off_and_on():
