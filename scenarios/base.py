@@ -20,6 +20,7 @@ from bench.corpus import Truth
 from bench.corpus.source import CorpusSource
 from bench.delivery import DeliveryReport, deliver
 from bench.device import Device, DeviceStore
+from bench.links.cell import CellLink
 from bench.modes import Mode
 from bench.servers import RunningServer
 from bench.servers.base import Account
@@ -57,8 +58,13 @@ class SampleContext:
         options: AccessOptions,
         workdir: Path,
         tls: str = "off",
+        link: CellLink | None = None,
     ) -> None:
-        self.server = server
+        # Devices reach the server through the cell's link; setup (delivery) goes direct.
+        self.direct_server = server
+        self.server = link.view(server) if link is not None else server
+        # None where the link is the plain loopback; else ``cut()`` / ``restore()``.
+        self.link = link
         self.mode = mode
         self.variant = variant
         self.messages = messages
@@ -79,7 +85,7 @@ class SampleContext:
                 mailbox.truth.add(raw)
                 yield raw
 
-        report = deliver(self.server.endpoint("imap", mailbox.account), recorded())
+        report = deliver(self.direct_server.endpoint("imap", mailbox.account), recorded())
         mailbox.delivered += report.messages
         return report
 
@@ -97,6 +103,20 @@ class SampleContext:
         with measurement.measure(self.server) as m:
             yield m
 
+    # For device scenarios (multi-device-sync, offline-use, new-mail, storage-exposure).
+
+    @property
+    def seed(self) -> int:
+        """The run's seed, for scenarios that draw a timeline (the generated corpus's seed;
+        1 with a corpus read from disk)."""
+        return getattr(self.corpus, "seed", 1)
+
+    def connect_within(self, mailbox: Mailbox, timeout_s: float, meter: WireMeter | None = None) -> MailAccess:
+        """As ``connect``, but giving up after ``timeout_s`` without an answer (a device
+        finding out that it is offline)."""
+        endpoint = self.server.endpoint(self.mode.protocol, mailbox.account, self.tls, timeout_s=timeout_s)
+        return open_access(self.mode.protocol, endpoint, meter or WireMeter(), self.options)
+
 
 class Scenario(ABC):
     """A workload. Subclasses declare ``name``, ``description`` and ``variants``."""
@@ -104,6 +124,8 @@ class Scenario(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     variants: ClassVar[tuple[str, ...]]
+    # True where the scenario cuts the link itself: its cells then get a relay even on lan.
+    needs_link_control: ClassVar[bool] = False
 
     @abstractmethod
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
