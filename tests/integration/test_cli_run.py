@@ -97,3 +97,13 @@ def test_report_re_renders_from_the_results_file_alone(tmp_path):
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "report.html").exists() and (tmp_path / "report.md").exists()
     json.loads(copy.read_text())
+
+
+def test_doctor_reports_docker_the_base_image_path_and_images(server_image):
+    server_image("dovecot")
+    run = mailbench("doctor", timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("docker: reachable, server ")
+    assert any(line.startswith("base image: mailbench/base:bookworm present locally") for line in lines)
+    assert any(line.startswith("images: ") and "mailbench/dovecot:" in line for line in lines)
