@@ -5,8 +5,14 @@ from __future__ import annotations
 from bench.errors import UsageError
 from scenarios.base import Scenario
 from scenarios.bulk_fetch import BulkFetch
+from scenarios.multi_device_sync import MultiDeviceSync
+from scenarios.new_mail import NewMail
+from scenarios.offline_use import OfflineUse
+from scenarios.storage_exposure import StorageExposure
 
-SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in (BulkFetch(),)}
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario for scenario in (BulkFetch(), MultiDeviceSync(), OfflineUse(), NewMail(), StorageExposure())
+}
 
 
 def get_scenario(name: str) -> Scenario:

@@ -1,0 +1,387 @@
+"""Playing a timeline with real devices against a real server, checked every round.
+
+``Playback`` carries out ``Timeline.steps``: it delivers mail, has each device act, and
+opens one metered session per device and round. At every checkpoint it checks
+
+- every joined device's view and counters against the protocol-expected view
+  (``bench.sync_truth.ExpectedModel``): a difference is a harness bug and fails the cell
+  (``IntegrityError``, naming the device, the round and the messages);
+- the server's mailbox, as an observer holding the password sees it over IMAP (read-only),
+  against the model's server (flags and folders only where the protocol keeps them);
+- every message a device downloads against the corpus truth, as it arrives, and every
+  message a device holds against it once more at the end;
+
+and measures each device against the intended mailbox (``agreement``), and when each
+change shows on the other devices (``ChangeTracker``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+from bench.access import WireMeter, open_access
+from bench.access.base import INBOX, SEEN, FLAGGED, FolderSnapshot
+from bench.corpus import Truth
+from bench.device import SyncDevice, SyncPolicy
+from bench.errors import IntegrityError, MailbenchError
+from bench.sync_truth import (
+    COUNTERS, Agreement, ChangeTracker, Expectation, ExpectedModel, Semantics, Shown, agreement,
+    intended_by_round,
+)
+from bench.timeline import MailState, Timeline
+
+MAX_LISTED = 20  # differences named in an error
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A device of the playback: a timeline device, or a passive one (``follows``) that
+    copies a timeline device's connectivity, never acts, and syncs right after it."""
+
+    name: str
+    policy: SyncPolicy
+    follows: str | None = None
+
+
+@dataclass
+class SessionRecord:
+    device: str
+    round: int
+    seconds: float
+    bytes_up: int
+    bytes_down: int
+    round_trips: int
+    connections: int
+    downloaded: int
+    downloaded_bytes: int
+    replayed: int
+    conflicts: int
+    methods: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__, seconds=round(self.seconds, 6))
+
+
+class Hooks(Protocol):
+    """What a scenario may do at fixed points of each round (all optional)."""
+
+    def round_started(self, playback: "Playback", round_: int) -> None: ...
+    def before_sessions(self, playback: "Playback", round_: int) -> None: ...
+    def round_ended(self, playback: "Playback", round_: int) -> None: ...
+    def finish(self, playback: "Playback") -> None: ...
+
+
+def _hook(hooks: object, name: str, *args: Any) -> None:
+    method = getattr(hooks, name, None)
+    if method is not None:
+        method(*args)
+
+
+class Playback:
+    """One timeline, played by real devices on one mailbox (see the module docstring).
+
+    ``ctx`` is the sample's ``SampleContext``; ``mailbox`` a fresh, empty one.
+    """
+
+    def __init__(self, ctx: Any, mailbox: Any, timeline: Timeline, devices: list[DeviceSpec],
+                 hooks: object | None = None) -> None:
+        self.ctx = ctx
+        self.mailbox = mailbox
+        self.timeline = timeline
+        self.specs = {spec.name: spec for spec in devices}
+        self.followers = {spec.name: spec.follows for spec in devices if spec.follows}
+        self.hooks = hooks
+        self.semantics = Semantics.of(ctx.mode)
+        caches = {spec.name: spec.policy.cache for spec in devices}
+        self.expected: list[Expectation] = ExpectedModel(self.semantics, caches).play(timeline, self.followers)
+        self.intended = intended_by_round(timeline)
+        self.keys: list[str] = []
+        self.index: dict[str, int] = {}
+        self._entries: dict[str, Any] = {}
+        self.devices: dict[str, SyncDevice] = {
+            spec.name: SyncDevice(spec.name, spec.policy, Path(ctx.workdir) / f"device-{spec.name}", self.check_download)
+            for spec in devices
+        }
+        self.sessions: list[SessionRecord] = []
+        self.rounds: list[dict[str, Any]] = []
+        self.tracker = ChangeTracker()
+        self.first_holder: dict[int, str] = {}
+        self.census: dict[str, MailState] = {}
+        self.checked_views = 0
+        self.capabilities_used: set[str] = set()
+        self._round_sessions_started = False
+
+    # -- the truth of downloads --------------------------------------------------------
+
+    def _learn_keys(self) -> None:
+        entries = self.mailbox.truth.entries
+        for entry in entries[len(self.keys):]:
+            if entry.key in self._entries or entry.key.startswith("#"):
+                raise MailbenchError(
+                    f"message {len(self.keys)} of the corpus has no Message-ID or repeats one ({entry.key}); "
+                    "device scenarios tell messages apart by Message-ID (the generated corpus has unique ones)"
+                )
+            self.index[entry.key] = len(self.keys)
+            self.keys.append(entry.key)
+            self._entries[entry.key] = entry
+
+    def check_download(self, key: str, part: str, raw: bytes) -> None:
+        """A downloaded message must be one delivered, byte for byte (after canonical form)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            raise IntegrityError(f"a device downloaded a message that was never delivered: {key}",
+                                 {"checked": 1, "passed": False, "unexpected": [key]})
+        if Truth([raw]).entries[0].digest(part) != entry.digest(part):
+            raise IntegrityError(f"a device downloaded {key} changed ({part})",
+                                 {"checked": 1, "passed": False, "changed": [key]})
+
+    def check_stores(self) -> dict[str, Any]:
+        """Every message every device holds, read back from its store, against the truth."""
+        checked = 0
+        changed, missing, unexpected = [], [], []
+        for name, device in self.devices.items():
+            view = device.view()
+            for store, kind in ((device.full, "full"), (device.headers, "headers")):
+                holding = {key for key, m in view.items() if m.body == kind}
+                if len(store) != len(holding):
+                    unexpected.append(f"{name}: {len(store)} {kind} files for {len(holding)} messages")
+                for key in sorted(holding):
+                    raw = store.get(key)
+                    checked += 1
+                    if raw is None:
+                        missing.append(f"{name}: {key}")
+                    elif Truth([raw]).entries[0].digest(kind) != self._entries[key].digest(kind):
+                        changed.append(f"{name}: {key}")
+        report = {"checked": checked, "passed": not (changed or missing or unexpected),
+                  "missing": missing, "changed": changed, "unexpected": unexpected}
+        if not report["passed"]:
+            raise IntegrityError(
+                f"device stores differ from the truth: {len(missing)} missing, {len(changed)} changed, "
+                f"{len(unexpected)} unexpected", report)
+        return report
+
+    # -- views in timeline terms ---------------------------------------------------------
+
+    def view(self, name: str) -> dict[int, Shown]:
+        """A device's view by message index (a key not delivered is a harness error)."""
+        shown = {}
+        for key, message in self.devices[name].view().items():
+            if key not in self.index:
+                raise IntegrityError(f"{name} shows a message that was never delivered: {key}",
+                                     {"passed": False, "unexpected": [key]})
+            shown[self.index[key]] = Shown(message.folder, message.seen, message.flagged, message.body)
+        return shown
+
+    def joined(self, name: str, round_: int) -> bool:
+        return self.timeline.joined(self.followers.get(name, name), round_)
+
+    # -- playing -------------------------------------------------------------------------
+
+    def run(self) -> "Playback":
+        try:
+            current = -1
+            for step in self.timeline.steps(self.followers):
+                if step.round != current:
+                    current = step.round
+                    _hook(self.hooks, "round_started", self, current)
+                    self._round_sessions_started = False
+                if step.kind == "deliver":
+                    self.ctx.deliver(self.mailbox, step.event.count)
+                    self._learn_keys()
+                elif step.kind == "act":
+                    self._act(step.device, step.event, current)
+                elif step.kind == "session":
+                    if not self._round_sessions_started:
+                        self._round_sessions_started = True
+                        _hook(self.hooks, "before_sessions", self, current)
+                    self._session(step.device, current)
+                else:
+                    if not self._round_sessions_started:
+                        _hook(self.hooks, "before_sessions", self, current)
+                    self._checkpoint(current)
+                    _hook(self.hooks, "round_ended", self, current)
+        finally:
+            _hook(self.hooks, "finish", self)
+        return self
+
+    def _act(self, name: str, event: Any, round_: int) -> None:
+        views = {d: self.view(d) for d in self.devices if self.joined(d, round_)}
+        key = self.keys[event.message]
+        if self.devices[name].act(event.kind, key):
+            self.tracker.acted(event.kind, event.message, name, views, round_, time.perf_counter())
+
+    def session(self, name: str, round_: int) -> SessionRecord:
+        """One metered session of a device (also for scenarios, outside the timeline)."""
+        device = self.devices[name]
+        meter = WireMeter()
+        start = time.perf_counter()
+        with self.ctx.connect(self.mailbox, meter) as access:
+            report = device.session(access)
+        seconds = time.perf_counter() - start
+        record = SessionRecord(name, round_, seconds, meter.bytes_up, meter.bytes_down, meter.round_trips,
+                               meter.connections, report.downloaded, report.downloaded_bytes, report.replayed,
+                               report.conflicts_gone + report.conflicts_changed, report.methods)
+        self.sessions.append(record)
+        self.capabilities_used.update(access.capabilities_used)
+        return record
+
+    def _session(self, name: str, round_: int) -> None:
+        self.session(name, round_)
+        view = self.view(name)
+        now = time.perf_counter()
+        self.tracker.observed(name, view, round_, now)
+        for index in view:
+            self.first_holder.setdefault(index, name)
+
+    def _checkpoint(self, round_: int) -> None:
+        expected = self.expected[round_]
+        problems: list[str] = []
+        record: dict[str, Any] = {"round": round_, "delivered": self.timeline.delivered_by(round_),
+                                  "outage": self.timeline.outage(round_), "devices": {}}
+        for name in expected.views:
+            view = self.view(name)
+            problems += _differences(name, view, expected.views[name], self.keys)
+            counters = {c: self.devices[name].counters[c] for c in COUNTERS}
+            if counters != expected.counters[name]:
+                problems.append(f"{name}: counters {counters} != expected {expected.counters[name]}")
+            self.checked_views += 1
+            measured = agreement(view, self.intended[round_], self.timeline.delivered_by(round_))
+            record["devices"][name] = dict(measured.to_json(), online=self._online(name, round_))
+        if not self.timeline.outage(round_):
+            self.census = server_census(self.ctx, self.mailbox)
+            problems += self._server_differences(expected)
+            record["server_messages"] = len(self.census)
+        if problems:
+            raise IntegrityError(
+                f"round {round_}: the devices or the server differ from the protocol-expected state "
+                f"({len(problems)} differences; first: {problems[0]})",
+                {"passed": False, "round": round_, "differences": problems[:MAX_LISTED]},
+            )
+        for session in (s for s in self.sessions if s.round == round_):
+            record.setdefault("sessions", {})[session.device] = session.to_json()
+        self.rounds.append(record)
+
+    def _online(self, name: str, round_: int) -> bool:
+        return self.timeline.online(self.followers.get(name, name), round_) and not self.timeline.outage(round_)
+
+    def _server_differences(self, expected: Expectation) -> list[str]:
+        problems = []
+        want = {self.keys[i]: state for i, state in expected.server.items()}
+        for key in sorted(set(want) | set(self.census)):
+            have, should = self.census.get(key), want.get(key)
+            if have is None or should is None:
+                problems.append(f"server: {key} {'missing' if have is None else 'unexpected'}")
+                continue
+            if self.semantics.has_folders and have.folder != should.folder:
+                problems.append(f"server: {key} in {have.folder}, expected {should.folder}")
+            if not self.semantics.has_folders and have.folder != INBOX:
+                problems.append(f"server: {key} in {have.folder}")
+            if self.semantics.keeps_flags and (have.seen, have.flagged) != (should.seen, should.flagged):
+                problems.append(f"server: {key} seen/flagged {have.seen}/{have.flagged}, "
+                                f"expected {should.seen}/{should.flagged}")
+        return problems
+
+    # -- results ---------------------------------------------------------------------------
+
+    def final(self) -> dict[str, Agreement]:
+        """Each device against the intended mailbox at the last checkpoint."""
+        last = self.timeline.rounds - 1
+        return {name: agreement(self.view(name), self.intended[last], self.timeline.delivered_by(last))
+                for name in self.devices if self.joined(name, last)}
+
+    def other_device_share(self) -> float | None:
+        """Of the intended mailbox at the end, the share that devices other than the first
+        to get each message show (every joined device but that one counts)."""
+        last = self.timeline.rounds - 1
+        views = {name: self.view(name) for name in self.devices if self.joined(name, last)}
+        hits = total = 0
+        for index in self.intended[last]:
+            first = self.first_holder.get(index)
+            if first is None:
+                continue
+            for name, view in views.items():
+                if name != first:
+                    total += 1
+                    hits += index in view
+        return hits / total if total else None
+
+    def last_session_round(self, name: str, before: int) -> int | None:
+        """The last round before ``before`` in which device ``name`` had a session."""
+        rounds = [s.round for s in self.sessions if s.device == name and s.round < before]
+        return max(rounds) if rounds else None
+
+    def offline_reading(self, name: str, since_round: int) -> tuple[int, int, int]:
+        """What device ``name`` can show with no connection, of the intended mailbox as it
+        was at ``since_round`` (its last session): (messages, listed, readable). Readable is
+        the whole message, attachments included, intact against the truth; listed is at
+        least its entry (headers or more)."""
+        device = self.devices[name]
+        view = device.view()
+        wanted = self.intended[since_round]
+        listed = readable = 0
+        for index in wanted:
+            key = self.keys[index]
+            listed += key in view
+            raw = device.readable(key)
+            if raw is not None and Truth([raw]).entries[0].full_digest == self._entries[key].full_digest:
+                readable += 1
+        return len(wanted), listed, readable
+
+    def lost_with(self, name: str) -> int:
+        """Messages of the intended mailbox that exist nowhere once device ``name`` is gone:
+        whole on that device only (not on the server, no whole copy on another device)."""
+        last = self.timeline.rounds - 1
+        others = [d for n, d in self.devices.items() if n != name]
+        lost = 0
+        for index in self.intended[last]:
+            key = self.keys[index]
+            if self.devices[name].readable(key) is None or key in self.census:
+                continue
+            if not any(other.readable(key) is not None for other in others):
+                lost += 1
+        return lost
+
+    def session_totals(self, sessions: list[SessionRecord]) -> dict[str, float]:
+        count = len(sessions)
+        if not count:
+            return {}
+        totals = defaultdict(float)
+        for s in sessions:
+            for name in ("seconds", "bytes_up", "bytes_down", "round_trips", "connections", "downloaded_bytes"):
+                totals[name] += getattr(s, name)
+        return dict(totals, sessions=count)
+
+    def close(self) -> None:
+        for device in self.devices.values():
+            device.close()
+
+
+def _differences(name: str, view: Mapping[int, Shown], expected: Mapping[int, Shown], keys: list[str]) -> list[str]:
+    problems = []
+    for index in sorted(set(view) | set(expected)):
+        have, want = view.get(index), expected.get(index)
+        if have != want:
+            what = "missing" if have is None else "unexpected" if want is None else f"{have} != expected {want}"
+            problems.append(f"{name}: {keys[index]} {what}")
+    return problems
+
+
+def server_census(ctx: Any, mailbox: Any) -> dict[str, MailState]:
+    """What someone holding the account's password reads on the server: every message of
+    every folder, by Message-ID, with its folder and flags. Over IMAP, read-only (EXAMINE),
+    whatever the cell's protocol, unmetered, straight to the server (not through the cell's
+    link): an observer, not a device."""
+    server = getattr(ctx, "direct_server", ctx.server)
+    endpoint = server.endpoint("imap", mailbox.account)
+    found: dict[str, MailState] = {}
+    with open_access("imap", endpoint, WireMeter()) as access:
+        access.read_only = True
+        for folder in access.folders():
+            for state in access.changes(folder, FolderSnapshot()).new:
+                key = state.message_id or f"#{folder}/{state.ref.id}"
+                found[key] = MailState(folder, SEEN in state.flags, FLAGGED in state.flags)
+    return found

@@ -1,0 +1,114 @@
+"""multi-device-sync: three devices (phone, laptop, tablet) keep one mailbox over a timeline.
+
+The seeded timeline (``bench.timeline.sync_timeline``) is the same for every protocol and
+mode: the mailbox arrives, then each round brings new mail and actions (read, flag,
+unflag, move to Archive, delete) taken on one device or another; the phone is offline for
+two rounds (its actions are queued and sent when it is back, with conflicts counted), the
+tablet joins half-way, and a last round with nothing new shows where everything ends up.
+
+After every round each device is checked against the protocol-expected view (a
+difference fails the cell: a harness bug), and measured against the intended mailbox:
+the share of (message, state) pairs it has right: present, read, flagged, folder.
+
+Variants: ``incremental`` (IMAP devices use QRESYNC, else CONDSTORE, where the server has
+them; Courier has neither, so the fallback runs there) and ``full-resync`` (IMAP devices
+list every message's flags at every sync, as a client without those extensions must).
+POP3 has no incremental listing: both variants run the same UIDL listing there.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+
+from bench.device import SyncPolicy
+from bench.playback import DeviceSpec, Playback
+from bench.timeline import SyncSpec, sync_timeline
+from scenarios.base import SampleContext, SampleOutcome, Scenario
+
+
+class MultiDeviceSync(Scenario):
+    name = "multi-device-sync"
+    description = "three devices share one mailbox over a timeline of new mail, reads, flags, moves and deletions"
+    variants = ("incremental", "full-resync")
+
+    def __init__(self, spec: SyncSpec = SyncSpec()) -> None:
+        self.spec = spec
+
+    def run_sample(self, ctx: SampleContext) -> SampleOutcome:
+        timeline = sync_timeline(ctx.seed, ctx.messages, self.spec)
+        listing = "full" if ctx.variant == "full-resync" else "best"
+        devices = [DeviceSpec(name, SyncPolicy.for_mode(ctx.mode, listing=listing)) for name in self.spec.devices]
+        playback = Playback(ctx, ctx.new_mailbox(), timeline, devices)
+        try:
+            with ctx.measure() as measured:
+                playback.run()
+            integrity = playback.check_stores()
+            metrics = dict(measured.metrics)
+            metrics.update(sync_metrics(playback))
+            info = {
+                "rounds": playback.rounds,
+                "timeline": timeline.summary(),
+                "listing": listing,
+                "listing_methods": dict(Counter(f"{folder}:{method}" for s in playback.sessions
+                                                for folder, method in s.methods.items())),
+                "capabilities_used": sorted(playback.capabilities_used),
+                "device_counters": {name: dict(d.counters) for name, d in playback.devices.items()},
+            }
+        finally:
+            playback.close()
+        integrity.update(views_checked=playback.checked_views)
+        return SampleOutcome(metrics=metrics, integrity=integrity, info=info)
+
+
+def sync_metrics(playback: Playback) -> dict[str, float]:
+    """The figures of a multi-device playback (also used by storage-exposure's base)."""
+    final = playback.final()
+    metrics: dict[str, float] = {
+        "messages_missing": max(a.missing for a in final.values()),
+        "states_wrong": max(a.states_wrong for a in final.values()),
+        "consistency_final_min": min(a.consistency for a in final.values()),
+        "consistency_final_mean": statistics.mean(a.consistency for a in final.values()),
+        "intended_messages": len(playback.intended[-1]),
+    }
+    for name, measured in final.items():
+        metrics[f"visible_messages_{name}"] = measured.visible
+        metrics[f"consistency_final_{name}"] = measured.consistency
+    for record in playback.rounds:
+        shares = [d["consistency"] for d in record["devices"].values()]
+        if shares:
+            metrics[f"consistency_round_{record['round']}"] = statistics.mean(shares)
+    share = playback.other_device_share()
+    if share is not None:
+        metrics["other_device_messages_share"] = share
+    metrics.update(playback.tracker.summary())
+
+    sessions = playback.sessions
+    for key in ("bytes_up", "bytes_down", "round_trips", "connections"):
+        metrics[key] = sum(getattr(s, key) for s in sessions)
+    first = {}
+    for s in sessions:
+        first.setdefault(s.device, s)
+    steady = [s for s in sessions if first[s.device] is not s]
+    initial = [s for s in first.values() if s.round == 0]
+    late = [s for s in first.values() if s.round > 0]
+    for label, group in (("sync", steady), ("initial_sync", initial), ("join", late)):
+        if group:
+            metrics[f"{label}_bytes_down_per_session"] = statistics.mean(s.bytes_down for s in group)
+            metrics[f"{label}_bytes_up_per_session"] = statistics.mean(s.bytes_up for s in group)
+            metrics[f"{label}_round_trips_per_session"] = statistics.mean(s.round_trips for s in group)
+            metrics[f"{label}_s_per_session"] = statistics.mean(s.seconds for s in group)
+    counters = Counter()
+    for device in playback.devices.values():
+        counters.update(device.counters)
+    metrics.update(
+        actions=counters["actions"],
+        actions_impossible=counters["impossible"],
+        actions_replayed=counters["replayed"],
+        conflicts=counters["conflicts_gone"] + counters["conflicts_changed"],
+        conflicts_gone=counters["conflicts_gone"],
+        conflicts_changed=counters["conflicts_changed"],
+        messages_downloaded=counters["downloaded"],
+        message_bytes_downloaded=counters["downloaded_bytes"],
+    )
+    return metrics

@@ -1,0 +1,95 @@
+"""new-mail: how soon a device knows about new mail, and what keeping watch costs.
+
+A device holds the mailbox (``ctx.messages`` messages); then messages arrive one by one at
+seeded times while the device keeps watch under each policy its mode can have, one after
+the other (``bench.notify``): ``idle`` (IMAP IDLE: the server tells an open session; where
+the server has IDLE) and polling at each interval (a session every interval). For each
+policy: delivery-to-visible latency (from the moment the APPEND that delivers a message is
+sent to the end of the sync that put it on the device; ``pushed_share_idle``: how many the
+server announced during IDLE rather than when the device ended it), and the cost of
+keeping watch while no mail comes, measured over a quiet window of ``quiet_s`` and given
+per hour: connections opened, bytes both ways, round trips, server CPU (the container's).
+
+A poll that finds nothing is also measured on its own (``empty_poll_*``): at the
+intervals real clients use (minutes), that is the cost of polling, and the report can
+scale it to any interval. Every message on the device is checked against the truth.
+
+Servers that advertise IDLE but do not push (as configured here, Cyrus without its
+``idled`` and Courier without FAM poll the mailbox every 60 s) show a latency near
+``push_timeout_s``, the interval at which the device re-issues IDLE on its own.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from bench.access import WireMeter
+from bench.access.base import INBOX
+from bench.device import SyncDevice, SyncPolicy
+from bench.errors import IntegrityError
+from bench.notify import Arrivals, arrival_gaps, keep_watch, watch, watch_policies
+from scenarios.base import SampleContext, SampleOutcome, Scenario
+
+
+class NewMail(Scenario):
+    name = "new-mail"
+    description = "delivery-to-visible latency and cost per hour, IMAP IDLE against polling at several intervals"
+    variants = ("trickle",)
+
+    def __init__(self, intervals_s: tuple[float, ...] = (1.0, 5.0), arrivals: int = 3,
+                 gap_s: tuple[float, float] = (0.3, 1.5), push_timeout_s: float = 10.0,
+                 quiet_s: float = 5.0) -> None:
+        self.intervals_s = intervals_s
+        self.arrivals = arrivals
+        self.gap_s = gap_s
+        self.push_timeout_s = push_timeout_s
+        self.quiet_s = quiet_s
+
+    def run_sample(self, ctx: SampleContext) -> SampleOutcome:
+        mailbox = ctx.new_mailbox()
+        ctx.deliver(mailbox, ctx.messages)
+        device = SyncDevice("device", SyncPolicy.for_mode(ctx.mode, folders=(INBOX,)), Path(ctx.workdir) / "device")
+        try:
+            with ctx.connect(mailbox) as access:
+                device.session(access)
+                can_push = access.can_push
+            metrics: dict[str, float] = {}
+            meter = WireMeter()
+            start = time.perf_counter()
+            with ctx.connect(mailbox, meter) as access:
+                device.session(access)
+            metrics.update(empty_poll_ms=(time.perf_counter() - start) * 1000,
+                           empty_poll_bytes=meter.bytes_up + meter.bytes_down,
+                           empty_poll_bytes_down=meter.bytes_down, empty_poll_round_trips=meter.round_trips)
+            info: dict[str, object] = {"policies": [], "latencies_ms": {}}
+            for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s):
+                name = policy.name
+                info["policies"].append(name)
+                gaps = arrival_gaps(ctx.seed, self.arrivals, *self.gap_s)
+                wait = policy.push_timeout_s if policy.push else policy.interval_s
+                arrivals = Arrivals(ctx, mailbox, gaps)
+                result = watch(ctx, mailbox, device, policy, arrivals, sum(gaps) + 2 * wait + 3.0)
+                latencies = result.latencies_ms(arrivals.sent)
+                info["latencies_ms"][name] = [round(v, 3) for v in latencies]
+                metrics[f"missed_{name}"] = len(arrivals.sent) - len(latencies)
+                if latencies:
+                    metrics[f"latency_ms_{name}"] = statistics.median(latencies)
+                    metrics[f"latency_ms_max_{name}"] = max(latencies)
+                if policy.push:
+                    metrics[f"pushed_share_{name}"] = (
+                        sum(key in result.announced for key, _ in arrivals.sent) / len(arrivals.sent))
+                before = ctx.server.resources()
+                cost = keep_watch(ctx, mailbox, device, policy, self.quiet_s)
+                after = ctx.server.resources()
+                metrics.update({f"{figure}_{name}": value for figure, value in cost.per_hour().items()})
+                metrics[f"server_cpu_s_per_hour_{name}"] = max(0.0, after.cpu_s - before.cpu_s) * 3600 / cost.window_s
+            report = mailbox.truth.check(device.full)
+            if not report.passed:
+                raise IntegrityError(f"device copy differs from the truth: {report.summary()}", report.to_json())
+        finally:
+            device.close()
+        info["capabilities_used"] = sorted(access.capabilities_used)
+        info["arrival_gaps_s"] = [round(g, 3) for g in arrival_gaps(ctx.seed, self.arrivals, *self.gap_s)]
+        return SampleOutcome(metrics=metrics, integrity=report.to_json(), info=info)
