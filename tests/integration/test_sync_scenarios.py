@@ -1,0 +1,205 @@
+"""The device scenarios end to end on every real server and mode, small: each checks its
+devices against the protocol-expected view every round, so these runs passing means the
+harness and the model agree; the tests below that corrupt a device (or break the harness)
+show that a disagreement fails the cell."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bench.access import AccessOptions
+from bench.corpus.source import GeneratedCorpus
+from bench.device import DeviceStore, SyncDevice
+from bench.errors import IntegrityError
+from bench.links import parse_link
+from bench.links.cell import open_cell_link, service_name
+from bench.modes import MODES
+from bench.timeline import SyncSpec
+from scenarios.base import SampleContext
+from scenarios.multi_device_sync import MultiDeviceSync
+from scenarios.new_mail import NewMail
+from scenarios.offline_use import OfflineUse
+from scenarios.storage_exposure import StorageExposure
+
+pytestmark = pytest.mark.integration
+
+MESSAGES = 8
+SPEC = SyncSpec(rounds=3, new_mail=(1, 2), actions=(2, 4), joins=(("tablet", 2),), offline=(("phone", 1, 3),))
+
+
+def _context(server, tmp_path, mode, variant, link=None):
+    return SampleContext(server, MODES[mode], variant, MESSAGES, GeneratedCorpus(seed=5), AccessOptions(),
+                         tmp_path, link=link)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_multi_device_sync_runs_and_shows_each_mode_for_what_it_is(server, tmp_path, mode):
+    outcome = MultiDeviceSync(SPEC).run_sample(_context(server, tmp_path, mode, "incremental"))
+    m = outcome.metrics
+    assert outcome.integrity["passed"] and outcome.integrity["views_checked"] > 0
+    rounds = outcome.info["rounds"]
+    assert [r["round"] for r in rounds] == list(range(1 + SPEC.rounds + SPEC.settle_rounds))
+    assert all(0.0 <= d["consistency"] <= 1.0 for r in rounds for d in r["devices"].values())
+    assert m["consistency_round_0"] == (0.5 if mode == "pop3-delete" else 1.0)  # phone took it all
+    if mode == "imap":
+        assert m["messages_missing"] == 0 and m["other_device_messages_share"] == 1.0
+        assert m["changes_seen_share"] > 0.5
+    elif mode == "pop3-keep":
+        assert m["other_device_messages_share"] == 1.0 and m.get("changes_seen_share", 0.0) == 0.0
+    else:
+        assert m["other_device_messages_share"] == 0.0 and m["messages_missing"] > 0
+    assert m["bytes_down"] > m["message_bytes_downloaded"] > 0
+
+
+def test_qresync_or_condstore_save_bytes_per_sync_where_the_server_has_them(server, tmp_path):
+    runs = {variant: MultiDeviceSync(SPEC).run_sample(_context(server, tmp_path / variant, "imap", variant))
+            for variant in ("incremental", "full-resync")}
+    methods = {v: {key.split(":")[1] for key in run.info["listing_methods"]} for v, run in runs.items()}
+    assert methods["full-resync"] == {"full"}
+    # the same timeline ends in the same place either way
+    assert runs["incremental"].metrics["consistency_final_min"] == runs["full-resync"].metrics["consistency_final_min"]
+    if methods["incremental"] == {"full"}:  # Courier: neither extension, the fallback ran
+        return
+    assert "unchanged" in methods["incremental"]
+    saved = runs["incremental"].metrics["sync_bytes_down_per_session"]
+    assert saved < runs["full-resync"].metrics["sync_bytes_down_per_session"]
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_offline_use_with_the_server_down(server, tmp_path, mode):
+    scenario = OfflineUse(new_mail=2, desk_actions=3, offline_actions=4, attempt_timeout_s=0.5)
+    outcome = scenario.run_sample(_context(server, tmp_path, mode, "server-down"))
+    m = outcome.metrics
+    server.container.reload()
+    assert server.container.status == "running"
+    assert 0.4 < m["offline_detect_s"] < 1.5
+    assert m["readable_offline_share"] == m["readable_offline_share_full"] == 1.0
+    if mode == "imap":
+        assert m["readable_offline_share_online"] == m["readable_offline_share_headers"] == 0.0
+        assert m["listed_offline_share_headers"] == 1.0
+        assert m["ready_bytes_down_online"] < m["ready_bytes_down_headers"] < m["ready_bytes_down_full"]
+    assert m["offline_actions_replayed"] + m["conflicts_gone"] <= m["offline_actions"]
+    assert m["conflicts"] == m["conflicts_gone"] + m["conflicts_changed"]
+    assert m["catchup_bytes_down"] > 0 and m["catchup_s"] > 0
+    assert (m["messages_lost_with_device"] > 0) == (mode == "pop3-delete")
+
+
+@pytest.mark.parametrize("mode", ["imap", "pop3-keep"])
+def test_offline_use_with_the_link_cut_by_a_relay(dovecot, tmp_path, mode):
+    service = service_name(MODES[mode].protocol, "off")
+    with open_cell_link(dovecot, [service], parse_link("lan"), cuttable=True) as link:
+        outcome = OfflineUse(attempt_timeout_s=2.0).run_sample(_context(dovecot, tmp_path, mode, "link-cut", link))
+        assert not any(l.is_cut for l in link.links.values())
+    assert "relay cut" in outcome.info["outage"]
+    assert outcome.metrics["offline_detect_s"] < 1.0  # a cut link resets at once, no timeout
+    assert outcome.metrics["readable_offline_share"] == 1.0
+
+
+def test_without_a_relay_the_link_cut_device_just_stays_offline(dovecot, tmp_path):
+    outcome = OfflineUse().run_sample(_context(dovecot, tmp_path, "imap", "link-cut"))
+    assert "does not connect" in outcome.info["outage"]
+    assert "offline_detect_s" not in outcome.metrics
+
+
+def test_the_server_is_unpaused_when_the_outage_fails(dovecot, tmp_path, monkeypatch):
+    from bench.playback import Playback
+
+    def broken(self, name, since_round):
+        raise RuntimeError("boom during the outage")
+
+    monkeypatch.setattr(Playback, "offline_reading", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        OfflineUse(attempt_timeout_s=0.3).run_sample(_context(dovecot, tmp_path, "imap", "server-down"))
+    dovecot.container.reload()
+    assert dovecot.container.status == "running"
+
+
+SMALL_NEW_MAIL = dict(intervals_s=(0.4,), arrivals=2, gap_s=(0.1, 0.3), push_timeout_s=1.0, quiet_s=0.4)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_new_mail_is_seen_under_every_policy_within_its_bounds(server, tmp_path, mode):
+    outcome = NewMail(**SMALL_NEW_MAIL).run_sample(_context(server, tmp_path, mode, "trickle"))
+    m = outcome.metrics
+    assert outcome.integrity["passed"]
+    policies = outcome.info["policies"]
+    assert ("idle" in policies) == (mode == "imap") and "poll_400ms" in policies
+    for policy in policies:
+        assert m[f"missed_{policy}"] == 0
+        bound_s = 0.4 + 0.5 if policy.startswith("poll") else 1.0 + 0.5
+        assert 0 < m[f"latency_ms_max_{policy}"] < bound_s * 1000
+        assert m[f"bytes_per_hour_{policy}"] > 0 and m[f"server_cpu_s_per_hour_{policy}"] >= 0
+    assert m["connections_opened_per_hour_poll_400ms"] == pytest.approx(3600 / 0.4)
+    if mode == "imap":
+        assert m["connections_opened_per_hour_idle"] == 0
+        if m["pushed_share_idle"] == 1.0:  # the server pushed: faster than re-issuing IDLE
+            assert m["latency_ms_max_idle"] < 1000
+
+
+def test_storage_exposure_per_mode(server, tmp_path):
+    exposed = {}
+    for mode in MODES:
+        outcome = StorageExposure(SPEC).run_sample(_context(server, tmp_path / mode, mode, "timeline"))
+        m = outcome.metrics
+        readings = outcome.info["readings"]
+        assert len(readings) == 1 + SPEC.rounds + SPEC.settle_rounds
+        assert m["server_store_bytes"] > 0 and m["device_exposed_messages"] > 0
+        assert m["exposed_message_hours"] == sum(r["server_messages"] for r in readings) * 24.0
+        exposed[mode] = m["exposed_messages"]
+    assert exposed["pop3-delete"] == 0 < exposed["pop3-keep"] <= exposed["imap"]
+
+
+# -- a device or the harness wrong: the cell must fail ---------------------------------------
+
+
+def _corrupt_after_sessions(monkeypatch, device_name, sessions, statement):
+    """Run ``statement`` on the device's SQLite state after its ``sessions``-th session."""
+    original = SyncDevice.sync
+
+    def sync(self, access):
+        report = original(self, access)
+        if self.name == device_name and self.counters["sessions"] == sessions:
+            with sqlite3.connect(self.state.path) as db:
+                db.execute(statement)
+        return report
+
+    monkeypatch.setattr(SyncDevice, "sync", sync)
+
+
+def test_a_device_that_loses_a_message_fails_the_cell(dovecot, tmp_path, monkeypatch):
+    _corrupt_after_sessions(monkeypatch, "laptop", 2,
+                            "DELETE FROM messages WHERE key = (SELECT min(key) FROM messages)")
+    with pytest.raises(IntegrityError, match=r"round 1: .*laptop: <mb-5-\d+@mailbench.test> missing") as error:
+        MultiDeviceSync(SPEC).run_sample(_context(dovecot, tmp_path, "imap", "incremental"))
+    assert error.value.integrity["round"] == 1
+
+
+@pytest.mark.parametrize("mode", ["imap", "pop3-keep"])
+def test_a_device_with_a_flipped_flag_fails_the_cell(dovecot, tmp_path, monkeypatch, mode):
+    _corrupt_after_sessions(monkeypatch, "tablet", 1,
+                            "UPDATE messages SET flagged = 1 - flagged WHERE key = (SELECT max(key) FROM messages)")
+    with pytest.raises(IntegrityError, match="tablet: .* != expected"):
+        MultiDeviceSync(SPEC).run_sample(_context(dovecot, tmp_path, mode, "incremental"))
+
+
+def test_a_changed_byte_in_a_device_store_fails_the_cell(dovecot, tmp_path, monkeypatch):
+    original = DeviceStore.put
+    calls = []
+
+    def put(self, message_id, raw):
+        calls.append(message_id)
+        if len(calls) == 3:
+            raw = raw[:-10] + bytes([raw[-10] ^ 1]) + raw[-9:]
+        original(self, message_id, raw)
+
+    monkeypatch.setattr(DeviceStore, "put", put)
+    with pytest.raises(IntegrityError, match="1 changed"):
+        MultiDeviceSync(SPEC).run_sample(_context(dovecot, tmp_path, "pop3-keep", "incremental"))
+
+
+def test_a_device_that_never_sends_its_queue_is_caught_not_measured(dovecot, tmp_path, monkeypatch):
+    monkeypatch.setattr(SyncDevice, "_push", lambda self, access, report: self.state.clear_outbox())
+    with pytest.raises(IntegrityError, match="differ from the protocol-expected state"):
+        MultiDeviceSync(SPEC).run_sample(_context(dovecot, tmp_path, "imap", "incremental"))
