@@ -247,10 +247,10 @@ class Run:
                     if profile.relayed:
                         outcome.metrics.update(_against_the_limit(profile, outcome.metrics))
                     result.samples.append(outcome.metrics)
-                for command, stats in outcome.commands.items():
-                    merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
-                    merged["count"] += stats["count"]
-                    merged["latency_ms"].extend(stats["latency_ms"])
+                    for command, stats in outcome.commands.items():
+                        merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
+                        merged["count"] += stats["count"]
+                        merged["latency_ms"].extend(stats["latency_ms"])
                     result.info.update(outcome.info)
                     checked += outcome.integrity.get("checked", 0)
                     result.integrity = dict(outcome.integrity, checked=checked, samples=repeat + 1)

@@ -30,7 +30,7 @@ def _labelled(docker_client, run_id: str) -> list:
 
 def test_run_writes_results_report_and_charts_and_leaves_no_container(docker_client, server_image, tmp_path):
     server_image("dovecot")  # build outside the timed CLI call
-    run = mailbench("run", "--server", "dovecot", "--messages", "12", "--repeat", "2", "--out", str(tmp_path))
+    run = mailbench("run", "--scenario", "bulk-fetch", "--server", "dovecot", "--messages", "12", "--repeat", "2", "--out", str(tmp_path))
     assert run.returncode == 0, run.stderr
     folder = Path(run.stdout.strip().splitlines()[-1])
     assert folder.parent == tmp_path
@@ -39,6 +39,9 @@ def test_run_writes_results_report_and_charts_and_leaves_no_container(docker_cli
     assert {cell.tls for cell in loaded.cells} == {"off", "on"}
     assert all(cell.integrity["passed"] for cell in loaded.cells)
     assert all(len(cell.samples) == 2 for cell in loaded.cells)
+    full = [cell for cell in loaded.cells if cell.variant == "full"]
+    assert all(cell.integrity["checked"] == 12 * 2 for cell in full)  # every message, every sample
+    assert all(cell.commands["CONNECT"]["count"] == 2 for cell in full)  # one session a sample
     assert loaded.environment["servers"]["dovecot"]["version"] != "unknown"
     assert "PIPELINING" in loaded.environment["servers"]["dovecot"]["capabilities"]["pop3"]
     for name in ("report.md", "report.html"):
@@ -64,7 +67,7 @@ def test_a_users_mbox_is_reproduced_byte_for_byte_in_every_mode(server_image, tm
     server_image("dovecot")
     corpus = tmp_path / "mine.mbox"
     _write_mbox(corpus, 15)
-    run = mailbench("run", "--server", "dovecot", "--corpus", str(corpus), "--variant", "full", "--repeat", "1",
+    run = mailbench("run", "--scenario", "bulk-fetch", "--server", "dovecot", "--corpus", str(corpus), "--variant", "full", "--repeat", "1",
                     "--out", str(tmp_path / "out"))
     assert run.returncode == 0, run.stderr
     loaded = results.load(Path(run.stdout.strip().splitlines()[-1]) / "results.json")
@@ -82,7 +85,7 @@ def test_a_port_in_use_is_one_line(server_image, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = mailbench("run", "--server", "dovecot", "--messages", "5", "--repeat", "1", "--port-base", str(port),
+        run = mailbench("run", "--scenario", "bulk-fetch", "--server", "dovecot", "--messages", "5", "--repeat", "1", "--port-base", str(port),
                         "--out", str(tmp_path))
     assert run.returncode == 2
     lines = [line for line in run.stderr.splitlines() if line.startswith("mailbench: error")]

@@ -16,7 +16,7 @@ from bench.servers.base import LABEL, LABEL_RUN
 
 pytestmark = pytest.mark.integration
 
-RUN = ["--server", "dovecot", "--messages", "40", "--repeat", "3", "--tls", "off"]
+RUN = ["--scenario", "bulk-fetch", "--server", "dovecot", "--messages", "40", "--repeat", "3", "--tls", "off"]
 
 
 def _start_run(out: Path) -> subprocess.Popen:
