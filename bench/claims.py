@@ -7,13 +7,16 @@ that would decide it). ``judge(results)`` runs them all, in order; C11 is derive
 the others.
 
 A rule looks at *cases*: one comparison or one measurement, e.g. "on dovecot, full
-download, TLS off, IMAP was faster than the best POP3 mode beyond the noise". All cases
-hold: supported; none: refuted; some: depends, and the condition names the fewest
-dimensions that tell the two apart.
+download, TLS off, over satellite, IMAP was faster than the best POP3 mode beyond the
+noise". All cases hold: supported; none: refuted; some: depends, and the condition names
+the fewest dimensions that tell the two apart (the link is one of them). Cells are compared
+only with cells of the same link; figures that describe a state rather than a speed (what
+is left on the server) are quoted for one link, lan when it ran.
 
 What decides each claim, and what a rule reads:
 
-- bulk-fetch (runs today): ``elapsed_s`` and ``round_trips`` (C3); the account's store on
+- bulk-fetch (runs today): ``elapsed_s`` and ``round_trips`` (C3; on relayed links also
+  ``efficiency``, the limit of a perfect protocol over the time taken); the account's store on
   the server before and after the sync, ``server_disk_bytes`` and
   ``server_disk_after_bytes`` (C2, C6, C7, and the storage part of C4).
 - Scenarios still to come. A scenario that records these metrics under these names is
@@ -46,7 +49,7 @@ from itertools import combinations
 from typing import NamedTuple
 
 from bench.report import units
-from bench.report.cells import stat_of
+from bench.report.cells import LAN, by_rtt, link_label, stat_of
 from bench.report.stats import differs
 from bench.results import CellResult, Results
 
@@ -143,17 +146,40 @@ def _pop3(mode: str) -> bool:
 
 
 def _where(cell: CellResult, **more: str) -> dict[str, str]:
-    return {"server": cell.server, "mode": cell.mode, "variant": cell.variant, "tls": f"TLS {cell.tls}", **more}
+    return {"server": cell.server, "mode": cell.mode, "variant": cell.variant, "tls": f"TLS {cell.tls}",
+            "link": cell.link, **more}
+
+
+def _link_figures(cell: CellResult) -> dict:
+    figures = cell.info.get("link")
+    return figures if isinstance(figures, dict) else {}
+
+
+def _on_link(cell: CellResult) -> str:
+    """``, satellite (630 ms)`` for a relayed link; nothing for lan."""
+    return "" if cell.link == LAN else f", {link_label(cell.link, _link_figures(cell))}"
 
 
 def _label(cell: CellResult) -> str:
-    return f"{cell.server}, {cell.variant}, TLS {cell.tls}"
+    return f"{cell.server}, {cell.variant}, TLS {cell.tls}{_on_link(cell)}"
 
 
 def _reference_tls(cells: Sequence[CellResult]) -> str:
     """Figures are quoted for TLS off when it ran: the protocols without TLS on top."""
     settings = {c.tls for c in cells}
     return "off" if "off" in settings or not settings else min(settings)
+
+
+def _links(cells: Sequence[CellResult]) -> list[str]:
+    """The cells' links, from the shortest round trip to the longest (lan first)."""
+    return by_rtt((c.link for c in cells), {c.link: _link_figures(c) for c in cells})
+
+
+def _reference_link(cells: Sequence[CellResult]) -> str:
+    """Figures of state (not speed) are quoted for one link: lan when it ran, else the
+    link of the shortest round trip."""
+    links = _links(cells)
+    return LAN if LAN in links or not links else links[0]
 
 
 def _missing(scenario: str, metrics: Sequence[str], modes: str) -> str:
@@ -164,7 +190,7 @@ def _missing(scenario: str, metrics: Sequence[str], modes: str) -> str:
 # Judging cases
 
 
-DIMENSIONS = ("aspect", "mode", "server", "variant", "tls")
+DIMENSIONS = ("aspect", "mode", "server", "variant", "tls", "link")
 DIMENSION_NAMES = {"tls": "TLS setting", "aspect": "part of the claim"}
 MAX_NAMED = 8
 
@@ -173,6 +199,8 @@ def _scope(cases: Sequence[_Case], dims: Sequence[str]) -> str:
     parts = []
     for dim in dims:
         seen = list(dict.fromkeys(c.where[dim] for c in cases if dim in c.where))
+        if dim == "link" and seen == [LAN]:
+            continue  # a run on loopback alone: nothing to say about links
         if seen:
             parts.append(", ".join(seen))
     return "; ".join(parts)
@@ -254,11 +282,12 @@ def _unmeasured_stores(results: Results, modes: Iterable[str] | None) -> str:
 
 def _storage_figures(cells: Sequence[CellResult]) -> list[Figure]:
     """Before → after for each mode, one figure per server, for one variant (full when it
-    ran) and TLS off."""
+    ran), TLS off and one link (lan when it ran: what is left does not depend on the link)."""
     tls = _reference_tls(cells)
+    link = _reference_link(cells)
     variants = {c.variant for c in cells}
     variant = "full" if "full" in variants else min(variants, default="")
-    chosen = [c for c in cells if c.tls == tls and c.variant == variant]
+    chosen = [c for c in cells if c.tls == tls and c.variant == variant and c.link == link]
     figures = []
     for server in dict.fromkeys(c.server for c in chosen):
         mine = [c for c in chosen if c.server == server]
@@ -267,7 +296,7 @@ def _storage_figures(cells: Sequence[CellResult]) -> list[Figure]:
             f"{units.byte_size(_median(c, 'server_disk_after_bytes'))}"
             for c in mine
         )
-        figures.append(Figure(f"{server}, on the server before → after a {variant} sync", value,
+        figures.append(Figure(f"{server}, on the server before → after a {variant} sync{_on_link(mine[0])}", value,
                               tuple(c.id for c in mine)))
     return figures
 
@@ -305,10 +334,10 @@ def c2(results: Results) -> Verdict:
     outcome, condition = _judge(cases)
     figures = _storage_figures(cells)
     synced = _ok(results, BULK, ["imap"])
-    tls = _reference_tls(synced)
+    tls, link = _reference_tls(synced), _reference_link(synced)
     for server in dict.fromkeys(c.server for c in synced):
         firsts = [c for variant in ("headers", "full") for c in synced
-                  if (c.server, c.tls, c.variant) == (server, tls, variant) and _values(c, "elapsed_s")]
+                  if (c.server, c.tls, c.variant, c.link) == (server, tls, variant, link) and _values(c, "elapsed_s")]
         if firsts:
             value = ", ".join(
                 ("list of headers " if c.variant == "headers" else "full copy ")
@@ -316,7 +345,8 @@ def c2(results: Results) -> Verdict:
                 + (f", {units.byte_size(_median(c, 'bytes_down'))}" if _values(c, "bytes_down") else "")
                 for c in firsts
             )
-            figures.append(Figure(f"{server}, a new device's first sync", value, tuple(c.id for c in firsts)))
+            figures.append(Figure(f"{server}, a new device's first sync{_on_link(firsts[0])}", value,
+                                  tuple(c.id for c in firsts)))
     condition += _unmeasured_stores(results, ["imap"])
     condition += ("; a new device's first sync is the bulk-fetch cell itself (headers only: a mailbox it can "
                   "list; full: a complete copy); reading on several devices at once needs " + MULTI_DEVICE)
@@ -324,16 +354,17 @@ def c2(results: Results) -> Verdict:
 
 
 def c3(results: Results) -> Verdict:
-    """IMAP against the faster POP3 mode, per server, variant and TLS setting, beyond the noise."""
+    """IMAP against the faster POP3 mode, per server, variant, TLS setting and link, beyond
+    the noise; on relayed links the figures add each side's efficiency against the limit."""
     cells = _ok(results, BULK)
     if not cells:
         return _not_measured("C3", f"needs {BULK}: full download, headers only and new mail, IMAP against POP3")
-    groups: dict[tuple[str, str, str], dict[str, CellResult]] = {}
+    groups: dict[tuple[str, str, str, str], dict[str, CellResult]] = {}
     for cell in cells:
         if _values(cell, "elapsed_s"):
-            groups.setdefault((cell.server, cell.variant, cell.tls), {})[cell.mode] = cell
-    found: dict[tuple[str, str, str], tuple[_Case, Figure]] = {}
-    for (server, variant, tls), by_mode in groups.items():
+            groups.setdefault((cell.server, cell.variant, cell.tls, cell.link), {})[cell.mode] = cell
+    found: dict[tuple[str, str, str, str], tuple[_Case, Figure]] = {}
+    for (server, variant, tls, link), by_mode in groups.items():
         imap = by_mode.get("imap")
         pop3 = [c for m, c in by_mode.items() if _pop3(m)]
         if imap is None or not pop3:
@@ -349,23 +380,39 @@ def c3(results: Results) -> Verdict:
         trips = [_median(c, "round_trips") for c in (imap, best)]
         if None not in trips:
             value += f"; round trips {units.number(trips[0])} vs {units.number(trips[1])}"
-        figure = Figure(f"{server}, {variant}, TLS {tls}", value, (imap.id, best.id))
-        found[(server, variant, tls)] = (_Case(_where(imap), holds, verdict), figure)
+        shares = [_median(c, "efficiency") for c in (imap, best)]
+        if None not in shares:
+            value += f"; efficiency against the limit {shares[0]:.0%} vs {shares[1]:.0%}"
+        figure = Figure(_label(imap), value, (imap.id, best.id))
+        found[(server, variant, tls, link)] = (_Case(_where(imap), holds, verdict), figure)
     cases = [case for case, _ in found.values()]
-    # Figures for TLS off, and for another TLS setting where the outcome differs from TLS off.
+    # Figures for TLS off on every link, and for another TLS setting where the outcome
+    # differs from TLS off on the same link.
     tls_ref = _reference_tls(cells)
+    order = _links(cells)
     figures = [
-        figure for (server, variant, tls), (case, figure) in found.items()
-        if tls == tls_ref or (ref := found.get((server, variant, tls_ref))) is None or ref[0].holds != case.holds
+        figure for (server, variant, tls, link), (case, figure) in sorted(
+            found.items(), key=lambda item: (item[0][0], item[0][1], order.index(item[0][3]), item[0][2]))
+        if tls == tls_ref or (ref := found.get((server, variant, tls_ref, link))) is None or ref[0].holds != case.holds
     ]
     if not cases:
         return _not_measured("C3", f"{BULK} ran, but no server had both an IMAP and a POP3 cell that succeeded")
-    outcome, condition = _judge(cases, ("server", "variant", "tls"))
+    outcome, condition = _judge(cases, ("server", "variant", "tls", "link"))
     messages = results.plan.get("messages")
-    links = results.plan.get("links")
-    condition += (f"; at {units.number(messages)} messages per mailbox" if messages else "") + (
-        f"; links: {', '.join(map(str, links))}" if links else "; on loopback, no link profile: every round trip "
-        "costs the link's latency on a real link, so the round trips above weigh more there")
+    condition += f"; at {units.number(messages)} messages per mailbox" if messages else ""
+    relayed = [link for link in order if link != LAN]
+    if relayed:
+        figures_of = {c.link: _link_figures(c) for c in cells}
+        condition += f"; links: {', '.join(link_label(link, figures_of.get(link)) for link in order)}"
+        slowest = relayed[-1]
+        on_slowest = [case for (_, _, _, link), (case, _) in found.items() if link == slowest]
+        if on_slowest:
+            held = sum(case.holds for case in on_slowest)
+            condition += (f"; on the slowest link, {slowest}, IMAP was faster beyond the noise in {held} of "
+                          f"{len(on_slowest)} comparisons")
+    else:
+        condition += ("; on loopback, no link profile: every round trip costs the link's latency on a real link, so "
+                      "the round trips above weigh more there")
     condition += "; flexibility seen as headers-only and new-mail syncs, which both protocols did; search not run"
     return _verdict("C3", outcome, condition, figures)
 
@@ -392,10 +439,10 @@ def _exposure_cases(results: Results) -> tuple[list[_Case], list[Figure]]:
     and TLS: holds when IMAP exposes more than POP3, i.e. POP3 less than IMAP."""
     metric = "exposed_messages"
     cells = [c for c in _ok(results, EXPOSURE) if _values(c, metric)]
-    imap = {(c.server, c.variant, c.tls): c for c in cells if c.mode == "imap"}
+    imap = {(c.server, c.variant, c.tls, c.link): c for c in cells if c.mode == "imap"}
     cases, figures = [], []
     for cell in cells:
-        other = imap.get((cell.server, cell.variant, cell.tls))
+        other = imap.get((cell.server, cell.variant, cell.tls, cell.link))
         if not _pop3(cell.mode) or other is None:
             continue
         exposed_imap, exposed_pop3 = _median(other, metric), _median(cell, metric)
@@ -464,9 +511,9 @@ def c8(results: Results) -> Verdict:
     cases, figures = _exposure_cases(results)
     metric = "messages_lost_with_device"
     lost = [c for c in _ok(results, OFFLINE) if _values(c, metric)]
-    imap = {(c.server, c.variant, c.tls): c for c in lost if c.mode == "imap"}
+    imap = {(c.server, c.variant, c.tls, c.link): c for c in lost if c.mode == "imap"}
     for cell in lost:
-        other = imap.get((cell.server, cell.variant, cell.tls))
+        other = imap.get((cell.server, cell.variant, cell.tls, cell.link))
         if _pop3(cell.mode) and other is not None:
             cases.append(_Case(_where(cell, aspect="device lost"), _median(cell, metric) <= _median(other, metric),
                                "POP3 loses more with the device"))

@@ -1,15 +1,22 @@
-"""The cells of one scenario laid out as a grid: server × mode × variant × TLS.
+"""The cells of one scenario laid out as a grid: server × mode × variant × TLS × link.
 
-Reports ask "the pop3-keep cell of the full variant on dovecot, TLS on" far more often
-than they walk the list of cells; a ``Grid`` answers that, and gives servers, modes,
-variants and TLS settings in a stable order (the plan's order first, then the order the
-cells ran in). Two cells that differ only in TLS are two entries, never one.
+Reports ask "the pop3-keep cell of the full variant on dovecot, TLS on, over satellite" far
+more often than they walk the list of cells; a ``Grid`` answers that, and gives servers,
+modes, variants, TLS settings and links in a stable order (the plan's order first, then the
+order the cells ran in; links by round-trip time). Two cells that differ only in TLS or only
+in link are two entries, never one.
+
+A grid of several links refuses to answer for a cell without being told which link
+(``ValueError``): code that compares modes or servers takes one link's grid with
+``grid.at(link)``, so that figures of different links are never mixed up.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from bench.report.document import slug
 from bench.results import CellResult, Results
@@ -19,6 +26,7 @@ from bench.results import CellResult, Results
 MODE_ORDER = ("imap", "pop3-keep", "pop3-delete")
 TLS_ORDER = ("off", "on", "starttls")
 TLS_LABELS = {"off": "TLS off", "on": "TLS on (implicit)", "starttls": "STARTTLS"}
+LAN = "lan"  # the machine's loopback: no relay, no limit
 
 
 def tls_label(tls: str) -> str:
@@ -46,6 +54,73 @@ def scenarios(results: Results) -> list[str]:
     return ordered((cell.scenario for cell in results.cells), results.plan.get("scenarios", ()))
 
 
+# --- Links -----------------------------------------------------------------------------
+
+
+def _figures_of(name: str) -> dict[str, Any]:
+    """A link's figures when the results do not record them: a profile's, or a custom
+    link's read from its name; unknown figures are ``None``."""
+    from bench.errors import UsageError
+    from bench.links import parse_link
+
+    spec = name[len("custom("):-1] if name.startswith("custom(") and name.endswith(")") else name
+    try:
+        figures = parse_link(spec).as_dict()
+    except UsageError:
+        return {"name": name, "rtt_ms": None, "down_mbit": None, "up_mbit": None, "source": "not recorded"}
+    return dict(figures, name=name)
+
+
+def link_figures(results: Results) -> dict[str, dict[str, Any]]:
+    """Every link of the run (name → rtt_ms, down_mbit, up_mbit, source), ordered by
+    round-trip time: from the plan, else from the cells, else from the profile's name."""
+    found: dict[str, dict[str, Any]] = {}
+    planned = results.plan.get("links") or {}
+    if isinstance(planned, dict):
+        found.update({str(name): dict(figures) for name, figures in planned.items() if isinstance(figures, dict)})
+    names = [*(planned if isinstance(planned, (dict, list, tuple)) else ()), *(c.link for c in results.cells)]
+    for cell in results.cells:
+        if cell.link not in found and isinstance(cell.info.get("link"), dict):
+            found[cell.link] = dict(cell.info["link"])
+    for name in dict.fromkeys(map(str, names)):
+        if name not in found:
+            found[name] = _figures_of(name)
+    return {name: found[name] for name in by_rtt(found, found)}
+
+
+def rtt_of(figures: dict[str, Any] | None) -> float | None:
+    value = (figures or {}).get("rtt_ms")
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def by_rtt(names: Iterable[str], figures: dict[str, dict[str, Any]]) -> list[str]:
+    """The links from the shortest round-trip time to the longest; ``lan`` (no relay) first
+    among equals, links of unknown rtt last, in the order given."""
+    seen = list(dict.fromkeys(names))
+
+    def key(item: tuple[int, str]) -> tuple[bool, float, bool, int]:
+        index, name = item
+        rtt = rtt_of(figures.get(name))
+        return (rtt is None, rtt or 0.0, name != LAN, index)
+
+    return [name for _, name in sorted(enumerate(seen), key=key)]
+
+
+def link_label(name: str, figures: dict[str, Any] | None = None) -> str:
+    """``satellite (630 ms)``; ``lan (loopback)``."""
+    if name == LAN:
+        return "lan (loopback)"
+    rtt = rtt_of(figures)
+    if rtt is None or name.startswith("custom("):
+        return name
+    return f"{name} ({rtt:g} ms)"
+
+
+def shows_links(links: Sequence[str]) -> bool:
+    """Whether the link is a dimension worth showing: several links, or one relayed link."""
+    return len(links) > 1 or any(link != LAN for link in links)
+
+
 @dataclass(frozen=True)
 class Stat:
     """Median and range of one metric over a cell's samples (from ``CellResult.metrics``),
@@ -66,15 +141,18 @@ def stat_of(cell: CellResult | None, metric: str) -> Stat | None:
     if summary is None:
         return None
     values = tuple(sample[metric] for sample in cell.samples if metric in sample)
-    return Stat(summary["median"], summary["min"], summary["max"], int(summary["n"]), values)
+    median = summary["median"]
+    if float(median).is_integer() and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        median = int(median)  # a count stays a count: the median of 7 and 7 is 7, not 7.00
+    return Stat(median, summary["min"], summary["max"], int(summary["n"]), values)
 
 
-Key = tuple[str, str, str, str]  # server, mode, variant, tls
+Key = tuple[str, str, str, str, str]  # server, mode, variant, tls, link
 
 
 @dataclass
 class Grid:
-    """Every cell of one scenario, addressable by server, mode, variant and TLS."""
+    """Every cell of one scenario, addressable by server, mode, variant, TLS and link."""
 
     scenario: str
     servers: list[str]
@@ -82,26 +160,72 @@ class Grid:
     variants: list[str]
     tls: list[str]
     cells: dict[Key, CellResult]
+    links: list[str] = field(default_factory=lambda: [LAN])
+    link_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, results: Results, scenario: str) -> Grid:
         chosen = [cell for cell in results.cells if cell.scenario == scenario]
         plan = results.plan
+        figures = link_figures(results)
         return cls(
             scenario=scenario,
             servers=ordered((c.server for c in chosen), plan.get("servers", ())),
             modes=ordered((c.mode for c in chosen), [*MODE_ORDER, *plan.get("modes", ())]),
             variants=ordered((c.variant for c in chosen), plan.get("variants", ())),
             tls=ordered((c.tls for c in chosen), [*TLS_ORDER, *plan.get("tls", ())]),
-            cells={(c.server, c.mode, c.variant, c.tls): c for c in chosen},
+            cells={(c.server, c.mode, c.variant, c.tls, c.link): c for c in chosen},
+            links=by_rtt((c.link for c in chosen), figures) or [LAN],
+            link_figures={name: f for name, f in figures.items() if any(c.link == name for c in chosen)},
         )
 
-    def cell(self, server: str, mode: str, variant: str, tls: str) -> CellResult | None:
-        return self.cells.get((server, mode, variant, tls))
+    def at(self, link: str) -> Grid:
+        """The cells of one link only: a grid in which every question has one answer."""
+        cells = {key: cell for key, cell in self.cells.items() if key[4] == link}
 
-    def stat(self, server: str, mode: str, variant: str, tls: str, metric: str) -> Stat | None:
+        def kept(names: list[str], index: int) -> list[str]:
+            return [name for name in names if any(key[index] == name for key in cells)]
+
+        return Grid(self.scenario, kept(self.servers, 0), kept(self.modes, 1), kept(self.variants, 2),
+                    kept(self.tls, 3), cells, [link], {link: self.link_figures.get(link, {})})
+
+    def per_link(self) -> list[tuple[str, Grid]]:
+        """Each link's grid, from the shortest round-trip time to the longest."""
+        return [(link, self.at(link)) for link in self.links]
+
+    def _link(self, link: str | None) -> str:
+        if link is not None:
+            return link
+        if len(self.links) == 1:
+            return self.links[0]
+        raise ValueError(f"the {self.scenario} grid has several links ({', '.join(self.links)}): name one, "
+                         "or take one link's grid with grid.at(link)")
+
+    def cell(self, server: str, mode: str, variant: str, tls: str, link: str | None = None) -> CellResult | None:
+        """The cell, of ``link`` or of the grid's only link."""
+        return self.cells.get((server, mode, variant, tls, self._link(link)))
+
+    def stat(self, server: str, mode: str, variant: str, tls: str, metric: str,
+             link: str | None = None) -> Stat | None:
         """The metric's summary in that cell; ``None`` if the cell failed or lacks it."""
-        return stat_of(self.cell(server, mode, variant, tls), metric)
+        return stat_of(self.cell(server, mode, variant, tls, link), metric)
+
+    @property
+    def shows_links(self) -> bool:
+        """Whether tables and titles must name the link: several links, or a relayed one."""
+        return shows_links(self.links)
+
+    @property
+    def reference_link(self) -> str:
+        """The link the summary compares modes and servers on: lan when it ran, else the
+        one with the shortest round-trip time."""
+        return LAN if LAN in self.links else self.links[0]
+
+    def rtt_ms(self, link: str) -> float | None:
+        return rtt_of(self.link_figures.get(link))
+
+    def link_label(self, link: str) -> str:
+        return link_label(link, self.link_figures.get(link))
 
     @property
     def reference_tls(self) -> str:
@@ -115,14 +239,15 @@ class Grid:
         return metric in self.metric_names()
 
     def in_order(self, server: str | None = None) -> list[CellResult]:
-        """The cells of one server (or all), variant by variant, modes in their fixed order,
-        TLS off before on."""
+        """The cells of one server (or all), variant by variant, links from the shortest
+        round-trip time, modes in their fixed order, TLS off before on."""
         servers = self.servers if server is None else [server]
         return [
             cell
             for s in servers
             for variant in self.variants
+            for link in self.links
             for mode in self.modes
             for tls in self.tls
-            if (cell := self.cell(s, mode, variant, tls)) is not None
+            if (cell := self.cell(s, mode, variant, tls, link)) is not None
         ]

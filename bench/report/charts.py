@@ -10,10 +10,19 @@ Which charts a report has is declared in ``CHARTS``: each entry names the metric
 needs and, optionally, the scenarios it belongs to. A later scenario adds its own
 charts by adding entries there; ``write_charts`` and the report pick them up. A chart is
 drawn once per server (every variant of that server), or, with ``per="variant"``, once per
-variant with the servers side by side, when the run had more than one server.
+variant with the servers side by side, when the run had more than one server. A run over
+several links (or a relayed one) has each bar chart once per link: bars of different links
+are never drawn as one; the link is named under the title and in the file name
+(``bulk-fetch-dovecot-satellite-time``).
+
+``per="rtt"`` charts belong to the report's Links section: time against the links'
+round-trip time, one line per mode (and TLS setting), once per server and variant
+(``bulk-fetch-dovecot-full-rtt``), with the limit of a perfect protocol drawn dashed.
 
 Colour is the mode's, always the same; TLS is the fill: solid for TLS off, a lighter
 shade with hatching for TLS on (``////``) or STARTTLS (``....``), and the legend says so.
+On the lines against round-trip time TLS is the marker: filled circles for TLS off, open
+squares for TLS on, open triangles for STARTTLS.
 """
 
 from __future__ import annotations
@@ -25,14 +34,25 @@ from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
-from matplotlib.colors import to_hex, to_rgb
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import EngFormatter, Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import (
+    EngFormatter,
+    FixedLocator,
+    Formatter,
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    NullLocator,
+)
 
 from bench.report import units
-from bench.report.cells import Grid, scenarios, tls_label
+from bench.report.cells import Grid, scenarios, stat_of, tls_label
+from bench.report.document import slug
 from bench.results import Results
 
 # Okabe & Ito's palette, distinguishable with every common colour-vision deficiency.
@@ -114,6 +134,16 @@ def _choose(results: Results, scenario: str | None) -> Grid:
 def _samples(results: Results) -> str:
     repeat = results.plan.get("repeat")
     return f"median of {repeat} samples" if repeat else "median of the samples"
+
+
+def _one_link(grid: Grid, link: str | None) -> tuple[Grid, str | None]:
+    """The grid of one link (``link``, else the reference link) and the words that name it
+    under the title; no words when the run had only the lan link."""
+    if link is not None and link not in grid.links:
+        raise ValueError(f"no {grid.scenario} cells for link {link!r}; the results have {grid.links}")
+    chosen = link if link is not None else grid.reference_link
+    named = f"link {grid.link_label(chosen)}" if grid.shows_links else None
+    return grid.at(chosen), named
 
 
 @dataclass(frozen=True)
@@ -248,14 +278,15 @@ def _y_axis(ax: Axes, layout: _Layout, ylabel: str, tick_format: Formatter | Non
     ax.set_ylim(bottom, top * (top / bottom) ** room if log else top + (top - bottom) * room)
 
 
-def _titles_and_legend(ax: Axes, layout: _Layout, results: Results, what: str) -> None:
+def _titles_and_legend(ax: Axes, layout: _Layout, results: Results, what: str, link: str | None = None) -> None:
     grid, servers = layout.grid, layout.servers
     if len(layout.variants) == 1 and len(grid.variants) > 1:
         where = f"{grid.scenario}, variant {layout.variants[0]}, by server"
     else:
         where = f"{grid.scenario} on {', '.join(servers)}"
     ax.set_title(f"{where}: {what}", loc="left", pad=18)
-    ax.annotate(f"{_samples(results)}; error bars span min–max", (0, 1), xycoords="axes fraction",
+    note = f"{link}; " if link else ""
+    ax.annotate(f"{note}{_samples(results)}; error bars span min–max", (0, 1), xycoords="axes fraction",
                 xytext=(0, 6), textcoords="offset points", fontsize=8.5, color=MUTED)
     handles = [Patch(facecolor=mode_colour(m, grid.modes), edgecolor=mode_colour(m, grid.modes), label=m)
                for m in grid.modes]
@@ -274,6 +305,7 @@ def _bars(
     scenario: str | None,
     server: str | None,
     variant: str | None,
+    link: str | None,
     what: str,
     ylabel: str,
     formatter: Callable[[float], str],
@@ -281,8 +313,9 @@ def _bars(
     integer: bool = False,
 ) -> None:
     """Grouped bars: one group per (server, variant), one bar per mode and TLS setting,
-    its height the median, its error bar the samples' min..max."""
-    grid = _choose(results, scenario)
+    its height the median, its error bar the samples' min..max; the cells of one link
+    (``link``, else lan or the link of the shortest round-trip time)."""
+    grid, named = _one_link(_choose(results, scenario), link)
     if server is not None and server not in grid.servers:
         raise ValueError(f"no {grid.scenario} cells for server {server!r}; the results have {grid.servers}")
     if variant is not None and variant not in grid.variants:
@@ -296,32 +329,234 @@ def _bars(
     _draw_bars(ax, layout, formatter)
     _x_axis(ax, layout)
     _y_axis(ax, layout, ylabel, tick_format, integer)
-    _titles_and_legend(ax, layout, results, what)
+    _titles_and_legend(ax, layout, results, what, named)
 
 
-def plot_time_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
-                       server: str | None = None, variant: str | None = None) -> None:
+def plot_time_per_mode(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                       variant: str | None = None, link: str | None = None) -> None:
     """Wall-clock time of each cell (``elapsed_s``), modes and TLS settings side by side."""
-    _bars(results, ax, "elapsed_s", scenario=scenario, server=server, variant=variant,
+    _bars(results, ax, "elapsed_s", scenario=scenario, server=server, variant=variant, link=link,
           what="time per mode", ylabel="time (s)", formatter=units.number)
 
 
-def plot_bytes_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
-                        server: str | None = None, variant: str | None = None) -> None:
+def plot_bytes_per_mode(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                        variant: str | None = None, link: str | None = None) -> None:
     """Bytes received: on the wire (``wire_bytes_down``: TLS records and handshake included)
     when the run counted them, else the protocol's bytes (``bytes_down``)."""
     wire = _choose(results, scenario).has_metric("wire_bytes_down")
     _bars(results, ax, "wire_bytes_down" if wire else "bytes_down", scenario=scenario, server=server,
-          variant=variant, what="bytes received per mode",
+          variant=variant, link=link, what="bytes received per mode",
           ylabel="bytes received on the wire" if wire else "bytes received",
           formatter=units.byte_size, tick_format=EngFormatter(unit="B", sep=" "))
 
 
-def plot_round_trips_per_mode(results: Results, ax: Axes, *, scenario: str | None = None,
-                              server: str | None = None, variant: str | None = None) -> None:
+def plot_round_trips_per_mode(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                              variant: str | None = None, link: str | None = None) -> None:
     """Client–server round trips (``round_trips``): each one costs a link's latency."""
-    _bars(results, ax, "round_trips", scenario=scenario, server=server, variant=variant,
+    _bars(results, ax, "round_trips", scenario=scenario, server=server, variant=variant, link=link,
           what="round trips per mode", ylabel="round trips (count)", formatter=units.number, integer=True)
+
+
+# --- Time against round-trip time ------------------------------------------------------
+
+# The time a scenario's lines are drawn from, the first of these it recorded, and its axis label.
+TIME_METRICS = {"elapsed_s": "time (s)", "sync_s_per_session": "time per sync session (s)"}
+LIMIT = "limit_s"
+TLS_MARKERS = {"off": "o", "on": "s", "starttls": "^"}
+LIMIT_STYLE = {"linestyle": (0, (5, 3)), "linewidth": 1.3}
+LIMIT_COLOUR = "#333333"
+SYMLOG_LINTHRESH = 10.0  # ms: below this the rtt axis is linear, so lan's 0 ms has a place
+SAME_LIMIT = 0.01  # limits of the modes within 1 % of each other are drawn as one line
+AXES_SHARE = 0.68  # the share of the figure's width the axes take beside the legend, for placing tick labels
+CHAR_WIDTH = 0.6  # a character's width in the tick labels' font, in font sizes
+TICK_GAP = 0.015  # the least space between two tick labels on a row, in axes widths
+
+
+def time_metric(grid: Grid) -> str | None:
+    """The time the scenario recorded, of ``TIME_METRICS``; ``None`` when it has none."""
+    return next((metric for metric in TIME_METRICS if grid.has_metric(metric)), None)
+
+
+def _tick_name(link: str) -> str:
+    """A link's name under its tick: a custom link's figures are in its round-trip time and
+    in the Links table, so it is just ``custom``."""
+    return "custom" if link.startswith("custom(") else link
+
+
+def _rtt_axis(ax: Axes, grid: Grid, rtts: dict[str, float]) -> None:
+    """Round-trip time on a log scale (linear below 10 ms, so 0 ms has a place), a tick
+    at each link named by it; labels that would overlap go a row lower."""
+    if min(rtts.values()) <= 0:
+        ax.set_xscale("symlog", linthresh=SYMLOG_LINTHRESH, linscale=0.6)
+    else:
+        ax.set_xscale("log")
+    positions = sorted(set(rtts.values()))
+    names = {rtt: list(dict.fromkeys(_tick_name(link) for link, r in rtts.items() if r == rtt)) for rtt in positions}
+    labels = [f"{' / '.join(names[rtt])}\n{rtt:g} ms" for rtt in positions]
+    low, high = min(positions), max(positions)
+    scale = ax.xaxis.get_transform()
+    span = scale.transform([low, high])
+    width = (span[1] - span[0]) or 1.0
+    margin = 0.08 * width  # on the right, more: the values at the lines' ends are written there
+    ax.set_xlim(*scale.inverted().transform([span[0] - margin, span[1] + 2.6 * margin]))
+    where = (scale.transform(positions) - span[0] + margin) / (width + 3.6 * margin)
+    # Greedy rows: each label takes the first row where it clears the previous label's end.
+    axes_points = ax.figure.get_figwidth() * 72 * AXES_SHARE
+    font = matplotlib.rcParams["xtick.labelsize"]
+    size = font if isinstance(font, (int, float)) else matplotlib.rcParams["font.size"]
+    row_ends: list[float] = []
+    shown = []
+    for x, label in zip(where, labels):
+        half = max(map(len, label.split("\n"))) * CHAR_WIDTH * size / axes_points / 2
+        row = next((i for i, end in enumerate(row_ends) if end + TICK_GAP <= x - half), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(x + half)
+        row_ends[row] = x + half
+        shown.append("\n\n" * row + label)
+    ax.xaxis.set_major_locator(FixedLocator(positions))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, i: shown[i] if i is not None and i < len(shown) else ""))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("round-trip time of the link (ms), log scale" + (" (linear below 10 ms)" if low <= 0 else ""))
+    ax.grid(True, axis="x", color="#eeeeee", linewidth=0.6)
+
+
+def _time_axis(ax: Axes, values: list[float], ylabel: str) -> None:
+    positive = [v for v in values if v > 0]
+    log = bool(positive) and max(positive) / min(positive) > LOG_SCALE_SPAN
+    if log:
+        ax.set_yscale("log")
+        bottom, top = min(positive) / 1.6, max(positive) * 1.6
+        ax.set_ylim(bottom, top)
+        if top / bottom < 1000:
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.set_ylim(0, max(values, default=1.0) * 1.15 or 1.0)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.set_ylabel(ylabel + (", log scale" if log else ""))
+
+
+SUBTITLE_CHARS = 95  # a longer line under the title runs into the legend at FIGSIZE
+END_LABEL_GAP = 12.0  # points between two value labels at the lines' ends
+
+
+def _label_line_ends(ax: Axes, ends: list[tuple[float, str, str]]) -> None:
+    """Each line's value at the longest round trip, written to the right of its end; labels
+    that would overlap are pushed apart vertically (the axes' scales must be final)."""
+    if not ends:
+        return
+    ax.figure.draw_without_rendering()  # lay the figure out first: the labels are placed in points
+    x_end = max(x for line in ax.get_lines() for x in line.get_xdata())
+    to_points = 72.0 / ax.figure.dpi
+    placed: list[tuple[float, float, str, str]] = []  # y in points, y data, label, colour
+    for y, label, colour in sorted(ends, key=lambda end: end[0]):
+        y_points = ax.transData.transform((x_end, y))[1] * to_points
+        if placed and y_points - placed[-1][0] < END_LABEL_GAP:
+            y_points = placed[-1][0] + END_LABEL_GAP
+        placed.append((y_points, y, label, colour))
+    top = ax.transAxes.transform((0, 1))[1] * to_points - END_LABEL_GAP / 2
+    overshoot = max(0.0, placed[-1][0] - top)  # pushed above the axes: move the stack down
+    placed = [(y_points - overshoot, y, label, colour) for y_points, y, label, colour in placed]
+    for y_points, y, label, colour in placed:
+        natural = ax.transData.transform((x_end, y))[1] * to_points
+        ax.annotate(label, (x_end, y), xytext=(9, y_points - natural), textcoords="offset points",
+                    va="center", ha="left", fontsize=9, color=colour, annotation_clip=False)
+
+
+def plot_time_against_rtt(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                          variant: str | None = None, link: str | None = None) -> None:
+    """Median time of each mode (and TLS setting) on each link, against the link's
+    round-trip time; error bars span the samples' min–max, and the limit of a perfect
+    protocol (``limit_s``: the same bytes on the same link) is drawn dashed. ``link`` is
+    accepted for a uniform signature and ignored: every link is drawn."""
+    grid = _choose(results, scenario)
+    server = grid.servers[0] if server is None else server
+    variant = grid.variants[0] if variant is None else variant
+    if server not in grid.servers:
+        raise ValueError(f"no {grid.scenario} cells for server {server!r}; the results have {grid.servers}")
+    if variant not in grid.variants:
+        raise ValueError(f"no {grid.scenario} cells for variant {variant!r}; the results have {grid.variants}")
+    metric = time_metric(grid)
+    if metric is None:
+        raise ValueError(f"the {grid.scenario} cells record no time ({', '.join(TIME_METRICS)})")
+    rtts = {name: rtt for name in grid.links if (rtt := grid.rtt_ms(name)) is not None}
+    if not rtts:
+        raise ValueError(f"the results record no round-trip time for the links {grid.links}")
+
+    drawn: list[float] = []
+    ends: list[tuple[float, str, str]] = []  # the value at the longest round trip: y, label, colour
+    limits: dict[str, list[tuple[float, float]]] = {}
+    for mode in grid.modes:
+        colour = mode_colour(mode, grid.modes)
+        for tls in grid.tls:
+            points = [(rtts[name], stat) for name in rtts
+                      if (stat := grid.stat(server, mode, variant, tls, metric, name)) is not None]
+            if not points:
+                continue
+            xs = [x for x, _ in points]
+            ys = [stat.median for _, stat in points]
+            spread = [[stat.median - stat.min for _, stat in points], [stat.max - stat.median for _, stat in points]]
+            open_marker = tls != "off"
+            ax.errorbar(xs, ys, yerr=spread if any(map(any, spread)) else None, color=colour, linewidth=1.8,
+                        marker=TLS_MARKERS.get(tls, "D"), markersize=6.5, markeredgewidth=1.4,
+                        markerfacecolor="white" if open_marker else colour, ecolor=colour, elinewidth=1.0,
+                        capsize=2.5, zorder=3)
+            drawn += [stat.min for _, stat in points] + [stat.max for _, stat in points]
+            if xs[-1] == max(rtts.values()) and tls == grid.reference_tls:
+                ends.append((ys[-1], units.seconds(ys[-1]), colour))
+            if tls == grid.reference_tls or mode not in limits:
+                found = [(rtts[name], stat.median) for name in rtts
+                         if (stat := grid.stat(server, mode, variant, tls, LIMIT, name)) is not None]
+                if found:
+                    limits[mode] = found
+    if not drawn:
+        raise ValueError(f"no {grid.scenario} cell on {server}, variant {variant}, has a time to draw")
+
+    series = list(limits.values())
+    one_limit = bool(series) and all(
+        [x for x, _ in s] == [x for x, _ in series[0]]
+        and all(abs(y - y0) <= SAME_LIMIT * max(y0, 1e-12) for (_, y), (_, y0) in zip(s, series[0]))
+        for s in series
+    )
+    longest = max(rtts.values())
+    if one_limit:
+        xs, ys = zip(*series[0])
+        ax.plot(xs, ys, color=LIMIT_COLOUR, zorder=2, **LIMIT_STYLE)
+        if xs[-1] == longest:
+            ends.append((ys[-1], f"limit {units.seconds(ys[-1])}", LIMIT_COLOUR))
+    else:
+        for mode, points in limits.items():
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, color=mode_colour(mode, grid.modes), alpha=0.9, zorder=2, **LIMIT_STYLE)
+    drawn += [y for points in limits.values() for _, y in points]
+
+    _rtt_axis(ax, grid, rtts)
+    _time_axis(ax, drawn, TIME_METRICS[metric])
+    ax.grid(True, axis="y")
+    notes = [f"variant {variant}" if len(grid.variants) > 1 or variant not in ("", "default") else "",
+             f"{_samples(results)}, error bars min–max",
+             "dashed: the limit (a perfect protocol, same bytes)" if limits else ""]
+    subtitle = "; ".join(note for note in notes if note)
+    if len(subtitle) > SUBTITLE_CHARS:  # two lines rather than into the legend
+        first, _, rest = subtitle.rpartition("; ")
+        subtitle = f"{first};\n{rest}"
+    ax.set_title(f"{grid.scenario} on {server}: time against round-trip time", loc="left",
+                 pad=18 + 11 * subtitle.count("\n"))
+    ax.annotate(subtitle, (0, 1), xycoords="axes fraction", xytext=(0, 6), textcoords="offset points",
+                fontsize=8.5, color=MUTED, va="bottom")
+    _label_line_ends(ax, ends)
+    handles = [Line2D([], [], color=mode_colour(m, grid.modes), linewidth=1.8, marker="o", markersize=6, label=m)
+               for m in grid.modes]
+    if grid.tls != ["off"]:
+        handles += [Line2D([], [], color="#555555", linestyle="none", marker=TLS_MARKERS.get(tls, "D"),
+                           markersize=6.5, markeredgewidth=1.4,
+                           markerfacecolor="white" if tls != "off" else "#555555", label=tls_label(tls))
+                    for tls in grid.tls]
+    if limits:
+        handles.append(Line2D([], [], color=LIMIT_COLOUR if one_limit else "#777777", label="limit", **LIMIT_STYLE))
+    ax.legend(handles=handles, title=f"server: {server}", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              alignment="left", handlelength=2.4)
 
 
 PlotFunction = Callable[..., None]
@@ -337,7 +572,14 @@ class ChartSpec:
     needs: tuple[str, ...]
     caption: str
     scenarios: frozenset[str] | None = None  # None: every scenario that has the metrics
-    per: str = "server"  # or "variant": drawn only when the run had several servers
+    per: str = "server"  # or "variant": drawn only when the run had several servers; "rtt": see below
+
+    @property
+    def section(self) -> str:
+        """Where the report shows the chart: ``links`` for charts against round-trip time
+        (drawn per server and variant when the run had several links or a relayed one),
+        else the scenario's own section."""
+        return "links" if self.per == "rtt" else "scenario"
 
 
 CHARTS: tuple[ChartSpec, ...] = (
@@ -351,6 +593,10 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("servers-time", plot_time_per_mode, ("elapsed_s",),
               "The servers compared: median time of each mode on each server for this variant; "
               "error bars span the samples' min–max.", per="variant"),
+    ChartSpec("rtt", plot_time_against_rtt, (),
+              "Time against the link's round-trip time, one line per mode: the median of each cell, error "
+              "bars spanning the samples' min–max; dashed, the limit: the time a perfect protocol would need "
+              "on each link for the same bytes (lan has none).", per="rtt"),
 )
 
 
@@ -362,18 +608,21 @@ class PlannedChart:
     spec: ChartSpec
     server: str | None = None
     variant: str | None = None
+    link: str | None = None  # for a run with the lan link only, None: file names without a link
 
     @property
     def stem(self) -> str:
-        if self.variant is not None:
-            return f"charts/{self.scenario}-{self.variant}-{self.spec.kind}"
-        return f"charts/{self.scenario}-{self.server}-{self.spec.kind}"
+        """``charts/`` and the chart's scenario, server, variant and link (those it is drawn
+        for), and kind: ``charts/bulk-fetch-dovecot-satellite-time``."""
+        parts = [self.scenario, self.server, self.variant, self.link, self.spec.kind]
+        return "charts/" + "-".join(slug(part) for part in parts if part is not None)
 
     def files(self, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
         return [out_dir / f"{self.stem}.{fmt}" for fmt in formats]
 
     def draw(self, results: Results, ax: Axes) -> None:
-        self.spec.plot(results, ax, scenario=self.scenario, server=self.server, variant=self.variant)
+        self.spec.plot(results, ax, scenario=self.scenario, server=self.server, variant=self.variant,
+                       link=self.link)
 
 
 def planned_charts(results: Results, scenario: str | None = None) -> list[PlannedChart]:
@@ -381,16 +630,26 @@ def planned_charts(results: Results, scenario: str | None = None) -> list[Planne
     planned = []
     for name in scenarios(results) if scenario is None else [scenario]:
         grid = Grid.of(results, name)
+        links: list[tuple[str | None, Grid]] = grid.per_link() if grid.shows_links else [(None, grid)]
         for spec in CHARTS:
             if spec.scenarios is not None and name not in spec.scenarios:
                 continue
             if not all(grid.has_metric(metric) for metric in spec.needs):
                 continue
-            if spec.per == "variant":
+            if spec.per == "rtt":
+                timed = time_metric(grid)
+                if grid.shows_links and timed is not None:
+                    planned += [PlannedChart(name, spec, server=server, variant=variant)
+                                for server in grid.servers for variant in grid.variants
+                                if any((c.server, c.variant) == (server, variant) and stat_of(c, timed) is not None
+                                       for c in grid.cells.values())]
+            elif spec.per == "variant":
                 if len(grid.servers) > 1:
-                    planned += [PlannedChart(name, spec, variant=variant) for variant in grid.variants]
+                    planned += [PlannedChart(name, spec, variant=variant, link=link)
+                                for variant in grid.variants for link, mine in links if variant in mine.variants]
             else:
-                planned += [PlannedChart(name, spec, server=server) for server in grid.servers]
+                planned += [PlannedChart(name, spec, server=server, link=link)
+                            for server in grid.servers for link, mine in links if server in mine.servers]
     return planned
 
 

@@ -1,6 +1,6 @@
 """What TLS costs, from one run: the same cell with TLS off and with TLS on (or STARTTLS).
 
-For each server, mode and variant, the ratio of the median times and of the bytes the TCP
+For each server, mode, variant and link, the ratio of the median times and of the bytes the TCP
 connection carried to the client (``wire_bytes_down``: TLS records and handshakes
 included). A ratio is ``None`` ("n/a" in a report) when either cell is missing or failed.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy
 
-from bench.report.cells import Grid, Stat
+from bench.report.cells import Grid, Stat, stat_of
 from bench.report.stats import Difference, differs
 from bench.results import CellResult
 
@@ -28,6 +28,7 @@ class Overhead:
     mode: str
     variant: str
     tls: str
+    link: str
     off: CellResult | None
     on: CellResult | None
     time_off: Stat | None
@@ -62,23 +63,24 @@ class Overhead:
 
 
 def overheads(grid: Grid, server: str | None = None) -> list[Overhead]:
-    """Every (server, variant, mode, TLS setting other than off) of which a cell ran."""
+    """Every (server, variant, link, mode, TLS setting other than off) of which a cell ran:
+    TLS is compared on the same link only."""
     found = []
     for s in grid.servers if server is None else [server]:
         for variant in grid.variants:
-            for mode in grid.modes:
-                off = grid.cell(s, mode, variant, BASELINE)
-                for tls in grid.tls:
-                    if tls == BASELINE:
-                        continue
-                    on = grid.cell(s, mode, variant, tls)
-                    if off is None and on is None:
-                        continue
-                    found.append(Overhead(
-                        s, mode, variant, tls, off, on,
-                        grid.stat(s, mode, variant, BASELINE, TIME), grid.stat(s, mode, variant, tls, TIME),
-                        grid.stat(s, mode, variant, BASELINE, WIRE_DOWN), grid.stat(s, mode, variant, tls, WIRE_DOWN),
-                    ))
+            for link in grid.links:
+                for mode in grid.modes:
+                    off = grid.cell(s, mode, variant, BASELINE, link)
+                    for tls in grid.tls:
+                        if tls == BASELINE:
+                            continue
+                        on = grid.cell(s, mode, variant, tls, link)
+                        if off is None and on is None:
+                            continue
+                        found.append(Overhead(
+                            s, mode, variant, tls, link, off, on,
+                            stat_of(off, TIME), stat_of(on, TIME), stat_of(off, WIRE_DOWN), stat_of(on, WIRE_DOWN),
+                        ))
     return found
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy
 
 from bench import claims
-from bench.report import units
+from bench.report import links, units
 from bench.report.capabilities import capabilities
-from bench.report.cells import Grid, cell_anchor, scenarios, tls_label
+from bench.report.cells import Grid, cell_anchor, link_figures, link_label, scenarios, shows_links, tls_label
 from bench.report.document import (
     Block,
     Break,
@@ -72,11 +72,15 @@ def summary(results: Results) -> Section:
     opening = f"Run {results.run_id}: {len(results.cells)} cells on {', '.join(servers) or 'no server'}"
     if settings:
         opening += f", with {' and '.join(tls_label(tls) for tls in settings)}"
+    figures = link_figures(results)
+    if shows_links(list(figures)):
+        opening += f", over the links {', '.join(link_label(name, f) for name, f in figures.items())}"
     blocks: list[Block] = [Paragraph(text(opening + (f"; {'; '.join(facts)}." if facts else ".")))]
     for grid in grids:
         report = report_for(grid.scenario)
         if report.summary is not None:
             blocks += report.summary(results, grid)
+        blocks += links.summary_lines(results, grid)
         line = _tls_summary(grid)
         if line is not None:
             blocks.append(Paragraph(line))
@@ -99,8 +103,11 @@ def summary(results: Results) -> Section:
     return Section("Summary", blocks)
 
 
-def _tls_summary(grid: Grid) -> Text | None:
-    """What TLS cost on each server, in one line: the median of the cells' ratios."""
+def _tls_summary(every: Grid) -> Text | None:
+    """What TLS cost on each server, in one line: the median of the cells' ratios, on the
+    reference link (lan when it ran)."""
+    grid = every.at(every.reference_link)
+    on_link = f" on link {grid.link_label(grid.links[0])}" if every.shows_links else ""
     parts = []
     for tls in grid.tls:
         if tls == "off":
@@ -114,7 +121,7 @@ def _tls_summary(grid: Grid) -> Text | None:
                            f"wire bytes received {units.close_factor(wire)}" if wire is not None else "wire bytes n/a"]
                 per_server.append(f"{server} {', '.join(figures)}")
         if per_server:
-            parts.append(f"{tls_label(tls)} against TLS off, median over the {grid.scenario} cells: "
+            parts.append(f"{tls_label(tls)} against TLS off, median over the {grid.scenario} cells{on_link}: "
                          + "; ".join(per_server) + ".")
     if not parts:
         return None
@@ -237,8 +244,9 @@ def _side(cell: CellResult | None, value: float | None, fmt: Callable[[float], s
     return "n/a" if value is None else fmt(value)
 
 
-def _overhead_table(grid: Grid, server: str) -> Table | None:
-    found = overheads(grid, server)
+def _overhead_table(grid: Grid, server: str, link: str | None = None) -> Table | None:
+    """One server's TLS overhead, on one link when the run had several (``link``)."""
+    found = [o for o in overheads(grid, server) if link is None or o.link == link]
     if not found:
         return None
     settings = list(dict.fromkeys(o.tls for o in found))
@@ -271,15 +279,17 @@ def _overhead_table(grid: Grid, server: str) -> Table | None:
                     text(units.close_factor(o.wire_ratio) if o.wire_ratio is not None else "n/a"),
                 ]
             rows.append(tuple(row))
+    on_link = f", link {grid.link_label(link)}" if link is not None else ""
     return Table(tuple(headers), tuple(rows), (False, False, *([True] * (len(headers) - 2))),
-                 caption=f"{grid.scenario} on {server}")
+                 caption=f"{grid.scenario} on {server}{on_link}")
 
 
 def tls_overhead(results: Results) -> Section:
     blocks: list[Block] = [Paragraph(text(
         "What TLS costs, from this run: each cell with TLS on (or STARTTLS) against the same cell with TLS "
         "off, on the same server, mode and variant. Time is the ratio of the medians; received on the wire is "
-        "what the TCP connection carried to the client, TLS records and handshake included. Beyond the noise: "
+        "what the TCP connection carried to the client, TLS records and handshake included; both cells on "
+        "the same link. Beyond the noise: "
         "whether the two cells' times differ beyond the spread of their samples (Mann–Whitney U where the "
         "sample counts allow it, else min–max ranges apart). n/a: one side is missing, failed or did not "
         "record the figure."
@@ -287,7 +297,9 @@ def tls_overhead(results: Results) -> Section:
     tables = []
     for name in scenarios(results):
         grid = Grid.of(results, name)
-        tables += [table for server in grid.servers if (table := _overhead_table(grid, server)) is not None]
+        per_link = grid.links if grid.shows_links else [None]
+        tables += [table for server in grid.servers for link in per_link
+                   if (table := _overhead_table(grid, server, link)) is not None]
     if tables:
         blocks += tables
     else:
@@ -300,7 +312,12 @@ def plan_and_corpus(results: Results) -> Section:
     corpus = dict(plan.pop("corpus", {}))
     rows: list[tuple[Text, ...]] = []
     for key, label in PLAN_LABELS.items():
-        if key in plan:
+        if key == "links" and key in plan:
+            plan.pop(key)
+            named = [link_label(name, f) for name, f in link_figures(results).items()]
+            rows.append((text(label), text(", ".join(named) + (" (figures under Links)" if links.applies(results)
+                                                                 else ""))))
+        elif key in plan:
             rows.append((text(label), text(_describe(plan.pop(key)))))
     rows += [(text(key.replace("_", " ")), text(_describe(value))) for key, value in plan.items()]
     statement = corpus.pop("canonicalisation", None)
@@ -367,6 +384,7 @@ def command_latency(results: Results) -> Section:
         )))
     for name in scenarios(results):
         grid = Grid.of(results, name)
+        linked = grid.shows_links
         for server in grid.servers:
             rows = []
             for cell in grid.in_order(server):
@@ -376,15 +394,17 @@ def command_latency(results: Results) -> Section:
                         continue
                     median, p95 = numpy.percentile(latencies, [50, 95])
                     rows.append((
-                        text(cell.mode), text(cell.variant), text(cell.tls), text(Code(command)),
+                        text(cell.mode), text(cell.variant), *([text(cell.link)] if linked else []),
+                        text(cell.tls), text(Code(command)),
                         text(units.number(calls.get("count", len(latencies)))),
                         text(units.number(float(median))), text(units.number(float(p95))),
                         text(units.number(max(latencies))),
                     ))
             if rows:
+                keys = ("mode", "variant", *(["link"] if linked else []), "TLS", "command")
                 blocks.append(Table(
-                    ("mode", "variant", "TLS", "command", "calls", "median (ms)", "p95 (ms)", "max (ms)"),
-                    tuple(rows), (False, False, False, False, True, True, True, True),
+                    (*keys, "calls", "median (ms)", "p95 (ms)", "max (ms)"),
+                    tuple(rows), (*([False] * len(keys)), True, True, True, True),
                     caption=f"{name} on {server}",
                 ))
     if not any(isinstance(block, Table) for block in blocks):
@@ -475,6 +495,7 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     capabilities,
     plan_and_corpus,
     scenario_sections,
+    links.links_section,
     tls_overhead,
     micro_benchmarks,
     command_latency,

@@ -1,4 +1,6 @@
-"""Tables of metrics: one row per variant, mode and TLS setting, median and range per metric.
+"""Tables of metrics: one row per variant, link, mode and TLS setting, median and range per metric.
+
+The link column is there when the grid has several links or a relayed one.
 
 A scenario's section picks the metrics it shows as a list of ``Column``s; the unit of
 every column is in its header, and byte columns choose the unit that fits their values.
@@ -12,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.report import units
-from bench.report.cells import Grid, cell_anchor
+from bench.report.cells import Grid, cell_anchor, stat_of
 from bench.report.document import Anchor, Spread, Strong, Table, Text, text
 from bench.report.stats import MIN_SAMPLES, median_interval
+from bench.results import CellResult
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ KNOWN = {
         Column("server_mem_mb", "server memory (MB)"),
         Column("server_disk_bytes", "server disk before", is_bytes=True),
         Column("server_disk_after_bytes", "server disk after", is_bytes=True),
+        Column("limit_s", "limit (s)"),
+        Column("efficiency", "efficiency"),
     )
 }
 
@@ -65,20 +70,21 @@ def column_for(metric: str) -> Column:
 def metric_table(
     grid: Grid, server: str, metrics: Sequence[str], caption: str = "", *, anchors: bool = False
 ) -> Table:
-    """Rows of (variant, mode, TLS), one column per metric, each cell median (min–max).
+    """Rows of (variant, link, mode, TLS), one column per metric, each cell median (min–max).
 
     With ``anchors`` each row is the place the cell's links lead to (``cell_anchor``):
     give it to one table per cell only.
     """
     columns = [column_for(m) for m in metrics]
     formats: list[Callable[[float], str]] = []
-    headers = ["variant", "mode", "TLS"]
+    keys = key_headers(grid)
+    headers = list(keys)
     for column in columns:
         if column.is_bytes:
             values = [
                 stat.max
                 for cell in grid.in_order(server)
-                if (stat := grid.stat(server, cell.mode, cell.variant, cell.tls, column.metric)) is not None
+                if (stat := stat_of(cell, column.metric)) is not None
             ]
             unit = units.byte_unit(values)
             formats.append(unit)
@@ -89,13 +95,14 @@ def metric_table(
 
     rows: list[tuple[Text, ...]] = []
     for cell in grid.in_order(server):
-        first = text(Anchor(cell_anchor(cell.id)), cell.variant) if anchors else text(cell.variant)
-        row: list[Text] = [first, text(cell.mode), text(cell.tls)]
+        row: list[Text] = key_cells(grid, cell)
+        if anchors:
+            row[0] = text(Anchor(cell_anchor(cell.id)), *row[0])
         for i, (column, fmt) in enumerate(zip(columns, formats)):
             if not cell.ok:
                 row.append(text(Strong("failed")) if i == 0 else text("—"))
                 continue
-            stat = grid.stat(server, cell.mode, cell.variant, cell.tls, column.metric)
+            stat = stat_of(cell, column.metric)
             if stat is None:
                 row.append(text("n/a"))
             else:
@@ -104,9 +111,21 @@ def metric_table(
     return Table(
         headers=tuple(headers),
         rows=tuple(rows),
-        numeric=(False, False, False, *([True] * len(columns))),
+        numeric=(*([False] * len(keys)), *([True] * len(columns))),
         caption=caption,
     )
+
+
+def key_headers(grid: Grid) -> tuple[str, ...]:
+    """The columns that say which cell a row is: variant, link (when it is a dimension),
+    mode, TLS."""
+    return ("variant", "link", "mode", "TLS") if grid.shows_links else ("variant", "mode", "TLS")
+
+
+def key_cells(grid: Grid, cell: CellResult) -> list[Text]:
+    """A row's first cells, as ``key_headers`` names them."""
+    link = [text(cell.link)] if grid.shows_links else []
+    return [text(cell.variant), *link, text(cell.mode), text(cell.tls)]
 
 
 def interval_text(values: Sequence[float], fmt: Callable[[float], str] = units.number) -> str:
@@ -123,9 +142,10 @@ def interval_text(values: Sequence[float], fmt: Callable[[float], str] = units.n
 def interval_table(grid: Grid, server: str, metric: str, caption: str = "") -> Table:
     """One metric in detail: samples, median, range and the median's 95 % interval."""
     column = column_for(metric)
+    keys = key_headers(grid)
     rows: list[tuple[Text, ...]] = []
     for cell in grid.in_order(server):
-        stat = grid.stat(server, cell.mode, cell.variant, cell.tls, metric)
+        stat = stat_of(cell, metric)
         if stat is None:
             shown = (text(Strong("failed")) if not cell.ok else text("n/a"), *(text("—"),) * 3)
         else:
@@ -135,11 +155,10 @@ def interval_table(grid: Grid, server: str, metric: str, caption: str = "") -> T
                 text(f"{units.number(stat.min)}–{units.number(stat.max)}"),
                 text(interval_text(stat.values)),
             )
-        rows.append((text(cell.variant), text(cell.mode), text(cell.tls), *shown))
+        rows.append((*key_cells(grid, cell), *shown))
     return Table(
-        headers=("variant", "mode", "TLS", "samples", f"median {column.header}", "min–max",
-                 "95% interval of the median"),
+        headers=(*keys, "samples", f"median {column.header}", "min–max", "95% interval of the median"),
         rows=tuple(rows),
-        numeric=(False, False, False, True, True, True, True),
+        numeric=(*([False] * len(keys)), True, True, True, True),
         caption=caption,
     )

@@ -13,6 +13,7 @@ import pytest
 
 from bench import claims
 from bench.claims import DEPENDS, NOT_MEASURED, REFUTED, SUPPORTED, Verdict, derive_c11
+from bench.links import parse_link
 from bench.results import CellResult, Results
 
 CLAIMS_DOC = Path(__file__).parent.parent.parent / "docs" / "claims.md"
@@ -20,11 +21,13 @@ MB = 10**6
 
 
 def cell(scenario: str = "bulk-fetch", server: str = "dovecot", mode: str = "imap", variant: str = "full",
-         tls: str = "off", *, failed: bool = False, **metrics: float | list[float]) -> CellResult:
-    """A cell with three samples; a metric given as one number has it in every sample."""
+         tls: str = "off", *, failed: bool = False, link: str = "lan", **metrics: float | list[float]) -> CellResult:
+    """A cell with three samples; a metric given as one number has it in every sample. A
+    link other than lan is a profile of ``bench.links``, its figures in the cell's info."""
     series = {name: value if isinstance(value, list) else [value] * 3 for name, value in metrics.items()}
     samples = [{name: values[i] for name, values in series.items()} for i in range(3)] if series else []
-    result = CellResult(scenario, server, mode, variant, tls, samples=samples)
+    result = CellResult(scenario, server, mode, variant, tls, link, samples=samples)
+    result.info["link"] = parse_link(link).as_dict()
     if failed:
         result.fail("IntegrityError: 1 missing")
     return result
@@ -35,13 +38,15 @@ def results(*cells: CellResult, **plan) -> Results:
 
 
 def fetched(server="dovecot", mode="imap", variant="full", tls="off", *, seconds=(1.0, 1.1, 1.2), trips=7,
-            before=5 * MB, after=None, downloaded=4 * MB) -> CellResult:
-    """A bulk-fetch cell: its times, round trips and the server's store before and after."""
+            before=5 * MB, after=None, downloaded=4 * MB, link="lan", limit=None) -> CellResult:
+    """A bulk-fetch cell: its times, round trips and the server's store before and after;
+    on a relayed link with ``limit``, the limit and each sample's efficiency against it."""
     if after is None:
         after = 0.005 * MB if mode == "pop3-delete" else before
-    return cell("bulk-fetch", server, mode, variant, tls, elapsed_s=list(seconds), round_trips=trips,
+    against = {} if limit is None else {"limit_s": limit, "efficiency": [limit / t for t in seconds]}
+    return cell("bulk-fetch", server, mode, variant, tls, link=link, elapsed_s=list(seconds), round_trips=trips,
                 bytes_down=downloaded, message_bytes=downloaded, server_disk_bytes=before,
-                server_disk_after_bytes=after)
+                server_disk_after_bytes=after, **against)
 
 
 def ids(verdict: Verdict) -> set[str]:
@@ -169,6 +174,50 @@ def test_c3_ignores_failed_cells():
     assert claims.c3(results(*cells, broken)).verdict == SUPPORTED
 
 
+def test_c3_compares_imap_and_pop3_on_the_same_link_only():
+    # On lan IMAP is slower; on satellite it is faster. Were the links mixed up, IMAP's
+    # satellite cell would be compared with POP3's lan cell, or one link would hide the other.
+    cells = [fetched(mode="imap", seconds=SLOW), fetched(mode="pop3-keep", seconds=FAST),
+             fetched(mode="imap", link="satellite", seconds=(5.0, 5.1, 5.2), limit=2.5),
+             fetched(mode="pop3-keep", link="satellite", seconds=(6.0, 6.1, 6.2), limit=2.5)]
+    verdict = claims.c3(results(*cells, messages=200))
+    assert verdict.verdict == DEPENDS
+    assert verdict.condition.startswith("depends on the link: holds for satellite; not for lan")
+    assert "links: lan (loopback), satellite (630 ms)" in verdict.condition
+    assert "on the slowest link, satellite, IMAP was faster beyond the noise in 1 of 1 comparisons" in verdict.condition
+    assert "on loopback" not in verdict.condition
+    lan, satellite = verdict.figures  # one figure per link, shortest round trip first
+    assert lan.label == "dovecot, full, TLS off" and lan.cell_ids == (cells[0].id, cells[1].id)
+    assert "POP3 faster" in lan.value and "efficiency" not in lan.value
+    assert satellite.label == "dovecot, full, TLS off, satellite (630 ms)"
+    assert satellite.cell_ids == (cells[2].id, cells[3].id)
+    # the efficiency is the median of the samples' efficiency: 2.5 / 5.1 and 2.5 / 6.1
+    assert "IMAP faster" in satellite.value and "efficiency against the limit 49% vs 41%" in satellite.value
+
+
+def test_c3_on_slow_links_alone():
+    cells = [fetched(mode=mode, link=link, seconds=seconds, limit=limit)
+             for link, limit in (("mobile-4g", 1.0), ("satellite", 2.5))
+             for mode, seconds in (("imap", FAST), ("pop3-keep", SLOW))]
+    verdict = claims.c3(results(*cells))
+    assert verdict.verdict == SUPPORTED
+    assert "links: mobile-4g (53.1 ms), satellite (630 ms)" in verdict.condition
+    assert "in 1 of 1 comparisons" in verdict.condition
+    assert [f.label for f in verdict.figures] == ["dovecot, full, TLS off, mobile-4g (53.1 ms)",
+                                                  "dovecot, full, TLS off, satellite (630 ms)"]
+
+
+def test_storage_figures_are_quoted_for_one_link():
+    cells = [fetched(mode=mode, link=link) for link in ("lan", "satellite") for mode in ("pop3-keep", "pop3-delete")]
+    verdict = claims.c6(results(*cells))
+    assert verdict.verdict == DEPENDS and "holds for pop3-delete; not for pop3-keep" in verdict.condition
+    (figure,) = verdict.figures  # what is left on the server does not depend on the link: lan's cells
+    assert figure.cell_ids == (cells[0].id, cells[1].id)
+    only_satellite = claims.c6(results(*cells[2:]))
+    (figure,) = only_satellite.figures
+    assert figure.cell_ids == (cells[2].id, cells[3].id) and figure.label.endswith(", satellite (630 ms)")
+
+
 # --- C4 ------------------------------------------------------------------------------------
 
 
@@ -209,6 +258,15 @@ def test_c5_outcomes(exposed, outcome):
     assert verdict.verdict == outcome
     if outcome == DEPENDS:
         assert "depends on the mode: holds for pop3-delete; not for pop3-keep" in verdict.condition
+
+
+def test_c5_pairs_cells_of_the_same_link_only():
+    imap_far = cell("storage-exposure", "dovecot", "imap", link="satellite", exposed_messages=200)
+    pop3_near = cell("storage-exposure", "dovecot", "pop3-delete", exposed_messages=0)
+    assert claims.c5(results(imap_far, pop3_near)).verdict == NOT_MEASURED
+    pop3_far = cell("storage-exposure", "dovecot", "pop3-delete", link="satellite", exposed_messages=0)
+    verdict = claims.c5(results(imap_far, pop3_near, pop3_far))
+    assert verdict.verdict == SUPPORTED and ids(verdict) == {imap_far.id, pop3_far.id}
 
 
 def test_c8_not_measured_without_storage_exposure():

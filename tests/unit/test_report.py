@@ -21,16 +21,19 @@ from scipy import stats
 
 from bench import claims
 from bench.report import ReportFiles, build_document, markdown, render
-from bench.report.cells import cell_anchor
+from bench.report.cells import Grid, cell_anchor
 from bench.report.charts import (
+    MODE_COLOURS,
     plot_bytes_per_mode,
     plot_round_trips_per_mode,
+    plot_time_against_rtt,
     plot_time_per_mode,
     write_charts,
 )
 from bench.report.document import Table, plain
+from bench.report.links import percent
 from bench.report.stats import median_interval
-from bench.report.tables import interval_text
+from bench.report.tables import column_for, interval_text
 from bench.report.units import close_factor, factor, number
 from bench.results import load
 
@@ -493,3 +496,353 @@ def test_micro_benchmarks_get_their_section_even_without_cells(tmp_path):
 
 def test_no_micro_benchmarks_no_section(report):
     assert "## Micro-benchmarks" not in report.markdown.read_text(encoding="utf-8")
+
+
+# --- Links -------------------------------------------------------------------------------
+#
+# results_links.json is a real run: dovecot, full download, TLS off, 30 messages, 2 samples,
+# over lan, mobile-4g and satellite (see the brief of the Links section in bench/report/links.py).
+
+LINKS = DATA / "results_links.json"
+LINK_NAMES = ("lan", "mobile-4g", "satellite")
+RTT_STEM = "charts/bulk-fetch-dovecot-full-rtt"
+
+
+@pytest.fixture(scope="module")
+def links_report(tmp_path_factory) -> ReportFiles:
+    return render(load(LINKS), tmp_path_factory.mktemp("links"))
+
+
+def _median(values: list[float]) -> float:
+    return float(numpy.median(values))
+
+
+def _link_cell(data: dict, mode: str, link: str) -> dict:
+    return _cell(data, f"bulk-fetch/dovecot/{mode}/full/tls-off" + ("" if link == "lan" else f"/{link}"))
+
+
+def _with_tls_on(data: dict) -> dict:
+    """The run with each cell repeated with TLS on, 10 % slower."""
+    for original in list(data["cells"]):
+        twin = copy.deepcopy(original)
+        twin["tls"] = "on"
+        twin["id"] = twin["id"].replace("/tls-off", "/tls-on")
+        for sample in twin["samples"]:
+            sample["elapsed_s"] *= 1.1
+            if "efficiency" in sample:
+                sample["efficiency"] /= 1.1
+        data["cells"].append(twin)
+    data["plan"]["tls"] = ["off", "on"]
+    return data
+
+
+def test_links_section_only_when_links_were_run(tmp_path, links_report, report, v1_report):
+    assert "\n## Links\n" not in report.markdown.read_text(encoding="utf-8")
+    assert "\n## Links\n" not in v1_report.markdown.read_text(encoding="utf-8")
+    md = links_report.markdown.read_text(encoding="utf-8")
+    html = links_report.html.read_text(encoding="utf-8")
+    assert md.index("\n## Scenario: bulk-fetch\n") < md.index("\n## Links\n") < md.index("\n## TLS overhead\n")
+    assert "<h2>Links</h2>" in html
+    # a run on lan alone, whose plan names its one link: no Links section, no chart against rtt
+    lan_only = _raw(LINKS)
+    lan_only["cells"] = [c for c in lan_only["cells"] if c["link"] == "lan"]
+    lan_only["plan"]["links"] = {"lan": lan_only["plan"]["links"]["lan"]}
+    files = _render_changed(tmp_path / "lan", lan_only)
+    assert "\n## Links\n" not in files.markdown.read_text(encoding="utf-8")
+    assert not any("rtt" in path.name or "-lan-" in path.name for path in files.charts)
+    # one relayed link is enough
+    far_only = _raw(LINKS)
+    far_only["cells"] = [c for c in far_only["cells"] if c["link"] == "satellite"]
+    far_only["plan"]["links"] = {"satellite": far_only["plan"]["links"]["satellite"]}
+    files = _render_changed(tmp_path / "far", far_only)
+    assert "\n## Links\n" in files.markdown.read_text(encoding="utf-8")
+    assert any(path.name == "bulk-fetch-dovecot-full-rtt.png" for path in files.charts)
+
+
+def test_link_profiles_table_comes_from_the_plan(links_report):
+    section = _section(links_report.markdown.read_text(encoding="utf-8"), "Links")
+    profiles = _raw(LINKS)["plan"]["links"]
+    lan = _row(section, "| **lan** |")
+    assert "| 0 (no relay) | unlimited | unlimited |" in lan
+    for name in ("mobile-4g", "satellite"):
+        figures = profiles[name]
+        row = _row(section, f"| **{name}** |")
+        assert f"| {number(figures['rtt_ms'])} | {number(figures['down_mbit'])} | {number(figures['up_mbit'])} |" in row
+        assert figures["source"][:60] in row
+    rows = [line for line in section.splitlines() if line.startswith("| **")]
+    assert [row.split("**")[1] for row in rows] == list(LINK_NAMES)  # shortest round trip first
+
+
+def test_time_against_rtt_chart_is_written_and_shown_under_links(links_report):
+    out = links_report.markdown.parent
+    for fmt in ("png", "svg"):
+        path = out / f"{RTT_STEM}.{fmt}"
+        assert path in links_report.charts and path.stat().st_size > 5000
+    assert (out / f"{RTT_STEM}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = links_report.markdown.read_text(encoding="utf-8")
+    assert f"]({RTT_STEM}.png)" in _section(md, "Links")
+    assert f"]({RTT_STEM}.png)" not in _section(md, "Scenario: bulk-fetch")
+    html = _section_html(links_report.html.read_text(encoding="utf-8"), "Links")
+    assert html.count('<img src="data:image/svg+xml;base64,') == 1
+
+
+def _section_html(html: str, heading: str) -> str:
+    return html.split(f"<h2>{escape(heading)}</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+def test_time_against_rtt_plot_draws_the_medians_and_the_limit():
+    data = _raw(LINKS)
+    rtts = {name: data["plan"]["links"][name]["rtt_ms"] for name in LINK_NAMES}
+    figure = Figure(figsize=(7.2, 4.0))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    plot_time_against_rtt(load(LINKS), ax, scenario="bulk-fetch", server="dovecot", variant="full")
+    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(solid) == 3 and len(dashed) == 1  # one line per mode; the modes' limits are the same: one line
+    for line, mode in zip(solid, ("imap", "pop3-keep", "pop3-delete")):
+        assert list(line.get_xdata()) == [rtts[name] for name in LINK_NAMES]
+        medians = [_median([s["elapsed_s"] for s in _link_cell(data, mode, name)["samples"]]) for name in LINK_NAMES]
+        assert list(line.get_ydata()) == pytest.approx(medians)
+        assert line.get_color() == MODE_COLOURS[mode]
+    (limit,) = dashed
+    assert list(limit.get_xdata()) == [rtts["mobile-4g"], rtts["satellite"]]  # lan has no limit
+    assert list(limit.get_ydata()) == pytest.approx(
+        [_median([s["limit_s"] for s in _link_cell(data, "imap", name)["samples"]]) for name in ("mobile-4g", "satellite")])
+    assert ax.get_xscale() == "symlog" and ax.get_yscale() == "log"
+    assert "round-trip time" in ax.get_xlabel() and "(ms)" in ax.get_xlabel() and "time (s)" in ax.get_ylabel()
+    figure.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["lan\n0 ms", "mobile-4g\n53.1 ms", "satellite\n630 ms"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["imap", "pop3-keep", "pop3-delete", "limit"]
+    ends = {t.get_text() for t in ax.texts}  # each line's value at the longest round trip
+    satellite = _median([s["elapsed_s"] for s in _link_cell(data, "imap", "satellite")["samples"]])
+    assert f"{number(satellite)} s" in ends
+
+
+def test_time_against_rtt_plot_marks_tls_and_staggers_close_ticks(tmp_path):
+    data = _with_tls_on(_raw(LINKS))
+    near = [copy.deepcopy(c) for c in data["cells"] if c["link"] == "mobile-4g"]
+    for cell in near:  # mobile-3g's 63.5 ms stands close to mobile-4g's 53.1 ms on the axis
+        cell["link"] = "mobile-3g"
+        cell["id"] = cell["id"].replace("/mobile-4g", "/mobile-3g")
+        cell["info"]["link"] = dict(cell["info"]["link"], name="mobile-3g", rtt_ms=63.5)
+    data["cells"] += near
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    figure = Figure(figsize=(7.2, 4.0))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    plot_time_against_rtt(load(path), ax)
+    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    assert len(solid) == 6  # mode × TLS
+    assert {line.get_markerfacecolor() for line in solid if line.get_marker() == "s"} == {"white"}  # TLS on: open
+    assert [t.get_text() for t in ax.get_legend().get_texts()][3:] == ["TLS off", "TLS on (implicit)", "limit"]
+    figure.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[1] == "mobile-4g\n53.1 ms" and ticks[2] == "\n\nmobile-3g\n63.5 ms"  # a row lower
+
+
+def test_efficiency_table_values_come_from_the_data(tmp_path, links_report):
+    data = _raw(LINKS)
+    section = _section(links_report.markdown.read_text(encoding="utf-8"), "Links")
+    table = section.split("efficiency against the limit", 1)[1]
+    for name in ("mobile-4g", "satellite"):
+        shares = {mode: [s["efficiency"] for s in _link_cell(data, mode, name)["samples"]]
+                  for mode in ("imap", "pop3-keep", "pop3-delete")}
+        best = max(shares, key=lambda mode: _median(shares[mode]))
+        for mode, values in shares.items():
+            row = _row(table, f"| full | {name} | {mode} | off |")
+            cell = _link_cell(data, mode, name)["metrics"]
+            shown = f"{percent(_median(values))} ({percent(min(values))}–{percent(max(values))})"
+            assert row.endswith(f"| {number(cell['elapsed_s']['median'])} | {number(cell['limit_s']['median'])} | "
+                                f"{shown} | " + ("**yes** |" if mode == best else " |"))
+    assert "| full | lan |" not in table  # lan has no limit
+    # change the data: pop3-delete over satellite as fast as the link allows
+    for sample in _link_cell(data, "pop3-delete", "satellite")["samples"]:
+        sample["efficiency"] = 0.97
+    changed = _section(_markdown_of(tmp_path, data), "Links")
+    assert _row(changed, "| full | satellite | pop3-delete | off |").endswith("| 97.0% | **yes** |")
+    assert "**" not in _row(changed, "| full | satellite | imap | off |")
+
+
+def test_cells_differing_only_by_link_are_never_merged(links_report):
+    data = _raw(LINKS)
+    md = _section(links_report.markdown.read_text(encoding="utf-8"), "Scenario: bulk-fetch")
+    for name in LINK_NAMES:
+        cell = _link_cell(data, "imap", name)
+        row = _row(md, f'<a id="{cell_anchor(cell["id"])}"></a>full | {name} | imap | off |')
+        assert f"| {number(cell['metrics']['elapsed_s']['median'])} (" in row
+    names = {path.name for path in links_report.charts}
+    for name in LINK_NAMES:
+        for kind in KINDS:
+            assert f"bulk-fetch-dovecot-{name}-{kind}.png" in names
+    # each link's bar chart holds that link's medians
+    for name in LINK_NAMES:
+        figure = Figure()
+        FigureCanvasAgg(figure)
+        ax = figure.add_subplot()
+        plot_time_per_mode(load(LINKS), ax, link=name)
+        heights = sorted(bar.get_height() for bar in ax.patches)
+        expected = sorted(_link_cell(data, m, name)["metrics"]["elapsed_s"]["median"]
+                          for m in ("imap", "pop3-keep", "pop3-delete"))
+        assert heights == pytest.approx(expected)
+        assert any(f"link {name}" in text.get_text() for text in ax.texts)  # named under the title
+
+
+def test_a_grid_of_several_links_wants_to_be_told_which():
+    grid = Grid.of(load(LINKS), "bulk-fetch")
+    assert grid.links == list(LINK_NAMES) and grid.shows_links and grid.reference_link == "lan"
+    with pytest.raises(ValueError, match="several links"):
+        grid.cell("dovecot", "imap", "full", "off")
+    assert grid.cell("dovecot", "imap", "full", "off", "satellite").id.endswith("/satellite")
+    assert grid.at("satellite").cell("dovecot", "imap", "full", "off").link == "satellite"
+
+
+def test_summary_says_how_time_grows_with_rtt_and_which_mode_is_closest_to_the_limit(links_report):
+    data = _raw(LINKS)
+    summary = _section(links_report.markdown.read_text(encoding="utf-8"), "Summary")
+    assert "over the links lan (loopback), mobile-4g (53.1 ms), satellite (630 ms)" in summary
+    line = _row(summary, "- **full**: from lan (loopback) to satellite (630 ms):")
+    for mode in ("imap", "pop3-keep", "pop3-delete"):
+        lan = _link_cell(data, mode, "lan")["metrics"]["elapsed_s"]["median"]
+        far = _link_cell(data, mode, "satellite")["metrics"]["elapsed_s"]["median"]
+        assert f"{mode} {number(lan)} s → {number(far)} s ({factor(far / lan)})" in line
+    shares = {mode: _link_cell(data, mode, "satellite")["metrics"]["efficiency"]["median"]
+              for mode in ("imap", "pop3-keep", "pop3-delete")}
+    closest = max(shares, key=shares.__getitem__)
+    assert f"closest to the limit on every relayed link: {closest} (" in line
+    assert f"efficiency on satellite: {', '.join(f'{m} {percent(v)}' for m, v in shares.items())}." in line
+    # the summary's comparison of modes is made on one link, and says which
+    assert "**bulk-fetch on dovecot** (link lan (loopback); mobile-4g (53.1 ms), satellite (630 ms) under Links" in summary
+
+
+def test_claims_use_the_links(links_report):
+    verdict = next(v for v in claims.judge(load(LINKS)) if v.claim_id == "C3")
+    assert "links: lan (loopback), mobile-4g (53.1 ms), satellite (630 ms)" in verdict.condition
+    labels = [figure.label for figure in verdict.figures]
+    assert labels == ["dovecot, full, TLS off", "dovecot, full, TLS off, mobile-4g (53.1 ms)",
+                      "dovecot, full, TLS off, satellite (630 ms)"]
+    row = _row(_section(links_report.markdown.read_text(encoding="utf-8"), "Claims"), "| **C3** |")
+    assert f"| **{verdict.verdict}** |" in row and "efficiency against the limit" in row
+
+
+def test_tls_overhead_compares_cells_of_the_same_link(tmp_path):
+    section = _section(_markdown_of(tmp_path, _with_tls_on(_raw(LINKS))), "TLS overhead")
+    for name, label in (("lan", "lan (loopback)"), ("mobile-4g", "mobile-4g (53.1 ms)"), ("satellite", "satellite (630 ms)")):
+        table = section.split(f"*bulk-fetch on dovecot, link {label}*", 1)[1].split("\n*", 1)[0]
+        assert "| 1.10× |" in _row(table, "| full | imap |")
+
+
+def test_custom_link_names_files_and_ticks(tmp_path):
+    data = _raw(LINKS)
+    custom = "custom(rtt=80ms,down=20mbit,up=5mbit)"
+    for cell in data["cells"]:
+        if cell["link"] == "mobile-4g":
+            cell["link"] = custom
+            cell["id"] = cell["id"].replace("/mobile-4g", f"/{custom}")
+            cell["info"]["link"] = {"name": custom, "rtt_ms": 80.0, "down_mbit": 20.0, "up_mbit": 5.0,
+                                    "source": "given on the command line"}
+    data["plan"]["links"] = {name: figures for name, figures in data["plan"]["links"].items() if name != "mobile-4g"}
+    files = _render_changed(tmp_path, data)  # the plan lacks the custom link: its figures come from the cells
+    names = {path.name for path in files.charts}
+    assert "bulk-fetch-dovecot-custom-rtt-80ms-down-20mbit-up-5mbit-time.png" in names
+    section = _section(files.markdown.read_text(encoding="utf-8"), "Links")
+    assert f"| **{custom}** | 80.0 | 20.0 | 5.00 | given on the command line |".replace("(", "(") in section.replace("\\", "")
+    figure = Figure(figsize=(7.2, 4.0))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    plot_time_against_rtt(load(tmp_path / "results.json"), ax)
+    figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()][1] == "custom\n80 ms"
+
+
+def test_links_report_html_is_self_contained(links_report):
+    html = links_report.html.read_text(encoding="utf-8")
+    sources = re.findall(r'src="([^"]*)"', html)
+    assert len(sources) == len([p for p in links_report.charts if p.suffix == ".svg"])
+    assert all(source.startswith("data:image/svg+xml;base64,") for source in sources)
+    targets = re.findall(r'href="#([^"]*)"', html)
+    assert targets and all(f'id="{target}"' in html for target in targets)
+
+
+# --- Scenarios without a layout of their own, over links -------------------------------
+
+
+def _sync_like(data: dict) -> dict:
+    """The links run with cells of scenarios the report has no layout for: a multi-device
+    sync with many figures and a time per session, an offline use with no time at all and
+    a failed cell, and a storage exposure with one figure."""
+    for link in LINK_NAMES:
+        figures = data["plan"]["links"][link]
+        rtt = figures["rtt_ms"] / 1000
+        for mode in ("imap", "pop3-keep", "pop3-delete"):
+            suffix = "" if link == "lan" else f"/{link}"
+            sync = copy.deepcopy(_link_cell(data, mode, link))
+            samples = []
+            for i in range(2):
+                sample = {"messages_missing": 0, "states_wrong": i, "consistency_final_min": 0.9 + i / 100,
+                          "sync_s_per_session": 0.01 + 6 * rtt + i / 1000, "bytes_down": 1000 + i,
+                          "round_trips": 6, "connections": 1, "actions": 40, "conflicts": 0}
+                sample.update({f"consistency_round_{r}": 0.5 + r / 20 for r in range(1, 9)})
+                sample.update({f"visible_messages_{d}": 30 for d in ("phone", "laptop", "tablet")})
+                samples.append(sample)
+            sync.update(scenario="multi-device-sync", variant="three-devices", samples=samples,
+                        id=f"multi-device-sync/dovecot/{mode}/three-devices/tls-off{suffix}")
+            sync.pop("metrics", None)
+            offline = copy.deepcopy(sync)
+            offline.update(scenario="offline-use", variant="outage",
+                           id=f"offline-use/dovecot/{mode}/outage/tls-off{suffix}",
+                           samples=[{"readable_offline_share": 1.0 if mode != "imap" else 0.25,
+                                     "messages_lost_with_device": 3}] * 2)
+            exposure = copy.deepcopy(sync)
+            exposure.update(scenario="storage-exposure", variant="default",
+                            id=f"storage-exposure/dovecot/{mode}/default/tls-off{suffix}",
+                            samples=[{"exposed_messages": 30 if mode != "pop3-delete" else 0}] * 2)
+            data["cells"] += [sync, offline, exposure]
+    broken = _cell(data, "offline-use/dovecot/imap/outage/tls-off/satellite")
+    broken.update(status="failed", error="ConnectionResetError: link cut", samples=[])
+    return data
+
+
+def test_unknown_scenarios_render_generically_over_links(tmp_path):
+    data = _sync_like(_raw(LINKS))
+    files = _render_changed(tmp_path, data)
+    md = files.markdown.read_text(encoding="utf-8")
+    for scenario in ("multi-device-sync", "offline-use", "storage-exposure"):
+        section = _section(md, f"Scenario: {scenario}")
+        assert "no report layout of its own" in section
+        assert "| variant | link | mode | TLS |" in section
+    sync = _section(md, "Scenario: multi-device-sync")
+    # every metric, a few per table (none too wide to read), each cell's median in its row
+    cell = _cell(data, "multi-device-sync/dovecot/pop3-keep/three-devices/tls-off/satellite")
+    metrics = sorted({name for sample in cell["samples"] for name in sample})
+    tables = [part for part in sync.split("\n\n") if part.startswith("| variant | link | mode | TLS |")]
+    shown = []
+    for table in tables:
+        header, _, *rows = table.splitlines()
+        columns = [c.strip() for c in header.strip("| ").split(" | ")][4:]
+        assert 0 < len(columns) <= 6
+        row = next(r for r in rows if "three-devices | satellite | pop3-keep | off |" in r)
+        values = [c.strip() for c in row.strip("| ").split(" | ")][4:]
+        shown += list(zip(columns, values))
+    assert len(shown) == len(metrics)  # every metric once, in alphabetical order
+    for metric, (header, value) in zip(metrics, shown):
+        assert header.replace("\\", "").startswith(column_for(metric).header.split(" (")[0])
+        if not column_for(metric).is_bytes:
+            values = [s[metric] for s in cell["samples"]]
+            counts = all(isinstance(v, int) for v in values)  # a median of counts is shown as a count
+            median = int(_median(values)) if counts and _median(values).is_integer() else _median(values)
+            assert value.startswith(number(median)), metric
+    offline = _section(md, "Scenario: offline-use")
+    assert "outage | satellite | imap | off | **failed** | — |" in offline
+    assert "offline-use/dovecot/imap/outage/tls-off/satellite" in _section(md, "Failed cells")
+    # a time per session is drawn against the round trip, under Links; no time, no such chart
+    names = {path.name for path in files.charts}
+    assert "multi-device-sync-dovecot-three-devices-rtt.png" in names
+    assert not any(name.startswith(("offline-use", "storage-exposure")) and "rtt" in name for name in names)
+    links = _section(md, "Links")
+    assert "### multi-device-sync over the links" in links
+    assert "### offline-use over the links" not in links
+    summary = _section(md, "Summary")
+    assert "**multi-device-sync over links on dovecot**" in summary

@@ -29,30 +29,48 @@ def title(scenario: str) -> str:
 
 
 def chart_blocks(results: Results, scenario: str, server: str | None = None,
-                 variant: str | None = None) -> list[Block]:
+                 variant: str | None = None, section: str = "scenario") -> list[Block]:
     """References to the charts ``charts.write_charts`` draws for this scenario and server,
-    or for this variant with the servers side by side."""
+    or for this variant with the servers side by side (on each link), or, with
+    ``section="links"``, for this server and variant against round-trip time."""
     where = f"on {server}" if variant is None else f"variant {variant}, servers compared"
-    return [
-        Chart(stem=chart.stem, alt=f"{scenario}, {where}: {chart.spec.caption}", caption=chart.spec.caption)
-        for chart in charts.planned_charts(results, scenario)
-        if (chart.server, chart.variant) == (server, variant)
-    ]
+    if section == "links":
+        where = f"on {server}, variant {variant}"
+    grid = Grid.of(results, scenario)
+    blocks: list[Block] = []
+    for chart in charts.planned_charts(results, scenario):
+        if chart.spec.section != section or (chart.server, chart.variant) != (server, variant):
+            continue
+        caption = chart.spec.caption
+        if chart.link is not None:
+            caption = f"Link {grid.link_label(chart.link)}. {caption}"
+        blocks.append(Chart(stem=chart.stem, alt=f"{scenario}, {where}: {caption}", caption=caption))
+    return blocks
+
+
+GENERIC_COLUMNS = 6  # metrics per table in a generic section: wider tables cannot be read
 
 
 def generic_section(results: Results, grid: Grid) -> Section:
-    """Every recorded metric in one table per server, for scenarios with no layout of their own."""
+    """Every recorded metric, in tables of a few metrics each (alphabetical, so that related
+    metrics stand together), per server, for scenarios with no layout of their own."""
     metrics = sorted(grid.metric_names())
     section = Section(
         title(grid.scenario),
-        [Paragraph(text("This scenario has no report layout of its own yet: every metric it recorded is shown."))],
+        [Paragraph(text("This scenario has no report layout of its own yet: every metric it recorded is shown, "
+                        "median (min–max) over the samples of each cell."))],
     )
     if len(grid.servers) > 1:
         for variant in grid.variants:
             section.blocks += chart_blocks(results, grid.scenario, variant=variant)
     for server in grid.servers:
+        chunks = [metrics[i:i + GENERIC_COLUMNS] for i in range(0, len(metrics), GENERIC_COLUMNS)] or [[]]
+        count = len(chunks)
         blocks: list[Block] = [
-            metric_table(grid, server, metrics, caption="median (min–max) over the samples", anchors=True)
+            metric_table(grid, server, chunk, anchors=i == 0,
+                         caption="median (min–max) over the samples"
+                         + (f", part {i + 1} of {count}: {chunk[0]} to {chunk[-1]}" if count > 1 else ""))
+            for i, chunk in enumerate(chunks)
         ]
         if "elapsed_s" in metrics:
             blocks.append(interval_table(grid, server, "elapsed_s", caption="Time, sample by sample"))

@@ -24,6 +24,7 @@ SPEED = ("messages", "elapsed_s", "messages_per_s", "mb_per_s", "round_trips", "
 TRAFFIC = ("bytes_down", "bytes_up", "wire_bytes_down", "wire_bytes_up")
 RESOURCES = ("client_cpu_s", "server_cpu_s", "client_peak_rss_mb", "server_mem_mb")
 STORAGE = ("server_disk_bytes", "server_disk_after_bytes")
+LIMIT = ("limit_s", "efficiency")  # shown under Links, as shares, beside the time they come from
 SPREAD = "median (min–max) over the samples"
 
 
@@ -51,6 +52,14 @@ def section(results: Results, grid: Grid) -> Section:
         "(scipy.stats.quantile_test); with fewer than 6 samples no such interval reaches 95%, so the "
         "widest there is, min–max, is shown with the confidence it has."
     )))
+    if grid.shows_links:
+        blocks.append(Paragraph(text(
+            f"Links: {', '.join(grid.link_label(link) for link in grid.links)}. Each cell ran on one link: the "
+            "link column tells them apart, and the charts are drawn once per link. Limit is the time a perfect "
+            "protocol would need on the cell's link for the same bytes; efficiency is the limit divided by the "
+            "time (1.00: as fast as the link allows). Time against round-trip time, and efficiency per mode, "
+            "under Links."
+        )))
     result = Section(title(NAME), blocks)
     if len(grid.servers) > 1:
         compared = [block for v in grid.variants for block in chart_blocks(results, NAME, variant=v)]
@@ -62,7 +71,7 @@ def section(results: Results, grid: Grid) -> Section:
         (RESOURCES, f"Resources, client and server, {SPREAD}"),
         (STORAGE, f"The account's mail store on the server before and after the sync, {SPREAD}"),
     ]
-    others = sorted(grid.metric_names() - {metric for metrics, _ in groups for metric in metrics})
+    others = sorted(grid.metric_names() - {metric for metrics, _ in groups for metric in metrics} - set(LIMIT))
     if others:
         groups.append((tuple(others), f"Other recorded figures, {SPREAD}"))
     for server in grid.servers:
@@ -124,11 +133,16 @@ def _variant_line(grid: Grid, server: str, variant: str) -> Text | None:
     return text(*parts)
 
 
-def _conditions(results: Results, grid: Grid, server: str) -> Text:
+def _conditions(results: Results, grid: Grid, server: str, every: Grid) -> Text:
+    """What the summary lines of one server hold for: ``grid`` is the reference link's,
+    ``every`` the grid of all links."""
     cells = grid.in_order(server)
-    links = sorted({str(c.info["link"]) for c in cells if "link" in c.info})
-    links = links or [str(link) for link in results.plan.get("links", ())]
-    conditions = [f"link: {', '.join(links)}" if links else "no link profile recorded"]
+    if every.shows_links:
+        others = [every.link_label(link) for link in every.links if link not in grid.links]
+        conditions = [f"link {grid.link_label(grid.links[0])}"
+                      + (f"; {', '.join(others)} under Links" if others else "")]
+    else:
+        conditions = ["link lan (loopback)"]
     if any("pipelined" in c.info for c in cells):
         pipelined = [m for m in grid.modes if any(c.mode == m and c.info.get("pipelined") for c in cells)]
         conditions.append(f"commands pipelined in {', '.join(pipelined)}" if pipelined else "no mode pipelined commands")
@@ -271,13 +285,17 @@ def _same_mode_lines(grid: Grid) -> list[Text]:
     return lines
 
 
-def summary(results: Results, grid: Grid) -> list[Block]:
+def summary(results: Results, every: Grid) -> list[Block]:
+    """The answer on the reference link (lan when it ran); the other links are summed up
+    under Links (``bench.report.links``)."""
+    grid = every.at(every.reference_link)
     blocks: list[Block] = []
     if len(grid.servers) > 1:
+        on_link = f", link {grid.link_label(grid.links[0])}" if every.shows_links else ""
         blocks.append(Paragraph(text(
             Strong(f"{NAME}, servers compared"),
             f" ({', '.join(grid.servers)}): which mode was fastest on each server, and how far apart the "
-            f"servers are for the same mode ({tls_label(grid.reference_tls)}):",
+            f"servers are for the same mode ({tls_label(grid.reference_tls)}{on_link}):",
         )))
         same_mode = _same_mode_lines(grid)
         if same_mode:
@@ -297,7 +315,7 @@ def summary(results: Results, grid: Grid) -> list[Block]:
         if storage is not None:
             lines.append(storage)
         if lines:
-            blocks += [Paragraph(_conditions(results, grid, server)), BulletList(tuple(lines))]
+            blocks += [Paragraph(_conditions(results, grid, server, every)), BulletList(tuple(lines))]
     return blocks
 
 
