@@ -6,9 +6,12 @@
     print("\\n".join(comparison.lines()))
     comparison.write(out_dir)                     # comparison.md
 
-Cells are matched by id (``scenario/server/mode/variant/tls-…``). Every metric with a
-direction is compared: lower is better for times, bytes, round trips, CPU and memory;
-higher for rates. A change counts when it is beyond the noise of both runs' samples
+Cells are matched by id (``scenario/server/mode/variant/tls-…[/link]``): a cell over
+satellite is compared only with the same cell over satellite. Every metric with a direction
+is compared: lower is better for times, bytes, round trips, CPU and memory; higher for
+rates and for ``efficiency`` (the limit over the time taken). ``limit_s`` is not compared:
+it is what a perfect protocol would need, computed from the link and the bytes, not a
+figure the protocol achieved (a change in it shows in the bytes). A change counts when it is beyond the noise of both runs' samples
 (``bench.report.stats.differs``: Mann–Whitney U where the sample counts let it reach
 α = 0.05, else the min–max ranges must not overlap) *and* at least ``threshold_pct``.
 A cell that succeeded in the old run and failed in the new one is a regression too;
@@ -33,13 +36,19 @@ LOWER_IS_BETTER = frozenset({
     "elapsed_s", "round_trips", "client_cpu_s", "server_cpu_s", "client_peak_rss_mb", "server_mem_mb",
 })
 LOWER_IS_BETTER_PREFIXES = ("bytes_", "wire_bytes_")
-HIGHER_IS_BETTER = frozenset({"messages_per_s", "mb_per_s"})
+HIGHER_IS_BETTER = frozenset({"messages_per_s", "mb_per_s", "efficiency"})
+# Metrics that look like times or bytes but are not results of the protocol: never compared.
+NOT_COMPARED = frozenset({
+    "limit_s",  # a perfect protocol's time on the link, derived from the bytes: not a measurement
+})
 # Plan entries that say what ran; a difference in them is worth a line above the changes.
 PLAN_KEYS_SKIPPED = frozenset({"cells"})
 
 
 def direction(metric: str) -> int | None:
     """-1 when lower is better, +1 when higher is better, ``None`` when neither (not compared)."""
+    if metric in NOT_COMPARED:
+        return None
     if metric in LOWER_IS_BETTER or metric.startswith(LOWER_IS_BETTER_PREFIXES):
         return -1
     if metric in HIGHER_IS_BETTER:
@@ -204,7 +213,12 @@ def _plan_differences(old: Results, new: Results) -> list[str]:
     for key in dict.fromkeys([*old.plan, *new.plan]):
         if key in PLAN_KEYS_SKIPPED or old.plan.get(key) == new.plan.get(key):
             continue
-        found.append(f"{key}: {_short(old.plan.get(key))} → {_short(new.plan.get(key))}")
+        before, after = old.plan.get(key), new.plan.get(key)
+        if key == "links" and isinstance(before, dict) and isinstance(after, dict) and list(before) == list(after):
+            changed = [name for name in before if before[name] != after[name]]
+            found.append(f"links: the figures of {', '.join(changed)} changed")
+            continue
+        found.append(f"{key}: {_short(old.plan.get(key), key)} → {_short(new.plan.get(key), key)}")
     old_servers, new_servers = old.environment.get("servers", {}), new.environment.get("servers", {})
     for name in dict.fromkeys([*old_servers, *new_servers]):
         before, after = old_servers.get(name, {}).get("version"), new_servers.get(name, {}).get("version")
@@ -213,7 +227,9 @@ def _plan_differences(old: Results, new: Results) -> list[str]:
     return found
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, key: str = "") -> str:
+    if key == "links" and isinstance(value, dict):  # link → figures: the names say which links ran
+        return ", ".join(map(str, value))
     if isinstance(value, dict):
         return ", ".join(f"{k} {_short(v)}" for k, v in value.items() if k != "canonicalisation")
     if isinstance(value, (list, tuple)):

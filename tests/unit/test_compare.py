@@ -147,3 +147,50 @@ def test_comparison_reads_results_files_alone(tmp_path, run):
     path.write_text(json.dumps(data), encoding="utf-8")
     comparison = compare_runs(load(REAL), load(path))
     assert [(c.cell_id, c.metric) for c in comparison.regressions] == [(CELL, "round_trips")]
+
+
+# --- Links ---------------------------------------------------------------------------------
+
+LINKS = Path(__file__).parent.parent / "data" / "results_links.json"
+SATELLITE = "bulk-fetch/dovecot/imap/full/tls-off/satellite"
+
+
+@pytest.fixture(scope="module")
+def linked() -> Results:
+    return load(LINKS)
+
+
+def test_efficiency_is_higher_better_and_the_limit_is_not_compared():
+    assert direction("efficiency") == 1
+    assert direction("limit_s") is None
+
+
+def test_a_linked_run_against_itself_changes_nothing(linked):
+    comparison = compare_runs(linked, linked)
+    assert not comparison.regressions and not comparison.improvements
+    compared = {(c.cell_id, c.metric) for c in comparison.changes}
+    assert (SATELLITE, "efficiency") in compared and (SATELLITE, "elapsed_s") in compared
+    assert not any(metric == "limit_s" for _, metric in compared)
+
+
+def test_lower_efficiency_on_a_link_is_that_cells_regression(linked):
+    comparison = compare_runs(linked, changed(linked, SATELLITE, "efficiency", 0.5))
+    assert [(c.cell_id, c.metric) for c in comparison.regressions] == [(SATELLITE, "efficiency")]
+    better = compare_runs(linked, changed(linked, SATELLITE, "efficiency", 1.5))
+    assert not better.regressions and [(c.cell_id, c.metric) for c in better.improvements] == [(SATELLITE, "efficiency")]
+
+
+def test_a_changed_limit_is_not_flagged(linked):
+    comparison = compare_runs(linked, changed(linked, SATELLITE, "limit_s", 3.0))
+    assert not comparison.regressions and not comparison.improvements
+
+
+def test_cells_are_matched_by_link(linked):
+    # the same scenario, server, mode, variant and TLS on another link is another cell
+    fewer = copy.deepcopy(linked)
+    fewer.cells = [c for c in fewer.cells if c.id != SATELLITE]
+    fewer.plan["links"] = {name: figures for name, figures in fewer.plan["links"].items() if name != "mobile-4g"}
+    comparison = compare_runs(linked, fewer)
+    assert comparison.only_old == [SATELLITE] and not comparison.regressions
+    assert "links: lan, mobile-4g, satellite → lan, satellite" in comparison.plan_differences
+    assert {c.cell_id for c in comparison.changes} == {c.id for c in fewer.cells}
