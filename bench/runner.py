@@ -214,7 +214,7 @@ class Run:
         done = {r.id for r in self.results.cells}
         for cell in cells:
             if cell.id not in done:
-                result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls)
+                result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
                 result.fail(error)
                 self.results.cells.append(result)
                 for _ in range(self.config.repeat):
