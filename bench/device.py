@@ -291,6 +291,8 @@ class SessionReport:
     replayed: int = 0
     conflicts_gone: int = 0
     conflicts_changed: int = 0
+    unavailable: int = 0  # listed as new, gone before it could be fetched
+    removed: set[str] = field(default_factory=set)  # ids this session deleted or moved away
 
 
 # Checks one downloaded message against the truth: (key, part, raw); raises when it differs.
@@ -376,7 +378,8 @@ class SyncDevice:
         with self.state.transaction():
             self._push(access, report)
             self._pull(access, report)
-        for name in ("replayed", "conflicts_gone", "conflicts_changed", "downloaded", "downloaded_bytes"):
+        for name in ("replayed", "conflicts_gone", "conflicts_changed", "downloaded", "downloaded_bytes",
+                     "unavailable"):
             self.counters[name] += getattr(report, name)
         self.counters["sessions"] += 1
         return report
@@ -413,6 +416,7 @@ class SyncDevice:
             flags = now.flags
             if kind == "delete":
                 access.delete([now.ref])
+                report.removed.add(now.ref.id)
                 self.state.remove_row(row.folder, row.id)
                 current.pop(row.id)
                 report.replayed += 1
@@ -421,6 +425,7 @@ class SyncDevice:
                 if row.folder != ARCHIVE:
                     access.ensure_folder(ARCHIVE)
                     moved = access.move([now.ref], ARCHIVE)
+                    report.removed.add(now.ref.id)
                     self.state.remove_row(row.folder, row.id)
                     current.pop(row.id)
                     report.replayed += 1
@@ -472,8 +477,11 @@ class SyncDevice:
                     self.check(key, part, raw)
                 (self.full if part == "full" else self.headers).put(key, raw)
         for state in new:
-            key = state.message_id or keys[state.ref.id]
             ref = state.ref
+            if ref.id in access.unavailable or (state.message_id is None and ref.id not in keys):
+                report.unavailable += 1  # listed, then gone before it could be fetched
+                continue
+            key = state.message_id or keys[ref.id]
             self.state.put_row(ServerRow(ref.folder, ref.id, key, ref.size, ref.handle, state.flags))
             if not access.mirrors_mailbox and self.state.get(key) is None:
                 self.state.put(key, LocalMessage(INBOX, False, False, self._body(key)))
@@ -481,6 +489,7 @@ class SyncDevice:
             rows = self.state.rows(INBOX)
             if rows:
                 access.delete([row.ref for row in rows])
+                report.removed.update(row.id for row in rows)
                 for row in rows:
                     self.state.remove_row(row.folder, row.id)
         if access.mirrors_mailbox:

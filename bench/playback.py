@@ -35,6 +35,8 @@ from bench.sync_truth import (
 from bench.timeline import MailState, Timeline
 
 MAX_LISTED = 20  # differences named in an error
+SETTLE_TIMEOUT_S = 5.0
+SETTLE_POLL_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,13 @@ class SessionRecord:
     replayed: int
     conflicts: int
     methods: dict[str, str]
+    removed: set[str] = field(default_factory=set)
+    settle_checks: int = 0  # sessions opened after this one until it no longer listed what it removed
+    settle_ms: float = 0.0  # how long that took, when more than one check was needed
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__, seconds=round(self.seconds, 6))
+        data = {k: v for k, v in self.__dict__.items() if k != "removed"}
+        return dict(data, seconds=round(self.seconds, 6), removed=len(self.removed), settle_ms=round(self.settle_ms, 3))
 
 
 class Hooks(Protocol):
@@ -225,12 +231,42 @@ class Playback:
         record = SessionRecord(name, round_, seconds, meter.bytes_up, meter.bytes_down, meter.round_trips,
                                meter.connections, report.downloaded, report.downloaded_bytes, report.replayed,
                                report.conflicts_gone + report.conflicts_changed, report.methods)
+        record.removed = report.removed
         self.sessions.append(record)
         self.capabilities_used.update(access.capabilities_used)
         return record
 
+    def _settle(self, record: SessionRecord) -> None:
+        """Wait until a new session of the cell's protocol no longer lists what ``record``'s
+        session deleted or moved away (bounded), so the next device meets what the session
+        asked for. Devices sync minutes apart, the timeline's sessions milliseconds apart:
+        Courier answers POP3 QUIT before it has deleted the messages, and a session opened
+        within ~10 ms lists them still (and may even RETR some: two devices with the same
+        message in a delete mode). How long each wait was is kept (``settle_ms``)."""
+        server = getattr(self.ctx, "direct_server", self.ctx.server)
+        protocol = self.ctx.mode.protocol
+        endpoint = server.endpoint(protocol, self.mailbox.account, self.ctx.tls)
+        start = time.perf_counter()
+        checks = 0
+        while True:
+            checks += 1
+            with open_access(protocol, endpoint, WireMeter(), self.ctx.options) as access:
+                left = record.removed & {ref.id for ref in access.list_messages().refs}
+            waited = time.perf_counter() - start
+            if not left:
+                break
+            if waited > SETTLE_TIMEOUT_S:
+                raise MailbenchError(
+                    f"{len(left)} messages {record.device} deleted in round {record.round} were still listed "
+                    f"{SETTLE_TIMEOUT_S:.0f} s after its session ended")
+            time.sleep(SETTLE_POLL_S)
+        record.settle_checks = checks
+        record.settle_ms = waited * 1000 if checks > 1 else 0.0
+
     def _session(self, name: str, round_: int) -> None:
-        self.session(name, round_)
+        record = self.session(name, round_)
+        if record.removed:
+            self._settle(record)
         view = self.view(name)
         now = time.perf_counter()
         self.tracker.observed(name, view, round_, now)

@@ -98,6 +98,11 @@ def sync_metrics(playback: Playback) -> dict[str, float]:
             metrics[f"{label}_bytes_up_per_session"] = statistics.mean(s.bytes_up for s in group)
             metrics[f"{label}_round_trips_per_session"] = statistics.mean(s.round_trips for s in group)
             metrics[f"{label}_s_per_session"] = statistics.mean(s.seconds for s in group)
+    settled = [s for s in sessions if s.settle_checks]
+    if settled:
+        metrics["sessions_that_removed_mail"] = len(settled)
+        metrics["sessions_still_listing_removed_mail"] = sum(s.settle_checks > 1 for s in settled)
+        metrics["removed_mail_listed_for_ms_max"] = max(s.settle_ms for s in settled)
     counters = Counter()
     for device in playback.devices.values():
         counters.update(device.counters)
@@ -110,5 +115,6 @@ def sync_metrics(playback: Playback) -> dict[str, float]:
         conflicts_changed=counters["conflicts_changed"],
         messages_downloaded=counters["downloaded"],
         message_bytes_downloaded=counters["downloaded_bytes"],
+        messages_listed_then_gone=counters["unavailable"],
     )
     return metrics

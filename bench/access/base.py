@@ -154,6 +154,8 @@ class MailAccess(ABC):
         # Optional capabilities this session actually used (PIPELINING, UIDPLUS, ...): a
         # scenario uses what the server offers and the results say so.
         self.capabilities_used: set[str] = set()
+        # Ids of messages this session listed but could not fetch or delete: gone meanwhile.
+        self.unavailable: set[str] = set()
 
     @property
     def pipelined(self) -> bool:
@@ -171,7 +173,8 @@ class MailAccess(ABC):
 
     @abstractmethod
     def fetch(self, refs: Iterable[MessageRef], part: Part = "full") -> Iterator[tuple[MessageRef, bytes]]:
-        """Yield each message (or its header block) as it arrives, never the whole lot at once."""
+        """Yield each message (or its header block) as it arrives, never the whole lot at once.
+        A message gone since it was listed is not yielded; its id goes to ``unavailable``."""
 
     @abstractmethod
     def delete(self, refs: Iterable[MessageRef]) -> None:

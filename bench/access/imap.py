@@ -235,7 +235,10 @@ class ImapAccess(MailAccess):
                 with self.meter.measure("FETCH"):
                     data = self._client.fetch([ref.handle for ref in batch], [request])
                 for ref in batch:
-                    yield ref, data[ref.handle][answer]
+                    if ref.handle in data:
+                        yield ref, data[ref.handle][answer]
+                    else:  # expunged since it was listed
+                        self.unavailable.add(ref.id)
 
     def delete(self, refs: Iterable[MessageRef]) -> None:
         for folder, in_folder in _by_folder(refs).items():

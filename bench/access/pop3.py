@@ -70,6 +70,28 @@ class _MeteredPOP3(poplib.POP3):
         self._tap.sent(len(data))
 
 
+class Refused(Exception):
+    """The server answered one command of a sequence with -ERR (the others still count).
+
+    For RETR, TOP and DELE of a listed message this means it is gone meanwhile: Courier
+    answers QUIT before it has deleted the messages, so a session opened within
+    milliseconds of another's QUIT still lists them and cannot RETR them. Such messages go
+    to ``unavailable``.
+    """
+
+
+def _answer(read: Any) -> Any:
+    """One answer; a server's -ERR becomes a ``Refused`` value so that the answers after it
+    (pipelined ones too) are still read in order. A dead connection still raises."""
+    try:
+        return read()
+    except poplib.error_proto as exc:
+        reply = exc.args[0] if exc.args else b""
+        if isinstance(reply, bytes) and reply.startswith(b"-ERR"):
+            return Refused(reply.decode(errors="replace"))
+        raise
+
+
 class Pop3Access(MailAccess):
     """POP3 (RFC 1939); the listing token is the set of UIDLs already seen."""
 
@@ -148,7 +170,7 @@ class Pop3Access(MailAccess):
                 else:
                     self._conn.send_pipelined(chunk)
                     self.capabilities_used.add("PIPELINING")
-                answers = [read() for _ in chunk]
+                answers = [_answer(read) for _ in chunk]
             yield from answers
 
     def fetch(self, refs: Iterable[MessageRef], part: Part = "full") -> Iterator[tuple[MessageRef, bytes]]:
@@ -157,12 +179,18 @@ class Pop3Access(MailAccess):
             self.capabilities_used.add("TOP")
         name, template = ("RETR", "RETR {}") if part == "full" else ("TOP", "TOP {} 0")
         answers = self._commands(name, [template.format(ref.handle) for ref in refs], long=True)
-        for ref, (_, lines, _) in zip(refs, answers):
+        for ref, answer in zip(refs, answers):
+            if isinstance(answer, Refused):
+                self.unavailable.add(ref.id)
+                continue
+            _, lines, _ = answer
             yield ref, b"\r\n".join(lines) + b"\r\n"
 
     def delete(self, refs: Iterable[MessageRef]) -> None:
-        for _ in self._commands("DELE", [f"DELE {ref.handle}" for ref in refs], long=False):
-            pass
+        refs = list(refs)
+        for ref, answer in zip(refs, self._commands("DELE", [f"DELE {ref.handle}" for ref in refs], long=False)):
+            if isinstance(answer, Refused):
+                self.unavailable.add(ref.id)
 
     def set_flags(self, refs: Iterable[MessageRef], flags: Iterable[str]) -> None:
         raise Unsupported("POP3 has no flags")
