@@ -106,6 +106,16 @@ def uid_set(uids: Iterable[int]) -> str:
     return ",".join(parts)
 
 
+def _id_prefix(folder: str, validity: int | str) -> str:
+    return str(validity) if folder == INBOX else f"{folder}/{validity}"
+
+
+def message_ref_id(folder: str, validity: int | str, uid: int) -> str:
+    """A message's id: ``UIDVALIDITY/UID`` in the INBOX (as ``list_messages`` gives it),
+    ``folder/UIDVALIDITY/UID`` elsewhere: two folders may share a UIDVALIDITY (Cyrus)."""
+    return f"{_id_prefix(folder, validity)}/{uid}"
+
+
 def parse_uid_set(text: str) -> list[int]:
     """The UIDs of a set such as ``1:3,7`` (as VANISHED and COPYUID give them), in order."""
     uids: list[int] = []
@@ -150,7 +160,7 @@ class ImapAccess(MailAccess):
     """IMAP4rev1. ``list_messages`` works on the INBOX, its token is ``(UIDVALIDITY, highest
     UID seen)``; a device's sync (``changes``) works on any folder, by its logical name
     (``INBOX``, ``Archive``), which lives below the server's personal namespace (Courier:
-    ``INBOX.Archive``). Message ids are ``UIDVALIDITY/UID``."""
+    ``INBOX.Archive``). Message ids: see ``message_ref_id``."""
 
     protocol = "imap"
     keeps_flags = True
@@ -301,8 +311,8 @@ class ImapAccess(MailAccess):
         modseq = int(modseq) if modseq is not None else None
         known_uids: dict[int, str] = {}
         for ref_id in known.ids:
-            prefix, _, uid = ref_id.partition("/")
-            if prefix == str(validity):
+            prefix, _, uid = ref_id.rpartition("/")
+            if prefix == _id_prefix(folder, validity):
                 known_uids[int(uid)] = ref_id
         method = self._listing or "full"
         incremental = (
@@ -356,7 +366,7 @@ class ImapAccess(MailAccess):
                 if items is None:  # expunged between the two commands
                     continue
                 header = next((v for k, v in items.items() if k.upper().startswith(b"BODY[HEADER.FIELDS")), b"")
-                ref = MessageRef(f"{validity}/{uid}", int(items[b"RFC822.SIZE"]), uid, folder)
+                ref = MessageRef(message_ref_id(folder, validity, uid), int(items[b"RFC822.SIZE"]), uid, folder)
                 new.append(MessageState(ref, _flags(changed[uid]), message_id(header or b"")))
         return FolderChanges(folder, method, validity, modseq, updated, new, frozenset(vanished))
 
@@ -431,7 +441,7 @@ class ImapAccess(MailAccess):
                 for old, new in zip(parse_uid_set(fields[1]), parse_uid_set(fields[2])):
                     if old in by_uid:
                         ref = by_uid[old]
-                        moved[ref.id] = MessageRef(f"{fields[0]}/{new}", ref.size, new, folder)
+                        moved[ref.id] = MessageRef(message_ref_id(folder, fields[0], new), ref.size, new, folder)
         return moved
 
     @property

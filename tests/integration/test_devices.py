@@ -85,6 +85,8 @@ def test_moves_use_move_or_copy_and_expunge_and_say_where_the_message_went(serve
         moved = access.move([listed[0].ref], ARCHIVE)
         new_ref = moved[listed[0].ref.id]
         assert new_ref.folder == ARCHIVE
+        # ids stay unique across folders, even where two folders share a UIDVALIDITY (Cyrus)
+        assert new_ref.id.startswith(f"{ARCHIVE}/") and new_ref.id not in {s.ref.id for s in listed}
         archived = access.changes(ARCHIVE, FolderSnapshot()).new
         assert [(s.ref.id, s.message_id) for s in archived] == [(new_ref.id, listed[0].message_id)]
         assert listed[0].ref.id not in access.locate([s.ref for s in listed])
