@@ -18,7 +18,6 @@ change shows on the other devices (``ChangeTracker``).
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Protocol
@@ -73,10 +72,11 @@ class SessionRecord:
 
 
 class Hooks(Protocol):
-    """What a scenario may do at fixed points of each round (all optional)."""
+    """What a scenario may do at fixed points (each method optional): when a round starts
+    (before its deliveries), when it ended (after its checkpoint), and on the way out,
+    whatever happened (``finish``: undo what the hooks did, such as an outage)."""
 
     def round_started(self, playback: "Playback", round_: int) -> None: ...
-    def before_sessions(self, playback: "Playback", round_: int) -> None: ...
     def round_ended(self, playback: "Playback", round_: int) -> None: ...
     def finish(self, playback: "Playback") -> None: ...
 
@@ -119,7 +119,6 @@ class Playback:
         self.census: dict[str, MailState] = {}
         self.checked_views = 0
         self.capabilities_used: set[str] = set()
-        self._round_sessions_started = False
 
     # -- the truth of downloads --------------------------------------------------------
 
@@ -194,20 +193,14 @@ class Playback:
                 if step.round != current:
                     current = step.round
                     _hook(self.hooks, "round_started", self, current)
-                    self._round_sessions_started = False
                 if step.kind == "deliver":
                     self.ctx.deliver(self.mailbox, step.event.count)
                     self._learn_keys()
                 elif step.kind == "act":
                     self._act(step.device, step.event, current)
                 elif step.kind == "session":
-                    if not self._round_sessions_started:
-                        self._round_sessions_started = True
-                        _hook(self.hooks, "before_sessions", self, current)
                     self._session(step.device, current)
                 else:
-                    if not self._round_sessions_started:
-                        _hook(self.hooks, "before_sessions", self, current)
                     self._checkpoint(current)
                     _hook(self.hooks, "round_ended", self, current)
         finally:
@@ -380,16 +373,6 @@ class Playback:
             if not any(other.readable(key) is not None for other in others):
                 lost += 1
         return lost
-
-    def session_totals(self, sessions: list[SessionRecord]) -> dict[str, float]:
-        count = len(sessions)
-        if not count:
-            return {}
-        totals = defaultdict(float)
-        for s in sessions:
-            for name in ("seconds", "bytes_up", "bytes_down", "round_trips", "connections", "downloaded_bytes"):
-                totals[name] += getattr(s, name)
-        return dict(totals, sessions=count)
 
     def close(self) -> None:
         for device in self.devices.values():

@@ -98,6 +98,9 @@ def sync_metrics(playback: Playback) -> dict[str, float]:
             metrics[f"{label}_bytes_up_per_session"] = statistics.mean(s.bytes_up for s in group)
             metrics[f"{label}_round_trips_per_session"] = statistics.mean(s.round_trips for s in group)
             metrics[f"{label}_s_per_session"] = statistics.mean(s.seconds for s in group)
+            # what a session cost besides the messages it downloaded: listing, flags, queue
+            metrics[f"{label}_overhead_bytes_down_per_session"] = statistics.mean(
+                s.bytes_down - s.downloaded_bytes for s in group)
     settled = [s for s in sessions if s.settle_checks]
     if settled:
         metrics["sessions_that_removed_mail"] = len(settled)

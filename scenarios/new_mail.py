@@ -39,8 +39,8 @@ class NewMail(Scenario):
     variants = ("trickle",)
 
     def __init__(self, intervals_s: tuple[float, ...] = (1.0, 5.0), arrivals: int = 3,
-                 gap_s: tuple[float, float] = (0.3, 1.5), push_timeout_s: float = 10.0,
-                 quiet_s: float = 5.0) -> None:
+                 gap_s: tuple[float, float] = (0.3, 1.5), push_timeout_s: float = 5.0,
+                 quiet_s: float = 3.0) -> None:
         self.intervals_s = intervals_s
         self.arrivals = arrivals
         self.gap_s = gap_s
@@ -73,6 +73,7 @@ class NewMail(Scenario):
                 result = watch(ctx, mailbox, device, policy, arrivals, sum(gaps) + 2 * wait + 3.0)
                 latencies = result.latencies_ms(arrivals.sent)
                 info["latencies_ms"][name] = [round(v, 3) for v in latencies]
+                info.setdefault("syncs", {})[name] = result.syncs
                 metrics[f"missed_{name}"] = len(arrivals.sent) - len(latencies)
                 if latencies:
                     metrics[f"latency_ms_{name}"] = statistics.median(latencies)

@@ -483,12 +483,13 @@ class ImapAccess(MailAccess):
         sock = self._client.socket()
         lines: list[bytes] = []
         deadline = time.monotonic() + timeout_s
-        while True:
+        while len(lines) < IDLE_LINES_MAX:
             if self._buffered(sock) or _readable(sock, 0 if lines else max(0.0, deadline - time.monotonic())):
                 lines.append(imap._get_line())
                 continue
             if lines or time.monotonic() >= deadline:
-                return lines
+                break
+        return lines
 
     def _buffered(self, sock: socket.socket) -> bool:
         reader = self._client._imap.file
@@ -510,6 +511,7 @@ class ImapAccess(MailAccess):
 
 
 _NEWS = (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED")
+IDLE_LINES_MAX = 10_000  # lines read in one go during IDLE (a server flooding us is bounded too)
 
 
 def _is_news(line: bytes) -> bool:
