@@ -119,6 +119,7 @@ class Playback:
         self.census: dict[str, MailState] = {}
         self.checked_views = 0
         self.capabilities_used: set[str] = set()
+        self.meters: list[WireMeter] = []  # one per device session, for per-command latencies
 
     # -- the truth of downloads --------------------------------------------------------
 
@@ -226,6 +227,7 @@ class Playback:
                                report.conflicts_gone + report.conflicts_changed, report.methods)
         record.removed = report.removed
         self.sessions.append(record)
+        self.meters.append(meter)
         self.capabilities_used.update(access.capabilities_used)
         return record
 
@@ -374,6 +376,10 @@ class Playback:
                 lost += 1
         return lost
 
+    def commands(self) -> dict[str, dict[str, object]]:
+        """Every device session's commands: count and latency of each, as a meter gives them."""
+        return merged_commands(self.meters)
+
     def close(self) -> None:
         for device in self.devices.values():
             device.close()
@@ -404,3 +410,12 @@ def server_census(ctx: Any, mailbox: Any) -> dict[str, MailState]:
                 key = state.message_id or f"#{folder}/{state.ref.id}"
                 found[key] = MailState(folder, SEEN in state.flags, FLAGGED in state.flags)
     return found
+
+
+def merged_commands(meters: list[WireMeter]) -> dict[str, dict[str, object]]:
+    """The per-command figures of several meters as one (``WireMeter.commands`` shape)."""
+    merged = WireMeter()
+    for meter in meters:
+        for command, latencies in meter.latencies_ms.items():
+            merged.latencies_ms[command].extend(latencies)
+    return merged.commands()

@@ -58,7 +58,7 @@ class MultiDeviceSync(Scenario):
         finally:
             playback.close()
         integrity.update(views_checked=playback.checked_views)
-        return SampleOutcome(metrics=metrics, integrity=integrity, info=info)
+        return SampleOutcome(metrics=metrics, integrity=integrity, commands=playback.commands(), info=info)
 
 
 def sync_metrics(playback: Playback) -> dict[str, float]:

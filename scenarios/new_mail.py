@@ -30,6 +30,7 @@ from bench.access.base import INBOX
 from bench.device import SyncDevice, SyncPolicy
 from bench.errors import IntegrityError
 from bench.notify import Arrivals, arrival_gaps, keep_watch, watch, watch_policies
+from bench.playback import merged_commands
 from scenarios.base import SampleContext, SampleOutcome, Scenario
 
 
@@ -64,6 +65,7 @@ class NewMail(Scenario):
                            empty_poll_bytes=meter.bytes_up + meter.bytes_down,
                            empty_poll_bytes_down=meter.bytes_down, empty_poll_round_trips=meter.round_trips)
             info: dict[str, object] = {"policies": [], "latencies_ms": {}}
+            meters = [meter]
             for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s):
                 name = policy.name
                 info["policies"].append(name)
@@ -71,6 +73,7 @@ class NewMail(Scenario):
                 wait = policy.push_timeout_s if policy.push else policy.interval_s
                 arrivals = Arrivals(ctx, mailbox, gaps)
                 result = watch(ctx, mailbox, device, policy, arrivals, sum(gaps) + 2 * wait + 3.0)
+                meters.append(result.meter)
                 latencies = result.latencies_ms(arrivals.sent)
                 info["latencies_ms"][name] = [round(v, 3) for v in latencies]
                 info.setdefault("syncs", {})[name] = result.syncs
@@ -93,4 +96,4 @@ class NewMail(Scenario):
             device.close()
         info["capabilities_used"] = sorted(access.capabilities_used)
         info["arrival_gaps_s"] = [round(g, 3) for g in arrival_gaps(ctx.seed, self.arrivals, *self.gap_s)]
-        return SampleOutcome(metrics=metrics, integrity=report.to_json(), info=info)
+        return SampleOutcome(metrics=metrics, integrity=report.to_json(), commands=merged_commands(meters), info=info)

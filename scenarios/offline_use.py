@@ -147,7 +147,7 @@ class OfflineUse(Scenario):
         finally:
             playback.close()
         integrity.update(views_checked=playback.checked_views)
-        return SampleOutcome(metrics=metrics, integrity=integrity, info=info)
+        return SampleOutcome(metrics=metrics, integrity=integrity, commands=playback.commands(), info=info)
 
     def _metrics(self, playback: Playback, outage: Outage) -> dict[str, float]:
         base = sync_metrics(playback)

@@ -89,4 +89,4 @@ class StorageExposure(Scenario):
         info = {"readings": readings, "hours_per_round": hours, "timeline": timeline.summary(),
                 "capabilities_used": sorted(playback.capabilities_used)}
         integrity.update(views_checked=playback.checked_views)
-        return SampleOutcome(metrics=metrics, integrity=integrity, info=info)
+        return SampleOutcome(metrics=metrics, integrity=integrity, commands=playback.commands(), info=info)

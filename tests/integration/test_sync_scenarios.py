@@ -51,6 +51,8 @@ def test_multi_device_sync_runs_and_shows_each_mode_for_what_it_is(server, tmp_p
     else:
         assert m["other_device_messages_share"] == 0.0 and m["messages_missing"] > 0
     assert m["bytes_down"] > m["message_bytes_downloaded"] > 0
+    listing = "UIDL" if MODES[mode].protocol == "pop3" else "FETCH"
+    assert outcome.commands[listing]["count"] >= m["connections"]  # every session listed
 
 
 def test_qresync_or_condstore_save_bytes_per_sync_where_the_server_has_them(server, tmp_path):
