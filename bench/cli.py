@@ -56,12 +56,14 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--scenario", "scenarios", multiple=True, metavar="NAME", help="Scenario to run (repeatable; default: all).")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+              help="Scenario to run (repeatable; default: all but new-mail, which runs when named).")
 @click.option("--server", "servers", multiple=True, metavar="NAME", help="Server to run on (repeatable; default: all).")
 @click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)), help="Protocol/mode (repeatable; default: all).")
 @click.option("--variant", "variants", multiple=True, metavar="NAME", help="Scenario variant (repeatable; default: all).")
 @click.option("--tls", "tls", multiple=True, type=click.Choice(["off", "on", "starttls"]),
-              help="TLS: off, on (implicit: IMAPS/POP3S), starttls (repeatable; default: off and on).")
+              help="TLS: off, on (implicit: IMAPS/POP3S), starttls (repeatable; default: off and on for "
+                   "bulk-fetch, off for the device scenarios).")
 @click.option("--link", "links", multiple=True, metavar="LINK",
               help="Network link: lan, broadband, mobile-4g, mobile-3g, satellite, or rtt=80ms,down=20mbit,up=5mbit "
                    "(repeatable; default: lan).")

@@ -29,9 +29,6 @@ class Cell:
         return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}" + ("" if self.link == "lan" else f"/{self.link}")
 
 
-DEFAULT_TLS = ("off", "on")
-
-
 def build_plan(
     scenarios: Sequence[str],
     servers: Sequence[str],
@@ -40,10 +37,16 @@ def build_plan(
     tls: Sequence[str] = (),
     links: Sequence[str] = (),
 ) -> list[Cell]:
-    """Every combination asked for (an empty filter means all; TLS: off and on), grouped by server."""
+    """Every combination asked for, grouped by server.
+
+    An empty filter means all, except two defaults that keep the default comparison to
+    minutes: without ``scenarios``, those a scenario marks ``in_default_plan`` (new-mail
+    watches for mail in real time and runs when named); without ``tls``, each scenario's
+    ``default_tls`` (bulk-fetch measures TLS off and on; the device scenarios, off).
+    """
     from scenarios import SCENARIOS, get_scenario
 
-    scenario_names = list(dict.fromkeys(scenarios)) or list(SCENARIOS)
+    scenario_names = list(dict.fromkeys(scenarios)) or [n for n, s in SCENARIOS.items() if s.in_default_plan]
     server_names = list(dict.fromkeys(servers)) or list(SERVERS)
     mode_names = list(dict.fromkeys(modes)) or list(MODES)
     for name in scenario_names:
@@ -52,8 +55,7 @@ def build_plan(
         get_server(name)
     for name in mode_names:
         get_mode(name)
-    tls_modes = list(dict.fromkeys(tls)) or list(DEFAULT_TLS)
-    for value in tls_modes:
+    for value in tls:
         if value not in TLS_MODES:
             raise UsageError(f"unknown --tls {value!r}; choose from {', '.join(TLS_MODES)}")
     known_variants = {v for name in scenario_names for v in SCENARIOS[name].variants}
@@ -71,7 +73,7 @@ def build_plan(
         if not variants or variant in variants
         for link in (list(dict.fromkeys(links)) or ["lan"])
         for mode in mode_names
-        for tls_mode in tls_modes
+        for tls_mode in (list(dict.fromkeys(tls)) or SCENARIOS[scenario].default_tls)
     ]
     if not cells:
         raise UsageError("the filters leave no cell to run; see `mailbench list`")

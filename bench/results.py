@@ -24,6 +24,7 @@ Layout (``schema_version`` 1)::
           "error": null | "one line",
           "integrity": {"checked": 500, "passed": true, "missing": [], "changed": [], "unexpected": []},
           "samples": [{"elapsed_s": 0.41, "bytes_down": 123, ...}, ...],   # one dict per repeat
+          "sample_info": [{...}, ...],                                     # per repeat: series, facts
           "metrics": {"elapsed_s": {"median": ..., "min": ..., "max": ..., "n": 3}, ...},
           "commands": {"FETCH": {"count": 10, "latency_ms": [..]}},         # every command's latency
           "info": {...}                                                    # facts, not figures
@@ -84,6 +85,7 @@ class CellResult:
     error: str | None = None
     integrity: dict[str, Any] = field(default_factory=dict)
     samples: list[dict[str, float]] = field(default_factory=list)
+    sample_info: list[dict[str, Any]] = field(default_factory=list)
     commands: dict[str, dict[str, Any]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -118,6 +120,7 @@ class CellResult:
             "error": self.error,
             "integrity": self.integrity,
             "samples": self.samples,
+            "sample_info": self.sample_info,
             "metrics": self.metrics(),
             "commands": self.commands,
             "info": self.info,
@@ -136,6 +139,7 @@ class CellResult:
             error=data.get("error"),
             integrity=data.get("integrity", {}),
             samples=data.get("samples", []),
+            sample_info=data.get("sample_info", []),
             commands=data.get("commands", {}),
             info=data.get("info", {}),
         )

@@ -251,7 +251,8 @@ class Run:
                         merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
                         merged["count"] += stats["count"]
                         merged["latency_ms"].extend(stats["latency_ms"])
-                    result.info.update(outcome.info)
+                    result.info.update(outcome.info)  # facts; the last sample's stand for the cell
+                    result.sample_info.append(outcome.info)
                     checked += outcome.integrity.get("checked", 0)
                     result.integrity = dict(outcome.integrity, checked=checked, samples=repeat + 1)
                     self.observer.advance(cell.id)

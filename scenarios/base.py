@@ -126,6 +126,9 @@ class Scenario(ABC):
     variants: ClassVar[tuple[str, ...]]
     # True where the scenario cuts the link itself: its cells then get a relay even on lan.
     needs_link_control: ClassVar[bool] = False
+    # Whether a run that names no scenario runs this one, and with which TLS settings.
+    in_default_plan: ClassVar[bool] = True
+    default_tls: ClassVar[tuple[str, ...]] = ("off",)
 
     @abstractmethod
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:

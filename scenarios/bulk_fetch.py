@@ -24,6 +24,7 @@ class BulkFetch(Scenario):
     name = "bulk-fetch"
     description = "download a whole mailbox (or its headers, or only what is new) to a device"
     variants = ("full", "headers", "new")
+    default_tls = ("off", "on")  # the handshake's and encryption's cost shows here
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         part = "headers" if ctx.variant == "headers" else "full"

@@ -300,8 +300,12 @@ class _Direction:
             return
         if end is _EOF:
             self.finished = True
-            if self.dest.can_write_eof():
-                self.dest.write_eof()
+            try:
+                if self.dest.can_write_eof():
+                    self.dest.write_eof()
+            except OSError:  # the other side is already gone (a cut): nothing left to close
+                self.session.reset()
+                return
             self.session.check_done()
             return
         self.schedule()

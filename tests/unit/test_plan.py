@@ -23,9 +23,20 @@ def test_links_are_a_dimension_and_only_non_lan_ones_show_in_the_id():
                                      "bulk-fetch/dovecot/imap/full/tls-off/satellite"]
 
 
-def test_tls_defaults_to_off_and_on():
+def test_tls_defaults_to_off_and_on_for_bulk_fetch_and_off_for_device_scenarios():
     cells = build_plan(["bulk-fetch"], ["dovecot"], ["imap"], ["full"])
     assert [c.tls for c in cells] == ["off", "on"]
+    assert {c.tls for c in build_plan(["multi-device-sync"], ["dovecot"], ["imap"])} == {"off"}
+    assert {c.tls for c in build_plan(["multi-device-sync"], ["dovecot"], ["imap"], tls=["on"])} == {"on"}
+
+
+def test_the_default_plan_leaves_out_what_runs_only_by_name():
+    from scenarios import SCENARIOS
+
+    default = {c.scenario for c in build_plan([], ["dovecot"], [])}
+    assert "new-mail" not in default and "bulk-fetch" in default
+    assert default == {name for name, s in SCENARIOS.items() if s.in_default_plan}
+    assert {c.scenario for c in build_plan(["new-mail"], ["dovecot"], [])} == {"new-mail"}
 
 
 @pytest.mark.parametrize(
