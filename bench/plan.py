@@ -12,6 +12,7 @@ from typing import Sequence
 from bench.errors import UsageError
 from bench.modes import MODES, get_mode
 from bench.servers import SERVERS, get_server
+from bench.results import cell_id
 from bench.tls import TLS_MODES
 
 
@@ -26,7 +27,7 @@ class Cell:
 
     @property
     def id(self) -> str:
-        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}" + ("" if self.link == "lan" else f"/{self.link}")
+        return cell_id(self.scenario, self.server, self.mode, self.variant, self.tls, self.link)
 
 
 def build_plan(

@@ -71,6 +71,11 @@ def summarise(values: list[float]) -> dict[str, float]:
     }
 
 
+def cell_id(scenario: str, server: str, mode: str, variant: str, tls: str, link: str) -> str:
+    """A cell's id, the key that reports and comparisons match cells by."""
+    return f"{scenario}/{server}/{mode}/{variant}/tls-{tls}" + ("" if link == "lan" else f"/{link}")
+
+
 @dataclass
 class CellResult:
     """What one cell produced: every sample, its integrity check, or its error."""
@@ -91,7 +96,7 @@ class CellResult:
 
     @property
     def id(self) -> str:
-        return f"{self.scenario}/{self.server}/{self.mode}/{self.variant}/tls-{self.tls}" + ("" if self.link == "lan" else f"/{self.link}")
+        return cell_id(self.scenario, self.server, self.mode, self.variant, self.tls, self.link)
 
     @property
     def ok(self) -> bool:
