@@ -559,6 +559,181 @@ def plot_time_against_rtt(results: Results, ax: Axes, *, scenario: str | None = 
               alignment="left", handlelength=2.4)
 
 
+# --- Device scenarios -------------------------------------------------------------------
+
+ROUND_PREFIX = "consistency_round_"
+VARIANT_LINES = {"incremental": "-", "full-resync": (0, (5, 3))}  # full-resync dashed
+POLICY_SHADES = {"": 0.0, "full": 0.0, "headers": 0.45, "online": 0.7, "idle": 0.0, "poll_1s": 0.4, "poll_5s": 0.7}
+POLICY_HATCHES = {"headers": "////", "online": "....", "poll_1s": "////", "poll_5s": "...."}
+
+
+def round_metrics(grid: Grid) -> list[tuple[int, str]]:
+    """The ``consistency_round_<r>`` metrics the grid recorded, as (round, metric) by round."""
+    found = [(int(m[len(ROUND_PREFIX):]), m) for m in grid.metric_names()
+             if m.startswith(ROUND_PREFIX) and m[len(ROUND_PREFIX):].isdigit()]
+    return sorted(found)
+
+
+def suffixed(grid: Grid, prefix: str) -> list[str]:
+    """The suffixes of ``<prefix>_<suffix>`` metrics in the grid (policies), sorted; a bare
+    ``prefix`` metric is the suffix ``""``, first."""
+    names = grid.metric_names()
+    found = sorted(m[len(prefix) + 1:] for m in names if m.startswith(prefix + "_"))
+    return ([""] if prefix in names else []) + found
+
+
+def policies_of(grid: Grid, prefix: str) -> list[str]:
+    """The policies of ``<prefix>_<policy>`` metrics, or ``[""]`` for the bare metric alone."""
+    found = [p for p in suffixed(grid, prefix) if p and not p.startswith("max_")]
+    return found or ([""] if grid.has_metric(prefix) else [])
+
+
+def _one_server(results: Results, scenario: str | None, server: str | None, link: str | None) -> tuple[Grid, str, str | None]:
+    grid, named = _one_link(_choose(results, scenario), link)
+    if server is None:
+        server = grid.servers[0]
+    elif server not in grid.servers:
+        raise ValueError(f"no {grid.scenario} cells for server {server!r}; the results have {grid.servers}")
+    return grid, server, named
+
+
+def plot_consistency_rounds(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                            variant: str | None = None, link: str | None = None) -> None:
+    """Consistency at the end of each round (``consistency_round_<r>``), one line per mode in
+    its colour; ``incremental`` solid, ``full-resync`` dashed (every other variant dotted)."""
+    grid, server, named = _one_server(results, scenario, server, link)
+    rounds = round_metrics(grid)
+    if not rounds:
+        raise ValueError(f"the {grid.scenario} cells record no {ROUND_PREFIX}<r> metrics")
+    tls = grid.reference_tls
+    variants = [v for v in grid.variants if variant is None or v == variant]
+    drawn: list[float] = []
+    shown_variants = []
+    for v in variants:
+        style = VARIANT_LINES.get(v, ":")
+        for mode in grid.modes:
+            points = [(r, stat) for r, metric in rounds
+                      if (stat := grid.stat(server, mode, v, tls, metric)) is not None]
+            if not points:
+                continue
+            xs = [r for r, _ in points]
+            ys = [stat.median for _, stat in points]
+            colour = mode_colour(mode, grid.modes)
+            solid = style == "-"  # the others drawn lighter on top, so they show where they coincide
+            ax.plot(xs, ys, color=colour if solid else lighter(colour, 0.5), linestyle=style,
+                    linewidth=1.8 if solid else 1.6, marker="o" if solid else None, markersize=3.5,
+                    zorder=3 if solid else 4)
+            drawn += [stat.min for _, stat in points] + ys
+            if v not in shown_variants:
+                shown_variants.append(v)
+    if not drawn:
+        raise ValueError(f"no {grid.scenario} cell on {server} has a consistency to draw")
+    ax.set_xticks([r for r, _ in rounds])
+    ax.set_xlabel("round")
+    ax.set_ylabel("consistency (share right)")
+    low = min(drawn)
+    ax.set_ylim(max(0.0, low - (1.0 - low) * 0.1 - 0.005), 1.005)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.3g}"))
+    ax.set_title(f"{grid.scenario} on {server}: consistency per round", loc="left", pad=18)
+    note = f"{named}; " if named else ""
+    ax.annotate(f"{note}{_samples(results)}; mean over the joined devices at each round's end, {tls_label(tls)}",
+                (0, 1), xycoords="axes fraction", xytext=(0, 6), textcoords="offset points",
+                fontsize=8.5, color=MUTED)
+    handles = [Line2D([], [], color=mode_colour(m, grid.modes), linewidth=1.8, label=m) for m in grid.modes]
+    if len(shown_variants) > 1:
+        handles += [Line2D([], [], color="#555555" if VARIANT_LINES.get(v, ":") == "-" else lighter("#555555", 0.5),
+                           linewidth=1.4, linestyle=VARIANT_LINES.get(v, ":"), label=v)
+                    for v in shown_variants]
+    ax.legend(handles=handles, title=f"server: {server}", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              alignment="left", handlelength=2.4)
+
+
+def _policy_bars(results: Results, ax: Axes, prefix: str, *, scenario: str | None, server: str | None,
+                 variant: str | None, link: str | None, what: str, ylabel: str,
+                 formatter: Callable[[float], str], share: bool) -> None:
+    """Bars of ``<prefix>_<policy>`` (else of the bare ``<prefix>``): one group per variant, in
+    it one bar per mode and policy the cells recorded; the mode's colour, the policy lighter
+    and hatched. ``<prefix>_max_<policy>`` (a worst case) is not a policy."""
+    grid, server, named = _one_server(results, scenario, server, link)
+    tls = grid.reference_tls
+    policies = policies_of(grid, prefix)
+    variants = [v for v in grid.variants if variant is None or v == variant]
+    metric = {p: f"{prefix}_{p}" if p else prefix for p in policies}
+    slots = [(m, p) for m in grid.modes for p in policies
+             if any(grid.stat(server, m, v, tls, metric[p]) is not None for v in variants)]
+    if not slots:
+        raise ValueError(f"no {grid.scenario} cell on {server} records {prefix}")
+    width = 0.84 / len(slots)
+    labelled = len(slots) * len(variants) <= MAX_LABELLED_BARS
+    heights: list[float] = []
+    for index, (mode, policy) in enumerate(slots):
+        colour = mode_colour(mode, grid.modes)
+        xs, ys = [], []
+        for g, v in enumerate(variants):
+            stat = grid.stat(server, mode, v, tls, metric[policy])
+            if stat is not None:
+                xs.append(g + (index + 0.5 - len(slots) / 2) * width)
+                ys.append(stat.median)
+        if not xs:
+            continue
+        shade = POLICY_SHADES.get(policy, 0.3)
+        bars = ax.bar(xs, ys, width * 0.92, facecolor=lighter(colour, shade) if shade else colour,
+                      edgecolor=colour, hatch=POLICY_HATCHES.get(policy, ""), linewidth=1.0)
+        heights += ys
+        if labelled:
+            named = f" {policy}" if len(policies) > 1 else ""  # a bar of 0 shows no hatch: name it
+            ax.bar_label(bars, labels=[formatter(y) + named for y in ys], padding=2, fontsize=7,
+                         rotation=90 if len(slots) > 3 else 0, color="#222222")
+    ax.set_xticks(range(len(variants)), variants)
+    ax.set_xlim(-0.5, len(variants) - 0.5)
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlabel("variant")
+    ax.set_ylabel(ylabel)
+    top = max(heights, default=0) or 1.0
+    if share:
+        top = max(top, 1.0)
+    ax.set_ylim(0, top * (1.35 if len(slots) > 3 else 1.15))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: formatter(y)))
+    ax.set_title(f"{grid.scenario} on {server}: {what}", loc="left", pad=18)
+    note = f"{named}; " if named else ""
+    ax.annotate(f"{note}{_samples(results)}; {tls_label(tls)}", (0, 1), xycoords="axes fraction",
+                xytext=(0, 6), textcoords="offset points", fontsize=8.5, color=MUTED)
+    handles = [Patch(facecolor=mode_colour(m, grid.modes), edgecolor=mode_colour(m, grid.modes), label=m)
+               for m in grid.modes if any(s[0] == m for s in slots)]
+    named_policies = [p for p in policies if any(s[1] == p for s in slots)]
+    if len(named_policies) > 1 or named_policies != [""]:
+        handles += [Patch(facecolor=lighter("#777777", POLICY_SHADES.get(p, 0.3)) if POLICY_SHADES.get(p, 0.3)
+                          else "#777777", edgecolor="#777777", hatch=POLICY_HATCHES.get(p, ""),
+                          label=p or "most kept")
+                    for p in named_policies]
+    ax.legend(handles=handles, title=f"server: {server}", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              alignment="left", handlelength=1.6, handleheight=1.1)
+
+
+def plot_readable_offline(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                          variant: str | None = None, link: str | None = None) -> None:
+    """``readable_offline_share`` per mode, and per caching policy where recorded."""
+    _policy_bars(results, ax, "readable_offline_share", scenario=scenario, server=server, variant=variant,
+                 link=link, what="share readable offline", ylabel="share of the mailbox readable offline",
+                 formatter=lambda y: f"{y:.2f}", share=True)
+
+
+def plot_new_mail_latency(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                          variant: str | None = None, link: str | None = None) -> None:
+    """``latency_ms_<policy>``: delivery to visible, per mode and policy."""
+    _policy_bars(results, ax, "latency_ms", scenario=scenario, server=server, variant=variant, link=link,
+                 what="new-mail latency per policy", ylabel="delivery to visible (ms)",
+                 formatter=units.number, share=False)
+
+
+def _has_rounds(grid: Grid) -> bool:
+    return bool(round_metrics(grid))
+
+
+def _has_latency(grid: Grid) -> bool:
+    return any(policies_of(grid, "latency_ms"))
+
+
 PlotFunction = Callable[..., None]
 
 
@@ -573,6 +748,7 @@ class ChartSpec:
     caption: str
     scenarios: frozenset[str] | None = None  # None: every scenario that has the metrics
     per: str = "server"  # or "variant": drawn only when the run had several servers; "rtt": see below
+    wants: Callable[[Grid], bool] | None = None  # beyond ``needs``: metrics named by pattern
 
     @property
     def section(self) -> str:
@@ -597,6 +773,16 @@ CHARTS: tuple[ChartSpec, ...] = (
               "Time against the link's round-trip time, one line per mode: the median of each cell, error "
               "bars spanning the samples' min–max; dashed, the limit: the time a perfect protocol would need "
               "on each link for the same bytes (lan has none).", per="rtt"),
+    ChartSpec("consistency", plot_consistency_rounds, (),
+              "Consistency per round: the mean share of the intended mailbox (messages and their states) the "
+              "joined devices have right at each round's end, one line per mode; full-resync (IMAP without "
+              "CONDSTORE/QRESYNC) dashed.", scenarios=frozenset({"multi-device-sync"}), wants=_has_rounds),
+    ChartSpec("readable-offline", plot_readable_offline, ("readable_offline_share",),
+              "Share of the mailbox each mode (and each caching policy, lighter and hatched) can show whole "
+              "with no connection.", scenarios=frozenset({"offline-use"})),
+    ChartSpec("latency", plot_new_mail_latency, (),
+              "New-mail latency: median time from delivery to the message showing on the device, per mode "
+              "and policy.", scenarios=frozenset({"new-mail"}), wants=_has_latency),
 )
 
 
@@ -635,6 +821,8 @@ def planned_charts(results: Results, scenario: str | None = None) -> list[Planne
             if spec.scenarios is not None and name not in spec.scenarios:
                 continue
             if not all(grid.has_metric(metric) for metric in spec.needs):
+                continue
+            if spec.wants is not None and not spec.wants(grid):
                 continue
             if spec.per == "rtt":
                 timed = time_metric(grid)

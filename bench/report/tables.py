@@ -51,6 +51,9 @@ KNOWN = {
         Column("server_disk_after_bytes", "server disk after", is_bytes=True),
         Column("limit_s", "limit (s)"),
         Column("efficiency", "efficiency"),
+        Column("sync_bytes_down_per_session", "received per sync session", is_bytes=True),
+        Column("sync_overhead_bytes_down_per_session", "overhead received per sync session", is_bytes=True),
+        Column("server_store_bytes", "server store", is_bytes=True),
     )
 }
 

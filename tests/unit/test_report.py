@@ -7,6 +7,7 @@ Two frozen results files: ``results_real_tls.json`` is a real small run (20 mess
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -805,16 +806,16 @@ def _sync_like(data: dict) -> dict:
     return data
 
 
-def test_unknown_scenarios_render_generically_over_links(tmp_path):
+def test_device_scenarios_render_over_links(tmp_path):
     data = _sync_like(_raw(LINKS))
     files = _render_changed(tmp_path, data)
     md = files.markdown.read_text(encoding="utf-8")
     for scenario in ("multi-device-sync", "offline-use", "storage-exposure"):
         section = _section(md, f"Scenario: {scenario}")
-        assert "no report layout of its own" in section
+        assert "no report layout of its own" not in section  # each has its own layout
         assert "| variant | link | mode | TLS |" in section
     sync = _section(md, "Scenario: multi-device-sync")
-    # every metric, a few per table (none too wide to read), each cell's median in its row
+    # every metric once: its own tables, then the others, a few per table (none too wide to read)
     cell = _cell(data, "multi-device-sync/dovecot/pop3-keep/three-devices/tls-off/satellite")
     metrics = sorted({name for sample in cell["samples"] for name in sample})
     tables = [part for part in sync.split("\n\n") if part.startswith("| variant | link | mode | TLS |")]
@@ -826,16 +827,18 @@ def test_unknown_scenarios_render_generically_over_links(tmp_path):
         row = next(r for r in rows if "three-devices | satellite | pop3-keep | off |" in r)
         values = [c.strip() for c in row.strip("| ").split(" | ")][4:]
         shown += list(zip(columns, values))
-    assert len(shown) == len(metrics)  # every metric once, in alphabetical order
-    for metric, (header, value) in zip(metrics, shown):
-        assert header.replace("\\", "").startswith(column_for(metric).header.split(" (")[0])
+    assert len(shown) == len(metrics)  # every metric once
+    by_header = {header.replace("\\", ""): value for header, value in shown}
+    for metric in metrics:
+        header, value = next((h, v) for h, v in by_header.items()
+                             if h.split(" (")[0] == column_for(metric).header.split(" (")[0])
         if not column_for(metric).is_bytes:
             values = [s[metric] for s in cell["samples"]]
             counts = all(isinstance(v, int) for v in values)  # a median of counts is shown as a count
             median = int(_median(values)) if counts and _median(values).is_integer() else _median(values)
             assert value.startswith(number(median)), metric
     offline = _section(md, "Scenario: offline-use")
-    assert "outage | satellite | imap | off | **failed** | — |" in offline
+    assert "outage | satellite | imap | off | **failed** |" in offline
     assert "offline-use/dovecot/imap/outage/tls-off/satellite" in _section(md, "Failed cells")
     # a time per session is drawn against the round trip, under Links; no time, no such chart
     names = {path.name for path in files.charts}
@@ -846,3 +849,92 @@ def test_unknown_scenarios_render_generically_over_links(tmp_path):
     assert "### offline-use over the links" not in links
     summary = _section(md, "Summary")
     assert "**multi-device-sync over links on dovecot**" in summary
+
+
+# --- Device scenarios (results_devices.json: a real run, dovecot, TLS off, 1 sample per cell) ---
+
+DEVICES = DATA / "results_devices.json"
+DEVICE_SCENARIOS = ("multi-device-sync", "offline-use", "storage-exposure")
+
+
+@pytest.fixture(scope="module")
+def devices_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("devices")
+    return out, render(load(DEVICES), out)
+
+
+def test_device_scenarios_have_their_own_sections(devices_report):
+    document = build_document(load(DEVICES))
+    assert "no report layout of its own" not in markdown.render(document)
+    for scenario in DEVICE_SCENARIOS:
+        section = document.section(f"Scenario: {scenario}")
+        assert document.section(f"{scenario} on dovecot") in section.children
+    out, files = devices_report
+    svg = (out / "charts" / "multi-device-sync-dovecot-consistency.svg").read_bytes()
+    assert base64.b64encode(svg).decode("ascii") in files.html.read_text(encoding="utf-8")  # embedded
+
+
+@pytest.mark.parametrize("stem", ["multi-device-sync-dovecot-consistency", "offline-use-dovecot-readable-offline"])
+def test_device_headline_charts_exist_and_are_linked(devices_report, stem):
+    out, files = devices_report
+    for fmt in ("png", "svg"):
+        assert (out / "charts" / f"{stem}.{fmt}").stat().st_size > 0
+    assert f"charts/{stem}.png" in files.markdown.read_text(encoding="utf-8")
+    assert f"charts/{stem}.svg" in {block.stem + ".svg" for block in build_document(load(DEVICES)).charts()}
+
+
+def test_no_new_mail_chart_when_the_scenario_did_not_run(devices_report):
+    out, _ = devices_report
+    assert not list((out / "charts").glob("new-mail-*"))
+
+
+def _table_with(section, header: str) -> Table:
+    return next(b for b in section.blocks if isinstance(b, Table) and header in b.headers)
+
+
+def _value(table: Table, mode: str, variant: str, header: str) -> str:
+    column = table.headers.index(header)
+    for row in table.rows:
+        if plain(row[0]) == variant and plain(row[1]) == mode:
+            return plain(row[column])
+    raise KeyError((mode, variant))
+
+
+def test_device_tables_take_their_figures_from_the_data():
+    results = load(DEVICES)
+    raw = json.loads(DEVICES.read_text(encoding="utf-8"))
+    sample = {c["id"]: c["samples"][0] for c in raw["cells"]}
+    document = build_document(results)
+
+    lost = _table_with(document.section("offline-use on dovecot"), "messages lost with device")
+    expected = sample["offline-use/dovecot/pop3-delete/link-cut/tls-off"]["messages_lost_with_device"]
+    assert _value(lost, "pop3-delete", "link-cut", "messages lost with device") == number(expected)
+
+    exposure = _table_with(document.section("storage-exposure on dovecot"), "exposed message hours")
+    expected = sample["storage-exposure/dovecot/imap/timeline/tls-off"]["exposed_message_hours"]
+    assert _value(exposure, "imap", "timeline", "exposed message hours") == number(expected)
+
+    sync = document.section("multi-device-sync on dovecot")
+    final = _table_with(sync, "messages missing")
+    expected = sample["multi-device-sync/dovecot/pop3-delete/incremental/tls-off"]["messages_missing"]
+    assert _value(final, "pop3-delete", "incremental", "messages missing") == number(expected)
+    resync = _table_with(sync, "full-resync ÷ incremental")
+    imap = next(row for row in resync.rows if plain(row[0]) == "imap" and plain(row[1]) == "overhead only")
+    inc = sample["multi-device-sync/dovecot/imap/incremental/tls-off"]["sync_overhead_bytes_down_per_session"]
+    full = sample["multi-device-sync/dovecot/imap/full-resync/tls-off"]["sync_overhead_bytes_down_per_session"]
+    assert plain(imap[4]) == factor(full / inc)
+
+
+def test_device_sections_skip_missing_metrics(tmp_path):
+    """Without the consistency and offline metrics the sections still render, without those charts."""
+    raw = json.loads(DEVICES.read_text(encoding="utf-8"))
+    for cell in raw["cells"]:
+        for sample in cell["samples"]:
+            for name in [n for n in sample if n.startswith(("consistency_round_", "readable_offline"))]:
+                del sample[name]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    files = render(load(path), tmp_path / "out")
+    names = {p.name for p in files.charts}
+    assert not any("consistency" in n or "readable-offline" in n for n in names)
+    assert "## Scenario: offline-use" in files.markdown.read_text(encoding="utf-8")

@@ -8,10 +8,20 @@ registered still gets a section: a table of every metric it recorded.
 
 from __future__ import annotations
 
-from bench.report.scenarios import bulk_fetch
+from bench.report.scenarios import (
+    bulk_fetch,
+    multi_device_sync,
+    new_mail,
+    offline_use,
+    storage_exposure,
+)
 from bench.report.scenarios.base import GENERIC, ScenarioReport
 
-REPORTS: dict[str, ScenarioReport] = {report.name: report for report in (bulk_fetch.REPORT,)}
+REPORTS: dict[str, ScenarioReport] = {
+    report.name: report
+    for report in (bulk_fetch.REPORT, multi_device_sync.REPORT, offline_use.REPORT, new_mail.REPORT,
+                   storage_exposure.REPORT)
+}
 
 
 def report_for(scenario: str) -> ScenarioReport:

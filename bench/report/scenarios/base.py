@@ -81,3 +81,36 @@ def generic_section(results: Results, grid: Grid) -> Section:
 
 
 GENERIC = ScenarioReport("", generic_section)
+
+
+MetricGroup = tuple[tuple[str, ...], str]  # metrics, caption
+
+
+def grouped_section(results: Results, grid: Grid, intro: list[Block], groups: list[MetricGroup],
+                    extra: Callable[[Grid, str], list[Block]] | None = None) -> Section:
+    """A scenario's section: ``intro``, then per server a table per group of metrics (those
+    recorded; groups with none are left out), ``extra`` blocks, the other recorded metrics in
+    tables of a few each, and the server's charts."""
+    result = Section(title(grid.scenario), list(intro))
+    if len(grid.servers) > 1:
+        compared = [block for v in grid.variants for block in chart_blocks(results, grid.scenario, variant=v)]
+        if compared:
+            result.children.append(Section(f"{grid.scenario}: servers compared", compared))
+    shown = {metric for metrics, _ in groups for metric in metrics}
+    others = sorted(grid.metric_names() - shown)
+    chunks = [tuple(others[i:i + GENERIC_COLUMNS]) for i in range(0, len(others), GENERIC_COLUMNS)]
+    for server in grid.servers:
+        tables: list[Block] = []
+        for metrics, caption in groups:
+            present = [m for m in metrics if grid.has_metric(m)]
+            if present:  # the first table holds the rows that links to a cell lead to
+                tables.append(metric_table(grid, server, present, caption=caption, anchors=not tables))
+        if extra is not None:
+            tables += extra(grid, server)
+        for i, chunk in enumerate(chunks):
+            part = f", part {i + 1} of {len(chunks)}" if len(chunks) > 1 else ""
+            tables.append(metric_table(grid, server, chunk, anchors=not tables,
+                                       caption=f"Other recorded figures{part}, median (min–max) over the samples"))
+        result.children.append(Section(f"{grid.scenario} on {server}",
+                                        [*tables, *chart_blocks(results, grid.scenario, server)]))
+    return result
