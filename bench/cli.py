@@ -83,15 +83,16 @@ def run(scenarios, servers, modes, variants, tls, links, messages, repeat, seed,
         tls=list(tls), links=list(links), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
         pipelining=not no_pipelining,
     )
+    the_run = Run(config)  # validates names and corpus before anything is written or started
     _check_writable(out)
-    the_run = Run(config)  # validates names and corpus before Docker is touched
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:
         the_run.observer = ProgressObserver(progress)
         try:
             folder = the_run.execute()
         except KeyboardInterrupt:
-            the_run.save()
+            if the_run.folder.exists():  # else nothing had started: nothing to keep
+                the_run.save()
             stderr.print(f"interrupted: finished cells are in {the_run.path}; containers removed")
             sys.exit(130)
     from bench.report import render  # after the run: matplotlib stays out of its memory figures

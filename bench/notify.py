@@ -27,7 +27,6 @@ from typing import Any
 from bench.access import AccessOptions, WireMeter
 from bench.access.base import INBOX
 from bench.access.imap import ImapAccess
-from bench.corpus.canonical import message_id
 from bench.device import SyncDevice
 
 

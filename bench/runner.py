@@ -17,24 +17,24 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
+
+from docker.errors import DockerException
 
 from bench import environment, results
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.corpus.source import CorpusSource, open_corpus
-from docker.errors import DockerException
-
 from bench.errors import IntegrityError, MailbenchError, UsageError
+from bench.links import LinkProfile, limit_seconds, parse_link
+from bench.links.cell import open_cell_link, service_name
 from bench.modes import get_mode
 from bench.plan import Cell, build_plan
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
 from bench.servers.base import PROTOCOLS, RunningServer, check_port_free
-from bench.links import LinkProfile, limit_seconds, parse_link
-from bench.links.cell import open_cell_link, service_name
-from bench.tls import RunCertificates, make_certificates
 from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
+from bench.tls import RunCertificates, make_certificates
 from scenarios import get_scenario
 from scenarios.base import SampleContext
 
