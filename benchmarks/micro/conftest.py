@@ -5,5 +5,6 @@ from tests.conftest import (  # noqa: F401  (fixtures are found by name)
     certificates,
     docker_client,
     running_servers,
+    server,
     server_image,
 )

@@ -23,17 +23,6 @@ ROUNDS = 30
 pytestmark = pytest.mark.integration
 
 
-def _server_names() -> list[str]:
-    from bench.servers import SERVERS
-
-    return list(SERVERS)
-
-
-@pytest.fixture(scope="module", params=_server_names())
-def server(request, running_servers):
-    return running_servers(request.param)
-
-
 @pytest.fixture(scope="module")
 def account(server):
     account = server.fresh_account()
