@@ -239,7 +239,7 @@ class Run:
                     try:
                         ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
                                             AccessOptions(pipelining=self.config.pipelining), sample_dir,
-                                            tls=cell.tls,
+                                            tls=cell.tls, sample=repeat,
                                             link=cell_link if profile.relayed or cuttable else None)
                         outcome = scenario.run_sample(ctx)
                     finally:

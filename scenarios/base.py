@@ -59,6 +59,7 @@ class SampleContext:
         workdir: Path,
         tls: str = "off",
         link: CellLink | None = None,
+        sample: int = 0,
     ) -> None:
         # Devices reach the server through the cell's link; setup (delivery) goes direct.
         self.direct_server = server
@@ -72,6 +73,9 @@ class SampleContext:
         self.options = options
         self.workdir = workdir
         self.tls = tls
+        # Which repetition of the cell this is (0, 1, ...): scenarios that draw seeded fault
+        # points draw different ones per repetition, the same on every server and mode.
+        self.sample = sample
 
     def new_mailbox(self) -> Mailbox:
         """An empty mailbox no other sample has touched."""
