@@ -75,6 +75,10 @@ class DeviceStore:
         for path in sorted((self.root / "cur").iterdir()):
             yield path.read_bytes()
 
+    def unfinished(self) -> int:
+        """Files begun and never completed (a download broken while being written)."""
+        return sum(1 for _ in (self.root / "tmp").iterdir())
+
     def bytes_stored(self) -> int:
         return sum(path.stat().st_size for path in (self.root / "cur").iterdir())
 
@@ -86,7 +90,13 @@ class SyncReport:
 
 
 class Device:
-    """One client (a phone, a laptop) syncing one mailbox in one mode."""
+    """One client (a phone, a laptop) syncing one mailbox in one mode.
+
+    A sync resumes where a broken one stopped, as mail clients do: a message already whole
+    in the store is not fetched again, and in a delete mode the device lists the whole
+    maildrop and deletes what it holds whole (also what an earlier session fetched but could
+    not delete, or deleted in a session that never ended cleanly).
+    """
 
     def __init__(self, name: str, mode: Mode, store: DeviceStore) -> None:
         self.name = name
@@ -94,18 +104,33 @@ class Device:
         self.store = store
         self._token: Any = None
 
-    def sync(self, access: MailAccess, part: Part = "full") -> SyncReport:
-        """Fetch what is new since this device's last sync; delete it after, in a delete mode."""
-        listing = access.list_messages(self._token)
+    def sync(self, access: MailAccess, part: Part = "full",
+             at: Callable[[str, int], None] | None = None) -> SyncReport:
+        """Fetch what is new since this device's last sync; delete it after, in a delete mode.
+
+        ``at(point, stored)`` is called between the session's commands, with the number of
+        messages stored so far: ``listed``, ``stored`` (after each message), ``fetched`` and
+        ``done`` (before the session ends); a fault injector acts there.
+        """
+        mark = at or _no_mark
+        listing = access.list_messages(None if self.mode.delete_after_fetch else self._token)
+        mark("listed", 0)
         count = size = 0
-        for ref, raw in access.fetch(listing.refs, part):
+        for ref, raw in access.fetch([ref for ref in listing.refs if ref.id not in self.store], part):
             self.store.put(ref.id, raw)
             count += 1
             size += len(raw)
+            mark("stored", count)
+        mark("fetched", count)
         if self.mode.delete_after_fetch:
-            access.delete(listing.refs)
+            access.delete([ref for ref in listing.refs if ref.id in self.store])
+        mark("done", count)
         self._token = listing.token
         return SyncReport(count, size)
+
+
+def _no_mark(point: str, stored: int) -> None:
+    pass
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Iterator, Mapping, Protocol
 
 from bench.access import WireMeter, open_access
 from bench.access.base import INBOX, SEEN, FLAGGED, FolderSnapshot
@@ -410,6 +410,16 @@ def server_census(ctx: Any, mailbox: Any) -> dict[str, MailState]:
                 key = state.message_id or f"#{folder}/{state.ref.id}"
                 found[key] = MailState(folder, SEEN in state.flags, FLAGGED in state.flags)
     return found
+
+
+def server_copies(ctx: Any, mailbox: Any) -> Iterator[bytes]:
+    """Every message in the account's inbox as the server holds it, read over IMAP with
+    BODY.PEEK (nothing changes), unmetered and straight to the server, whatever the cell's
+    protocol: an observer, not a device."""
+    server = getattr(ctx, "direct_server", ctx.server)
+    with open_access("imap", server.endpoint("imap", mailbox.account), WireMeter()) as access:
+        for _, raw in access.fetch(access.list_messages().refs, "full"):
+            yield raw
 
 
 def merged_commands(meters: list[WireMeter]) -> dict[str, dict[str, object]]:

@@ -156,6 +156,9 @@ class MailAccess(ABC):
         self.capabilities_used: set[str] = set()
         # Ids of messages this session listed but could not fetch or delete: gone meanwhile.
         self.unavailable: set[str] = set()
+        # True when the session's closing command (LOGOUT / QUIT) failed and the connection
+        # was dropped instead: POP3 then applied none of the session's deletions.
+        self.close_failed = False
 
     @property
     def pipelined(self) -> bool:

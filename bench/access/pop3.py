@@ -200,4 +200,5 @@ class Pop3Access(MailAccess):
             with self.meter.measure("QUIT"):
                 self._conn.quit()
         except (poplib.error_proto, OSError):
+            self.close_failed = True
             self._conn.close()

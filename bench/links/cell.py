@@ -9,6 +9,7 @@ one connection would.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from contextlib import ExitStack, contextmanager
 from typing import Any, Iterator
 
@@ -55,6 +56,29 @@ class CellLink:
     def restore(self) -> None:
         for link in self.links.values():
             link.restore()
+
+    def cut_when_seen(self, pattern: bytes) -> list[threading.Event]:
+        """Cut the link the moment ``pattern`` comes from the server (see ``Relay``); one
+        event per service, set when it fired there."""
+        return [link.cut_when_seen(pattern) for link in self.links.values()]
+
+    def mute_when_seen(self, pattern: bytes) -> list[threading.Event]:
+        """Let nothing the server sends after ``pattern`` reach the device (see ``Relay``)."""
+        return [link.mute_when_seen(pattern) for link in self.links.values()]
+
+    def pattern_seen_at(self) -> float | None:
+        """When an armed pattern was first seen on any of the cell's links (perf_counter)."""
+        times = [t for t in (link.pattern_seen_at for link in self.links.values()) if t is not None]
+        return min(times) if times else None
+
+    def disarm(self) -> None:
+        for link in self.links.values():
+            link.disarm()
+
+    def follow(self, server: Any) -> None:
+        """Lead to the server's ports as they are now (after a restart gave it new ones)."""
+        for service, link in self.links.items():
+            link.retarget(server.host_ports[service])
 
     def view(self, server: Any) -> LinkedServer:
         return LinkedServer(server, self.links)

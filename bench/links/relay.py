@@ -30,6 +30,12 @@ greeting arrives 2 rtt after the client connected, and the client's first bytes 
 server 1.5 rtt after it, as on the real link.
 
 ``cut()`` resets every open connection and resets new ones at once; ``restore()`` ends that.
+``cut_when_seen(pattern)`` cuts the same way at an exact point of the stream: the moment
+``pattern`` has come from the server, the client gets the bytes up to its end and then a reset
+(a link lost in the middle of a message). ``mute_when_seen(pattern)`` stops at the same point
+but keeps the connection open: nothing the server sends after it reaches the client (the
+moment a server is to die or freeze in the middle of a message). ``retarget()`` points new
+connections at another port (a server container restarted on new ports).
 
 Two details keep it exact. The relay's sockets use an Ethernet MSS (1,460 bytes): with
 loopback's 64 KiB MSS the paced pieces would be "small segments" that the peer acknowledges
@@ -86,6 +92,7 @@ class RelayStats:
     refused: int  # reset at once because the link was cut
     reset_by_cut: int  # open connections that a cut() reset
     open: int
+    cut_by_pattern: int = 0  # cuts made by cut_when_seen()
 
 
 class _Counters:
@@ -95,6 +102,7 @@ class _Counters:
         self.connections = 0
         self.refused = 0
         self.reset_by_cut = 0
+        self.cut_by_pattern = 0
 
 
 class TokenBucket:
@@ -327,6 +335,9 @@ class _Session:
         self.down.dest = client
         self.closed = False
         self.connecting: asyncio.Task | None = None
+        # The last bytes from the server, while a pattern is armed: it may span two reads.
+        self.tail = b""
+        self.muted = False  # nothing more from the server reaches the client
 
     def start(self) -> None:
         rtt_s = self.relay.profile.rtt_ms / 1000.0 if self.relay.handshake else 0.0
@@ -358,6 +369,29 @@ class _Session:
         self.up.dest = transport
         self.down.source = transport
         self.up.schedule()
+
+    def from_server(self, data: bytes) -> None:
+        """Bytes the server sent: onto the link, or, where they complete the armed pattern,
+        up to its end and then a cut."""
+        if self.muted:
+            return
+        pattern = self.relay.pattern
+        if pattern is None:
+            self.down.push(data)
+            return
+        seen = self.tail + data
+        found = seen.find(pattern)
+        if found < 0:
+            self.tail = seen[-(len(pattern) - 1):] if len(pattern) > 1 else b""
+            self.down.push(data)
+            return
+        self.down.push(data[:found + len(pattern) - len(self.tail)])
+        if self.relay.pattern_mutes:
+            self.muted = True
+        else:
+            self.down.push_end(_RESET)  # the client gets what came before, then the reset
+            _reset(self.server)  # the server's side breaks now, as a lost link would show it
+        self.relay.pattern_seen(self)
 
     def count(self, up: bool, nbytes: int) -> None:
         if up:
@@ -454,7 +488,7 @@ class _ServerSide(asyncio.Protocol):
         self.session.server_made(transport)
 
     def data_received(self, data: bytes) -> None:
-        self.session.down.push(data)
+        self.session.from_server(data)
 
     def eof_received(self) -> bool:
         self.session.down.push_end(_EOF)
@@ -486,6 +520,27 @@ class _RelayCore:
         self.sessions: set[_Session] = set()
         self.counters = _Counters()
         self.cut = False
+        self.pattern: bytes | None = None
+        self.pattern_mutes = False  # what the pattern does: mute its connection, or cut the link
+        self.pattern_fired = threading.Event()  # read from the caller's thread
+        self.pattern_fired_at: float | None = None  # time.perf_counter() when it was seen
+
+    def pattern_seen(self, session: _Session) -> None:
+        """The armed pattern crossed in ``session``: that connection is muted, or the link
+        goes down for everyone."""
+        self.pattern = None
+        self.pattern_fired_at = time.perf_counter()
+        self.pattern_fired.set()
+        if self.pattern_mutes:
+            return
+        self.counters.cut_by_pattern += 1
+        self.cut = True
+        for other in list(self.sessions):
+            other.tail = b""
+            if other is not session:
+                if not other.closed:
+                    self.counters.reset_by_cut += 1
+                other.reset()
 
     def cut_link(self) -> None:
         self.cut = True
@@ -639,6 +694,61 @@ class Relay:
 
         self._call(up)
 
+    def cut_when_seen(self, pattern: bytes) -> threading.Event:
+        """Cut the link the moment ``pattern`` comes from the server: the client receives the
+        bytes up to its end, then a reset, and the link stays down until ``restore()``.
+        The event returned is set when that happens."""
+        return self._arm(pattern, mutes=False)
+
+    def mute_when_seen(self, pattern: bytes) -> threading.Event:
+        """The moment ``pattern`` comes from the server, let nothing more of that connection
+        reach the client (it stays open). The event returned is set when that happens."""
+        return self._arm(pattern, mutes=True)
+
+    def _arm(self, pattern: bytes, mutes: bool) -> threading.Event:
+        core = self._core
+        assert core is not None
+        if not pattern:
+            raise ValueError("the pattern to stop at must not be empty")
+
+        def arm() -> None:
+            core.pattern_fired.clear()
+            core.pattern_fired_at = None
+            for session in core.sessions:
+                session.tail = b""
+            core.pattern_mutes = mutes
+            core.pattern = bytes(pattern)
+
+        self._call(arm)
+        return core.pattern_fired
+
+    @property
+    def pattern_seen_at(self) -> float | None:
+        """When the armed pattern was seen (``time.perf_counter()``), or None."""
+        return self._core.pattern_fired_at if self._core is not None else None
+
+    def disarm(self) -> None:
+        """Forget a pattern that has not been seen."""
+        core = self._core
+        assert core is not None
+
+        def off() -> None:
+            core.pattern = None
+
+        self._call(off)
+
+    def retarget(self, target_port: int) -> None:
+        """Send new connections to ``target_port`` (open ones keep theirs)."""
+        if not 0 < target_port < 65536:
+            raise ValueError(f"target port must be 1-65535, got {target_port}")
+        self.target_port = target_port
+        core = self._core
+        if core is not None:
+            def move() -> None:
+                core.target_port = target_port
+
+            self._call(move)
+
     @property
     def is_cut(self) -> bool:
         return self._core is not None and self._core.cut
@@ -650,7 +760,8 @@ class Relay:
         if core is None:
             return RelayStats(0, 0, 0, 0, 0, 0)
         c = core.counters
-        return RelayStats(c.bytes_up, c.bytes_down, c.connections, c.refused, c.reset_by_cut, len(core.sessions))
+        return RelayStats(c.bytes_up, c.bytes_down, c.connections, c.refused, c.reset_by_cut, len(core.sessions),
+                          c.cut_by_pattern)
 
 
 class Link(Protocol):
@@ -664,6 +775,17 @@ class Link(Protocol):
     def cut(self) -> None: ...
 
     def restore(self) -> None: ...
+
+    def cut_when_seen(self, pattern: bytes) -> threading.Event: ...
+
+    def mute_when_seen(self, pattern: bytes) -> threading.Event: ...
+
+    @property
+    def pattern_seen_at(self) -> float | None: ...
+
+    def disarm(self) -> None: ...
+
+    def retarget(self, target_port: int) -> None: ...
 
 
 class DirectLink:
@@ -681,7 +803,21 @@ class DirectLink:
     def cut(self) -> None:
         raise RuntimeError(f"link {self.profile.name!r} has no relay to cut: open it with cuttable=True")
 
-    restore = cut
+    def restore(self) -> None:
+        self.cut()
+
+    def cut_when_seen(self, pattern: bytes) -> threading.Event:
+        self.cut()
+        raise AssertionError("unreachable")
+
+    mute_when_seen = cut_when_seen
+    pattern_seen_at = None
+
+    def disarm(self) -> None:
+        pass
+
+    def retarget(self, target_port: int) -> None:
+        self._port = target_port
 
 
 @contextmanager

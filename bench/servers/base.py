@@ -140,6 +140,18 @@ class RunningServer:
         except (IndexError, ValueError):
             raise RuntimeError(f"du in {self.name} failed ({code}): {output.decode(errors='replace').strip()}") from None
 
+    def kill(self) -> None:
+        """Kill every process of the server at once (``docker kill``: SIGKILL), as a crash or
+        a power cut of the process would; the container and its mail store stay."""
+        self.container.kill()
+
+    def restart(self, ready_timeout_s: float = 60.0) -> None:
+        """Start the killed container again and wait until every service answers a LOGIN.
+        Docker may publish it on new host ports: ``host_ports`` follows."""
+        self.container.start()
+        self.host_ports = _published_ports(self.container, self.spec, list(self.host_ports))
+        wait_ready(self, ready_timeout_s)
+
     def version(self) -> str:
         code, output = self.container.exec_run(["cat", self.spec.version_file])
         return output.decode(errors="replace").strip() if code == 0 else "unknown"

@@ -1,0 +1,163 @@
+"""interrupted-sync: a device downloads its mailbox while something breaks, then syncs again.
+
+The device (a phone with the cell's mode: in ``pop3-delete`` it deletes what it downloaded)
+starts downloading the whole mailbox; the variant's fault (``bench.faults``) strikes at a
+seeded point; once the device noticed, the fault is undone (link back, server started again
+or thawed) and the device syncs again, retrying until it succeeds (bounded in time), as a
+phone does when the signal returns. The device resumes: what it holds whole is not fetched
+again, and in a delete mode it deletes what it holds.
+
+Then three readings are compared (``bench.loss``): the truth (what was delivered), the
+server's mailbox read directly (not through the link), and the device's store (whole
+messages, and files it never finished). Figures: messages **lost** (on neither side),
+**duplicated** on the device, **partial** files on the device, messages left on the server,
+how long the device took to notice the fault, and the time, bytes and attempts to recover.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.access import WireMeter
+from bench.errors import MailbenchError
+from bench.faults import FAULTS, draw_point, make_fault
+from bench.loss import count_losses, digest
+from bench.playback import merged_commands, server_copies
+from scenarios.base import SampleContext, SampleOutcome, Scenario
+
+
+CLOSE_FAILED = "the session's closing command (QUIT / LOGOUT) failed; the connection was dropped"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class InterruptedSync(Scenario):
+    name = "interrupted-sync"
+    description = "a download broken by a link cut, a killed or a frozen server; what is lost, and the recovery"
+    variants = FAULTS
+    needs_link_control = True
+
+    def __init__(self, client_timeout_s: float = 3.0, outage_s: float = 1.0, recovery_limit_s: float = 120.0) -> None:
+        self.client_timeout_s = client_timeout_s  # the device's read timeout: a frozen server shows after it
+        self.outage_s = outage_s  # how long a cut link stays down after the device noticed
+        self.recovery_limit_s = recovery_limit_s
+
+    def run_sample(self, ctx: SampleContext) -> SampleOutcome:
+        mailbox = ctx.new_mailbox()
+        ctx.deliver(mailbox, ctx.messages)
+        delivered = list(ctx.corpus.messages(0, mailbox.delivered))
+        if not delivered:
+            raise MailbenchError("interrupted-sync needs at least one delivered message")
+        point = draw_point(ctx.seed, ctx.variant, ctx.sample, len(delivered))
+        fault = make_fault(ctx.variant, ctx, point, self.outage_s)
+        device = ctx.device("phone")
+        first, recovery = WireMeter(), WireMeter()
+        try:
+            fault.arm(delivered)
+            failure, detect_s = self._first_session(ctx, mailbox, device, fault, first)
+            if not fault.fired:
+                raise MailbenchError(f"the fault never struck ({fault.does}); the session ended with: "
+                                     f"{failure or 'no error'}")
+            kept = len(device.store)
+            cleared = fault.clear()
+            if fault.failure is not None:
+                raise MailbenchError(f"the fault ({fault.does}) could not be made: {_one_line(fault.failure)}")
+            attempts, errors, refetched = self._recover(ctx, mailbox, device, recovery, len(delivered) - kept)
+            recover_s = time.perf_counter() - cleared
+        finally:
+            fault.release()
+        count = count_losses(
+            (digest(raw) for raw in delivered),
+            (digest(raw) for raw in server_copies(ctx, mailbox)),
+            (digest(raw) for raw in device.store),
+            unfinished=device.store.unfinished(),
+        )
+        metrics: dict[str, float] = {
+            "messages_lost": count.lost,
+            "messages_duplicated": count.duplicated,
+            "messages_partial": count.partial,
+            "left_on_server": count.on_server,
+            "whole_on_device": count.on_device,
+            "kept_through_fault": kept,
+            "refetched": refetched,
+            "recover_s": recover_s,
+            "recover_attempts": attempts,
+            "recover_bytes_down": recovery.bytes_down,
+            "recover_bytes_up": recovery.bytes_up,
+            "recover_round_trips": recovery.round_trips,
+            "first_bytes_down": first.bytes_down,
+        }
+        if detect_s is not None:
+            metrics["detect_s"] = detect_s
+        restart_s = getattr(fault, "restart_s", None)
+        if restart_s is not None:
+            metrics["server_restart_s"] = restart_s
+        report = mailbox.truth.check(device.store)
+        info: dict[str, Any] = {
+            "fault": fault.does,
+            "fault_point": {"whole_before": point.whole_before, "between": point.between},
+            "session_error": failure,
+            "recovery_errors": errors,
+            "account": mailbox.account.username,
+        }
+        return SampleOutcome(metrics=metrics, integrity=report.to_json(),
+                             commands=merged_commands([first, recovery]), info=info)
+
+    def _first_session(self, ctx: SampleContext, mailbox: Any, device: Any, fault: Any,
+                       meter: WireMeter) -> tuple[str | None, float | None]:
+        """The download the fault breaks: the error the device saw, and how long after the
+        fault struck it saw it (where the fault's moment is known)."""
+        access = ctx.connect_within(mailbox, self.client_timeout_s, meter)
+        failure: str | None = None
+        detect_s: float | None = None
+        try:
+            device.sync(access, at=fault.at)
+        except Exception as exc:  # whatever the fault makes of the session is the finding
+            failure = _one_line(exc)
+            if fault.fired_at is not None:
+                detect_s = time.perf_counter() - fault.fired_at
+        finally:
+            try:
+                access.close()
+            except Exception:
+                pass
+        if failure is None and access.close_failed:
+            failure = CLOSE_FAILED
+            if fault.fired_at is not None:
+                detect_s = time.perf_counter() - fault.fired_at
+        return failure, detect_s
+
+    def _recover(self, ctx: SampleContext, mailbox: Any, device: Any, meter: WireMeter,
+                 missing: int) -> tuple[int, list[str], int]:
+        """Sync again until one sync succeeds; returns the attempts, each failed attempt's
+        error and how many messages were fetched beyond the ones missing."""
+        deadline = time.perf_counter() + self.recovery_limit_s
+        errors: list[str] = []
+        fetched = 0
+        wait_s = 0.25
+        while True:
+            stored = [0]
+
+            def count(point: str, so_far: int) -> None:
+                if point == "stored":
+                    stored[0] = so_far
+
+            try:
+                with ctx.connect_within(mailbox, self.client_timeout_s, meter) as access:
+                    device.sync(access, at=count)
+                if access.close_failed:  # POP3 applied none of its deletions: not done yet
+                    raise MailbenchError(CLOSE_FAILED)
+                fetched += stored[0]
+                return len(errors) + 1, errors, max(0, fetched - missing)
+            except Exception as exc:  # the server may still be busy with the broken session
+                fetched += stored[0]
+                errors.append(_one_line(exc))
+                if time.perf_counter() + wait_s > deadline:
+                    raise MailbenchError(f"the device did not recover within {self.recovery_limit_s:.0f} s "
+                                         f"({len(errors)} attempts; last: {errors[-1]})") from None
+                time.sleep(wait_s)
+                wait_s = min(2 * wait_s, 4.0)

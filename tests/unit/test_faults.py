@@ -1,0 +1,57 @@
+"""Where interrupted-sync's faults strike: seeded points and the line a cut waits for."""
+
+import pytest
+
+from bench.errors import MailbenchError
+from bench.faults import BETWEEN, FAULTS, cut_pattern, draw_point, make_fault
+
+
+def test_points_are_the_same_for_a_seed_and_differ_between_repetitions():
+    assert draw_point(7, "server-killed", 0, 100) == draw_point(7, "server-killed", 0, 100)
+    points = {draw_point(7, "server-killed", sample, 100) for sample in range(10)}
+    assert len(points) > 1
+
+
+@pytest.mark.parametrize("messages", [1, 2, 3, 10, 300])
+def test_a_point_is_always_inside_the_mailbox(messages):
+    for sample in range(20):
+        point = draw_point(1, "cut-mid-message", sample, messages)
+        assert 0 <= point.whole_before < messages
+        assert point.whole_before >= messages // 4 or messages < 4
+
+
+def test_the_points_between_commands_come_in_turn():
+    assert [draw_point(1, "cut-between-commands", s, 10).between for s in range(3)] == list(BETWEEN)
+
+
+def test_the_cut_line_is_unique_in_the_mailbox_and_from_the_middle():
+    common = b"Subject: same everywhere in the mailbox\r\n"
+    messages = [b"Message-ID: <%d@x>\r\n" % i + common + b"\r\n" + b"line %04d of the body, long enough\r\n" % i * 20
+                for i in range(3)]
+    messages = [m + b"unique tail %d .....................\r\n" % i for i, m in enumerate(messages)]
+    pattern = cut_pattern(messages[1], messages)
+    assert sum(m.count(pattern) for m in messages) == 1
+    assert b"\r\n" not in pattern and not pattern.startswith(b".")
+    assert messages[1].index(pattern) > len(common)
+
+
+def test_a_message_with_no_unique_line_cannot_be_cut_inside():
+    same = b"Subject: twins are everywhere\r\n\r\nthe same body line, twice over\r\n"
+    with pytest.raises(MailbenchError, match="unique"):
+        cut_pattern(same, [same, same])
+
+
+def test_dot_lines_are_never_chosen():
+    message = b"X: y\r\n\r\n" + b".starts with a dot and is long\r\n" * 3 + b"plain and unique line here\r\n"
+    assert cut_pattern(message, [message]) == b"plain and unique line here"
+
+
+def test_faults_need_the_cells_link():
+    class NoLink:
+        link = None
+
+    for name in FAULTS:
+        with pytest.raises(MailbenchError, match="relay"):
+            make_fault(name, NoLink(), draw_point(1, name, 0, 5), 0.1)
+    with pytest.raises(MailbenchError, match="unknown fault"):
+        make_fault("meteor", NoLink(), draw_point(1, "x", 0, 5), 0.1)
