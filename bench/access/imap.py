@@ -617,6 +617,7 @@ class ImapAccess(MailAccess):
             with self.meter.measure("LOGOUT"):
                 self._client.logout()
         except (imaplib.IMAP4.error, OSError):
+            self.close_failed = True
             self._client.shutdown()
 
 
