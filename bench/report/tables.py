@@ -54,6 +54,11 @@ KNOWN = {
         Column("sync_bytes_down_per_session", "received per sync session", is_bytes=True),
         Column("sync_overhead_bytes_down_per_session", "overhead received per sync session", is_bytes=True),
         Column("server_store_bytes", "server store", is_bytes=True),
+        Column("recover_bytes_down", "received to recover", is_bytes=True),
+        Column("recover_bytes_up", "sent to recover", is_bytes=True),
+        Column("first_bytes_down", "received before the fault", is_bytes=True),
+        Column("detect_s", "noticed after (s)"),
+        Column("recover_s", "recovered in (s)"),
     )
 }
 
