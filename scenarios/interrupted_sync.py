@@ -17,6 +17,7 @@ how long the device took to notice the fault, and the time, bytes and attempts t
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.access import WireMeter
@@ -25,6 +26,35 @@ from bench.faults import FAULTS, draw_point, make_fault
 from bench.loss import count_losses, digest
 from bench.playback import merged_commands, server_copies
 from scenarios.base import SampleContext, SampleOutcome, Scenario
+
+
+SETTLE_S = 0.2
+SETTLE_LIMIT_S = 10.0
+
+
+def _settled_server(ctx: SampleContext, mailbox: Any) -> list[bytes]:
+    """The server's inbox (digests) once two readings SETTLE_S apart agree: Courier answers
+    QUIT before it has deleted the messages, so a reading right after can still see some."""
+    deadline = time.perf_counter() + SETTLE_LIMIT_S
+    last = None
+    while True:
+        now = sorted(digest(raw) for raw in server_copies(ctx, mailbox))
+        if now == last or time.perf_counter() > deadline:
+            return now
+        last = now
+        time.sleep(SETTLE_S)
+
+
+@dataclass
+class Recovery:
+    """The device's way back: its sessions, each failed one's error, and what the successful
+    one fetched beyond what was missing, or was listed but refused (gone, or not deletable)."""
+
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+    fetched: int = 0
+    refetched: int = 0
+    refused: int = 0
 
 
 CLOSE_FAILED = "the session's closing command (QUIT / LOGOUT) failed; the connection was dropped"
@@ -66,13 +96,13 @@ class InterruptedSync(Scenario):
             cleared = fault.clear()
             if fault.failure is not None:
                 raise MailbenchError(f"the fault ({fault.does}) could not be made: {_one_line(fault.failure)}")
-            attempts, errors, refetched = self._recover(ctx, mailbox, device, recovery, len(delivered) - kept)
+            recovered = self._recover(ctx, mailbox, device, recovery, len(delivered) - kept)
             recover_s = time.perf_counter() - cleared
         finally:
             fault.release()
         count = count_losses(
             (digest(raw) for raw in delivered),
-            (digest(raw) for raw in server_copies(ctx, mailbox)),
+            _settled_server(ctx, mailbox),
             (digest(raw) for raw in device.store),
             unfinished=device.store.unfinished(),
         )
@@ -83,9 +113,10 @@ class InterruptedSync(Scenario):
             "left_on_server": count.on_server,
             "whole_on_device": count.on_device,
             "kept_through_fault": kept,
-            "refetched": refetched,
+            "refetched": recovered.refetched,
+            "recover_refused": recovered.refused,
             "recover_s": recover_s,
-            "recover_attempts": attempts,
+            "recover_attempts": recovered.attempts,
             "recover_bytes_down": recovery.bytes_down,
             "recover_bytes_up": recovery.bytes_up,
             "recover_round_trips": recovery.round_trips,
@@ -101,7 +132,7 @@ class InterruptedSync(Scenario):
             "fault": fault.does,
             "fault_point": {"whole_before": point.whole_before, "between": point.between},
             "session_error": failure,
-            "recovery_errors": errors,
+            "recovery_errors": recovered.errors,
             "account": mailbox.account.username,
         }
         return SampleOutcome(metrics=metrics, integrity=report.to_json(),
@@ -131,15 +162,15 @@ class InterruptedSync(Scenario):
                 detect_s = time.perf_counter() - fault.fired_at
         return failure, detect_s
 
-    def _recover(self, ctx: SampleContext, mailbox: Any, device: Any, meter: WireMeter,
-                 missing: int) -> tuple[int, list[str], int]:
-        """Sync again until one sync succeeds; returns the attempts, each failed attempt's
-        error and how many messages were fetched beyond the ones missing."""
+    def _recover(self, ctx: SampleContext, mailbox: Any, device: Any, meter: WireMeter, missing: int) -> Recovery:
+        """Sync again until a sync succeeds whole: no error, its closing command answered,
+        and no listed message refused (Courier refuses for a moment messages that another,
+        broken session still holds)."""
         deadline = time.perf_counter() + self.recovery_limit_s
-        errors: list[str] = []
-        fetched = 0
+        recovery = Recovery()
         wait_s = 0.25
         while True:
+            recovery.attempts += 1
             stored = [0]
 
             def count(point: str, so_far: int) -> None:
@@ -151,13 +182,18 @@ class InterruptedSync(Scenario):
                     device.sync(access, at=count)
                 if access.close_failed:  # POP3 applied none of its deletions: not done yet
                     raise MailbenchError(CLOSE_FAILED)
-                fetched += stored[0]
-                return len(errors) + 1, errors, max(0, fetched - missing)
+                if access.unavailable:  # listed, then refused: the next sync may get them
+                    recovery.refused += len(access.unavailable)
+                    raise MailbenchError(f"{len(access.unavailable)} listed messages refused (RETR / DELE / "
+                                         "FETCH answered with an error)")
+                recovery.fetched += stored[0]
+                recovery.refetched = max(0, recovery.fetched - missing)
+                return recovery
             except Exception as exc:  # the server may still be busy with the broken session
-                fetched += stored[0]
-                errors.append(_one_line(exc))
+                recovery.fetched += stored[0]
+                recovery.errors.append(_one_line(exc))
                 if time.perf_counter() + wait_s > deadline:
                     raise MailbenchError(f"the device did not recover within {self.recovery_limit_s:.0f} s "
-                                         f"({len(errors)} attempts; last: {errors[-1]})") from None
+                                         f"({recovery.attempts} attempts; last: {recovery.errors[-1]})") from None
                 time.sleep(wait_s)
                 wait_s = min(2 * wait_s, 4.0)

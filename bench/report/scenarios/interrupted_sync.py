@@ -11,8 +11,8 @@ NAME = "interrupted-sync"
 SPREAD = "median (min–max) over the samples"
 COUNTS = ("messages_lost", "messages_duplicated", "messages_partial")
 LOSS = (*COUNTS, "left_on_server", "whole_on_device", "kept_through_fault")
-RECOVERY = ("detect_s", "recover_s", "recover_attempts", "recover_bytes_down", "recover_bytes_up",
-            "recover_round_trips", "refetched", "server_restart_s")
+RECOVERY = ("detect_s", "recover_s", "recover_attempts", "recover_refused", "recover_bytes_down",
+            "recover_bytes_up", "recover_round_trips", "refetched", "server_restart_s")
 FAULTS_SAID = {
     "cut-mid-message": "the link cut in the middle of a message",
     "cut-between-commands": "the link cut between two commands (after the listing, after the last message, "
