@@ -62,6 +62,7 @@ OUTCOMES = (SUPPORTED, REFUTED, DEPENDS, NOT_MEASURED)
 BULK = "bulk-fetch"
 MULTI_DEVICE = "multi-device-sync"
 OFFLINE = "offline-use"
+INTERRUPTED = "interrupted-sync"
 EXPOSURE = "storage-exposure"
 
 # What a sync left on the server: the account's mail store after the sync is at least KEPT
@@ -319,6 +320,15 @@ def c1(results: Results) -> Verdict:
         worst = {m: _worst(cell, m) for m in metrics}
         cases.append(_Case(_where(cell), all(v is None or v <= NONE for v in worst.values()), "a device out of sync"))
         figures.append(Figure(_label(cell), ", ".join(
+            f"{m.replace('_', ' ')} (worst sample) {units.number(v)}" for m, v in worst.items() if v is not None
+        ), (cell.id,)))
+    # "nothing ... lost" also when a download breaks: interrupted-sync's IMAP cells, if it ran
+    broken = ("messages_lost", "messages_duplicated", "messages_partial")
+    for cell in (c for c in _ok(results, INTERRUPTED, ["imap"]) if _values(c, "messages_lost")):
+        worst = {m: _worst(cell, m) for m in broken}
+        cases.append(_Case(_where(cell), all(v is None or v <= NONE for v in worst.values()),
+                           "mail lost, doubled or half-stored after a broken download"))
+        figures.append(Figure(f"{INTERRUPTED}: {_label(cell)}", ", ".join(
             f"{m.replace('_', ' ')} (worst sample) {units.number(v)}" for m, v in worst.items() if v is not None
         ), (cell.id,)))
     return _verdict("C1", *_judge(cases), figures)

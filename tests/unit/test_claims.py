@@ -97,6 +97,19 @@ def test_c1_outcomes(missing, outcome):
     assert ids(verdict) == {c.id for c in cells}
 
 
+def test_c1_counts_mail_lost_in_a_broken_imap_download_when_interrupted_sync_ran():
+    synced = cell("multi-device-sync", "dovecot", "imap", messages_missing=0, states_wrong=0)
+    clean = cell("interrupted-sync", "dovecot", "imap", "server-killed", messages_lost=0, messages_duplicated=0,
+                 messages_partial=0)
+    assert claims.c1(results(synced, clean)).verdict == SUPPORTED
+    lossy = cell("interrupted-sync", "courier", "imap", "cut-mid-message", messages_lost=2, messages_duplicated=0,
+                 messages_partial=0)
+    pop3 = cell("interrupted-sync", "courier", "pop3-delete", "cut-mid-message", messages_lost=5)
+    verdict = claims.c1(results(synced, clean, lossy, pop3))
+    assert verdict.verdict == DEPENDS and "courier" in verdict.condition
+    assert ids(verdict) == {synced.id, clean.id, lossy.id}  # POP3 cells do not speak for IMAP
+
+
 # --- C2 ------------------------------------------------------------------------------------
 
 
