@@ -27,7 +27,8 @@ Layout (``schema_version`` 1)::
           "sample_info": [{...}, ...],                                     # per repeat: series, facts
           "metrics": {"elapsed_s": {"median": ..., "min": ..., "max": ..., "n": 3}, ...},
           "commands": {"FETCH": {"count": 10, "latency_ms": [..]}},         # every command's latency
-          "info": {...}                                                    # facts, not figures
+          "info": {...}                                                    # facts, not figures; "refused": messages
+                                                                           # the server would not store
         }
       ]
     }

@@ -24,6 +24,7 @@ from docker.errors import DockerException
 from bench import environment, results
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.corpus.source import CorpusSource, open_corpus
+from bench.delivery import refusal_summary
 from bench.errors import IntegrityError, MailbenchError, UsageError
 from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link, service_name
@@ -222,40 +223,9 @@ class Run:
         self.save()
 
     def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path) -> None:
-        scenario = get_scenario(cell.scenario)
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
-        mode = get_mode(cell.mode)
-        profile = self.links[cell.link]
-        cuttable = scenario.needs_link_control
-        checked = 0
         try:
-            result.info["capabilities"] = _capabilities(running, mode.protocol, cell.tls)
-            result.info["server_version"] = self.results.environment["servers"][running.name]["version"]
-            result.info["link"] = profile.as_dict()
-            services = [service_name(mode.protocol, cell.tls)]
-            with open_cell_link(running, services, profile, cuttable=cuttable) as cell_link:
-                for repeat in range(self.config.repeat):
-                    sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
-                    try:
-                        ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
-                                            AccessOptions(pipelining=self.config.pipelining), sample_dir,
-                                            tls=cell.tls, sample=repeat,
-                                            link=cell_link if profile.relayed or cuttable else None)
-                        outcome = scenario.run_sample(ctx)
-                    finally:
-                        shutil.rmtree(sample_dir, ignore_errors=True)
-                    if profile.relayed:
-                        outcome.metrics.update(_against_the_limit(profile, outcome.metrics))
-                    result.samples.append(outcome.metrics)
-                    for command, stats in outcome.commands.items():
-                        merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
-                        merged["count"] += stats["count"]
-                        merged["latency_ms"].extend(stats["latency_ms"])
-                    result.info.update(outcome.info)  # facts; the last sample's stand for the cell
-                    result.sample_info.append(outcome.info)
-                    checked += outcome.integrity.get("checked", 0)
-                    result.integrity = dict(outcome.integrity, checked=checked, samples=repeat + 1)
-                    self.observer.advance(cell.id)
+            self._run_samples(running, cell, result, workdir)
         except Exception as exc:  # a cell's failure is its own: record it, go on
             result.fail(_one_line(exc))
             if isinstance(exc, IntegrityError):
@@ -264,3 +234,44 @@ class Run:
                 self.observer.advance(f"{cell.id} failed")
         self.results.cells.append(result)
         self.save()
+
+    def _run_samples(self, running: RunningServer, cell: Cell, result: CellResult, workdir: Path) -> None:
+        """The cell's samples, each added to ``result`` as it finishes."""
+        scenario = get_scenario(cell.scenario)
+        mode = get_mode(cell.mode)
+        profile = self.links[cell.link]
+        cuttable = scenario.needs_link_control
+        checked = 0
+        result.info["capabilities"] = _capabilities(running, mode.protocol, cell.tls)
+        result.info["server_version"] = self.results.environment["servers"][running.name]["version"]
+        result.info["link"] = profile.as_dict()
+        services = [service_name(mode.protocol, cell.tls)]
+        with open_cell_link(running, services, profile, cuttable=cuttable) as cell_link:
+            for repeat in range(self.config.repeat):
+                sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
+                ctx: SampleContext | None = None
+                try:
+                    ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
+                                        AccessOptions(pipelining=self.config.pipelining), sample_dir,
+                                        tls=cell.tls, sample=repeat,
+                                        link=cell_link if profile.relayed or cuttable else None)
+                    outcome = scenario.run_sample(ctx)
+                finally:
+                    shutil.rmtree(sample_dir, ignore_errors=True)
+                    refused = refusal_summary(ctx.refused) if ctx is not None else None
+                    if refused is not None:  # with the cell even when the sample fails
+                        result.info["refused"] = refused
+                if refused is not None:
+                    outcome.info = dict(outcome.info, refused=refused)
+                if profile.relayed:
+                    outcome.metrics.update(_against_the_limit(profile, outcome.metrics))
+                result.samples.append(outcome.metrics)
+                for command, stats in outcome.commands.items():
+                    merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
+                    merged["count"] += stats["count"]
+                    merged["latency_ms"].extend(stats["latency_ms"])
+                result.info.update(outcome.info)  # facts; the last sample's stand for the cell
+                result.sample_info.append(outcome.info)
+                checked += outcome.integrity.get("checked", 0)
+                result.integrity = dict(outcome.integrity, checked=checked, samples=repeat + 1)
+                self.observer.advance(cell.id)

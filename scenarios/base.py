@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
@@ -18,7 +18,7 @@ from bench import measurement
 from bench.access import AccessOptions, MailAccess, WireMeter, open_access
 from bench.corpus import Truth
 from bench.corpus.source import CorpusSource
-from bench.delivery import DeliveryReport, deliver
+from bench.delivery import DeliveryReport, Refusal, deliver
 from bench.device import Device, DeviceStore
 from bench.links.cell import CellLink
 from bench.modes import Mode
@@ -28,11 +28,16 @@ from bench.servers.base import Account
 
 @dataclass
 class Mailbox:
-    """A test account on the server and the truth of what was delivered into it."""
+    """A test account on the server and the truth of what was delivered into it.
+
+    ``delivered`` counts the corpus messages offered to the server so far (the next delivery
+    starts there); ``truth`` holds only the messages the server stored, and ``refused`` the
+    ones it would not take (larger than it accepts, say), by corpus position."""
 
     account: Account
     truth: Truth = field(default_factory=Truth)
     delivered: int = 0
+    refused: list[Refusal] = field(default_factory=list)
 
 
 @dataclass
@@ -76,21 +81,24 @@ class SampleContext:
         # Which repetition of the cell this is (0, 1, ...): scenarios that draw seeded fault
         # points draw different ones per repetition, the same on every server and mode.
         self.sample = sample
+        # Messages a server refused in this sample's deliveries (``deliver``), for the results.
+        self.refused: list[Refusal] = []
 
     def new_mailbox(self) -> Mailbox:
         """An empty mailbox no other sample has touched."""
         return Mailbox(self.server.fresh_account())
 
     def deliver(self, mailbox: Mailbox, count: int) -> DeliveryReport:
-        """Deliver the corpus's next ``count`` messages; the truth records each as sent."""
-
-        def recorded() -> Iterator[bytes]:
-            for raw in self.corpus.messages(mailbox.delivered, count):
-                mailbox.truth.add(raw)
-                yield raw
-
-        report = deliver(self.direct_server.endpoint("imap", mailbox.account), recorded())
-        mailbox.delivered += report.messages
+        """Deliver the corpus's next ``count`` messages; the truth records each message the
+        server stored. One it refused is left out of the truth and recorded, with its corpus
+        position, in ``mailbox.refused`` and ``self.refused``; the rest are delivered."""
+        first = mailbox.delivered
+        report = deliver(self.direct_server.endpoint("imap", mailbox.account),
+                         self.corpus.messages(first, count), stored=mailbox.truth.add)
+        report.refused = [replace(refusal, index=first + refusal.index) for refusal in report.refused]
+        mailbox.refused += report.refused
+        self.refused += report.refused
+        mailbox.delivered += report.offered
         return report
 
     def device(self, name: str) -> Device:

@@ -92,6 +92,10 @@ def summary(results: Results) -> Section:
         f"Integrity: {len(passed)} of {len(checked)} checked cells passed "
         + f"({units.number(messages)} messages checked in all)."
     ]
+    refusing = [cell for cell in results.cells if cell.info.get("refused")]
+    if refusing:
+        closing.append(f" In {len(refusing)} cell{'' if len(refusing) == 1 else 's'} the server refused corpus "
+                       "messages at delivery; the rest were delivered and checked (see Integrity).")
     failed = results.failed_cells
     if failed:
         closing.append(f" {len(failed)} of {len(results.cells)} cells failed: ")
@@ -412,8 +416,18 @@ def command_latency(results: Results) -> Section:
     return Section("Per-command latency", blocks)
 
 
-def _problems(integrity: dict[str, Any]) -> Text:
-    pieces: list[Any] = []
+def _refused(refused: dict[str, Any] | None) -> list[Any]:
+    """What the server would not take at delivery: left out of the truth, so not checked."""
+    if not refused:
+        return []
+    count = int(refused.get("count", 0))
+    sizes = ", ".join(units.byte_size(size) for size in refused.get("sizes", [])[:IDS_SHOWN])
+    return [f"{count} corpus message{'' if count == 1 else 's'} refused by the server at delivery, "
+            f"in each sample ({sizes}), not checked: ", Code(str(refused.get("answer", "")))]
+
+
+def _problems(integrity: dict[str, Any], refused: dict[str, Any] | None = None) -> Text:
+    pieces: list[Any] = _refused(refused)
     for kind in ("missing", "changed", "unexpected"):
         ids = integrity.get(kind) or []
         if not ids:
@@ -433,7 +447,7 @@ def integrity(results: Results) -> Section:
         for cell in Grid.of(results, name).in_order():
             check = cell.integrity
             if not check:
-                rows.append((text(Code(cell.id)), text("—"), text("not checked"), text("—")))
+                rows.append((text(Code(cell.id)), text("—"), text("not checked"), _problems({}, cell.info.get("refused"))))
                 continue
             count = check.get("samples")
             samples = f" ({count} sample{'' if count == 1 else 's'})" if count is not None else ""
@@ -443,7 +457,8 @@ def integrity(results: Results) -> Section:
                 verdict = text("passed", samples)
             else:  # the samples before the failure passed; the failure itself is under Failed cells
                 verdict = text(f"passed{samples}, then the cell failed")
-            rows.append((text(Code(cell.id)), text(units.number(check.get("checked", 0))), verdict, _problems(check)))
+            rows.append((text(Code(cell.id)), text(units.number(check.get("checked", 0))), verdict,
+                         _problems(check, cell.info.get("refused"))))
     return Section(
         "Integrity",
         [
