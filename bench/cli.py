@@ -7,6 +7,7 @@ interrupted); the last line a successful ``run`` prints is the report folder's p
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 from pathlib import Path
@@ -37,6 +38,15 @@ class ProgressObserver:
 
     def advance(self, label: str) -> None:
         self._progress.update(self._task, advance=1, description=label)
+
+
+MAX_CELL_TIMEOUT_S = 7 * 24 * 3600.0
+
+
+def _cell_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (math.isfinite(value) and 0 < value <= MAX_CELL_TIMEOUT_S):
+        raise click.BadParameter(f"{value:g} is not a number of seconds above 0 and at most {MAX_CELL_TIMEOUT_S:g}")
+    return value
 
 
 def _check_writable(folder: Path) -> None:
@@ -74,14 +84,17 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True, help="Where run folders go.")
 @click.option("--port-base", type=click.IntRange(1024, 65000), help="Publish server ports from this one up (default: free ports).")
 @click.option("--no-pipelining", is_flag=True, help="Never pipeline commands, even where the server allows it.")
-def run(scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base, no_pipelining) -> None:
+@click.option("--cell-timeout", type=float, default=3600.0, show_default=True, metavar="SECONDS", callback=_cell_timeout,
+              help="Wall-clock limit of one cell, all its samples included: past it the cell fails and the run goes on.")
+def run(scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base, no_pipelining,
+        cell_timeout) -> None:
     """Run scenarios on servers and write results, report and charts."""
     from bench.runner import Run, RunConfig
 
     config = RunConfig(
         scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
         tls=list(tls), links=list(links), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
-        pipelining=not no_pipelining,
+        pipelining=not no_pipelining, cell_timeout_s=cell_timeout,
     )
     the_run = Run(config)  # validates names and corpus before anything is written or started
     _check_writable(out)

@@ -12,7 +12,7 @@ Layout (``schema_version`` 1)::
       "started_at": "...", "finished_at": "..." | null,
       "command": "mailbench run ...",          # how to reproduce the run
       "environment": {...},                    # machine, Docker, libraries, servers, base image
-      "plan": {...},                           # scenarios, servers, modes, messages, repeat, seed, corpus
+      "plan": {...},                           # scenarios, servers, modes, messages, repeat, seed, cell_timeout_s, corpus
       "micro": [...],                          # per-operation micro-benchmarks, if run
       "cells": [
         {

@@ -2,8 +2,10 @@
 
 A failure inside a cell (a server error, a lost byte, a timeout) is recorded in that cell
 and the run goes on; a server that will not start fails its cells and the run goes on to
-the next server. ``results.json`` is rewritten after every cell, so an interrupted run
-keeps everything it finished, and the containers are removed on every way out.
+the next server. Each cell has a wall-clock limit (``RunConfig.cell_timeout_s``): past it
+the cell fails with "timed out after N s" and the next cell runs. ``results.json`` is
+rewritten after every cell, so an interrupted run keeps everything it finished, and the
+containers are removed on every way out.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ import datetime as dt
 import secrets
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from docker.errors import DockerException
 
@@ -57,6 +63,7 @@ class RunConfig:
     out: Path = Path("reports")
     port_base: int | None = None
     pipelining: bool = True
+    cell_timeout_s: float = 3600.0  # wall-clock limit of one cell, all its samples included
     command: str = field(default_factory=lambda: shlex.join(["mailbench", *sys.argv[1:]]))
 
 
@@ -82,6 +89,53 @@ class QuietObserver:
 
     def advance(self, label: str) -> None:
         pass
+
+
+class CellTimeout(MailbenchError):
+    """A cell ran past its wall-clock limit (``--cell-timeout``)."""
+
+
+# After the first CellTimeout, raised again this often until the cell has ended: a scenario
+# that catches every exception (a failure is an outage to a device) cannot swallow it.
+TIMEOUT_REPEAT_S = 5.0
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise ``CellTimeout`` in the block when it runs longer than ``seconds`` of wall time.
+
+    SIGALRM from ``setitimer``: the exception surfaces wherever the block is, a blocked
+    socket read included. Only in the main thread (signals go there); elsewhere, or with
+    ``seconds`` None, the block runs without a limit. The previous SIGALRM handler and any
+    timer already running (pytest-timeout's, say) are restored afterwards.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+    armed = True
+
+    def expire(signum: int, frame: object) -> None:
+        if armed:
+            raise CellTimeout(f"timed out after {seconds:g} s")
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, expire)
+    earlier = signal.setitimer(signal.ITIMER_REAL, seconds, TIMEOUT_REPEAT_S)
+    try:
+        yield
+    finally:
+        while True:  # an alarm landing in here must not skip the restore
+            try:
+                armed = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+                if earlier[0]:
+                    left = earlier[0] - (time.monotonic() - started)
+                    signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), earlier[1])
+                break
+            except CellTimeout:
+                continue
 
 
 def new_run_id() -> str:
@@ -162,6 +216,7 @@ class Run:
             "repeat": config.repeat,
             "seed": config.seed,
             "pipelining": config.pipelining,
+            "cell_timeout_s": config.cell_timeout_s,
             "corpus": self.corpus.describe(self.messages),
         }
 
@@ -225,7 +280,8 @@ class Run:
     def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path) -> None:
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
         try:
-            self._run_samples(running, cell, result, workdir)
+            with time_limit(self.config.cell_timeout_s):
+                self._run_samples(running, cell, result, workdir)
         except Exception as exc:  # a cell's failure is its own: record it, go on
             result.fail(_one_line(exc))
             if isinstance(exc, IntegrityError):
