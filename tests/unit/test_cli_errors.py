@@ -59,6 +59,39 @@ def test_empty_corpus_is_refused(tmp_path):
     assert "empty" in one_error_line(mailbench("run", "--corpus", str(corpus)))
 
 
+def test_truncated_mbox_is_refused(tmp_path):
+    corpus = tmp_path / "cut.mbox"
+    corpus.write_bytes(b"From a@example.org Thu Nov 26 10:00:00 2026\nFrom: a@example.org\nSubject: hi\n\nfirst li")
+    line = one_error_line(mailbench("run", "--corpus", str(corpus)))
+    assert "truncated" in line and str(corpus) in line
+
+
+def test_multipart_message_cut_before_its_closing_boundary_is_refused(tmp_path):
+    corpus = tmp_path / "cut.eml"
+    corpus.write_bytes(b"From: a@example.org\nSubject: hi\nMIME-Version: 1.0\n"
+                       b'Content-Type: multipart/mixed; boundary="b1"\n\n--b1\nContent-Type: text/plain\n\nhello\n')
+    line = one_error_line(mailbench("run", "--corpus", str(corpus)))
+    assert "closing boundary is missing" in line and "truncated" in line
+
+
+@pytest.mark.parametrize("command", ["report", "charts", "compare"])
+@pytest.mark.parametrize("content, expected", [
+    ('{"schema_version": 1, "run_id": "x", "cel', "is not JSON"),
+    ("\x89PNG not json at all", "is not JSON"),
+    ('{"schema_version": 99, "run_id": "x", "started_at": "now", "cells": []}', "schema version 99"),
+    ('{"run_id": "x"}', "not a mailbench results file"),
+])
+def test_results_file_that_cannot_be_read_is_one_line(tmp_path, command, content, expected):
+    bad = tmp_path / "results.json"
+    bad.write_text(content)
+    args = {"report": [str(bad)], "charts": [str(bad), "--out", str(tmp_path / "c")],
+            "compare": [str(bad), str(bad)]}[command]
+    result = mailbench(command, *args)
+    line = one_error_line(result)
+    assert expected in line and str(bad) in line
+    assert result.returncode == 2
+
+
 def test_unwritable_out_is_refused(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
