@@ -33,10 +33,10 @@ ANSWER_CHARS = 300  # a server's answer is kept to one line of at most this many
 @dataclass(frozen=True)
 class Refusal:
     """A message the server would not store: its position among the messages delivered
-    (0 for the first), its size in bytes, and the server's answer, one line."""
+    (0 for the first), its size, and the server's answer, one line."""
 
     index: int
-    size: int
+    size_bytes: int
     answer: str
 
 
@@ -69,7 +69,7 @@ def refusal_summary(refusals: Iterable[Refusal]) -> dict[str, Any] | None:
     return {
         "count": len(refusals),
         "positions": [r.index + 1 for r in refusals],
-        "sizes": [r.size for r in refusals],
+        "sizes_bytes": [r.size_bytes for r in refusals],
         "answer": refusals[0].answer,
     }
 

@@ -421,7 +421,7 @@ def _refused(refused: dict[str, Any] | None) -> list[Any]:
     if not refused:
         return []
     count = int(refused.get("count", 0))
-    sizes = ", ".join(units.byte_size(size) for size in refused.get("sizes", [])[:IDS_SHOWN])
+    sizes = ", ".join(units.byte_size(size) for size in refused.get("sizes_bytes", [])[:IDS_SHOWN])
     return [f"{count} corpus message{'' if count == 1 else 's'} refused by the server at delivery, "
             f"in each sample ({sizes}), not checked: ", Code(str(refused.get("answer", "")))]
 

@@ -64,7 +64,7 @@ def test_a_message_over_the_limit_is_refused_by_each_server_that_has_one_and_the
             assert refused is None
             assert cell.integrity["checked"] == 6 and cell.samples[0]["messages"] == 6
         else:
-            assert refused["count"] == 1 and refused["positions"] == [3] and refused["sizes"] == [size]
+            assert refused["count"] == 1 and refused["positions"] == [3] and refused["sizes_bytes"] == [size]
             assert refused["answer"].startswith(ANSWER[cell.server]), refused
             assert cell.sample_info[0]["refused"] == refused
             assert cell.integrity["checked"] == 5 and cell.samples[0]["messages"] == 5

@@ -139,7 +139,7 @@ def test_delivery_leaves_out_only_the_refused_message(server):
     if REFUSAL[server.name] is None:
         assert report.refused == [] and stored == messages
     else:
-        assert [(r.index, r.size) for r in report.refused] == [(2, LIMIT + 1)]
+        assert [(r.index, r.size_bytes) for r in report.refused] == [(2, LIMIT + 1)]
         assert report.refused[0].answer.encode().startswith(REFUSAL[server.name])
         assert stored == messages[:2] + messages[3:]
     assert on_server == sorted(stored)

@@ -103,7 +103,7 @@ def test_a_server_that_stores_part_of_a_refused_batch_is_an_error(monkeypatch):
 def test_refusal_summary_counts_places_from_one_and_keeps_the_first_answer():
     assert refusal_summary([]) is None
     summary = refusal_summary([Refusal(2, 5000, NO), Refusal(7, 6000, "NO other")])
-    assert summary == {"count": 2, "positions": [3, 8], "sizes": [5000, 6000], "answer": NO}
+    assert summary == {"count": 2, "positions": [3, 8], "sizes_bytes": [5000, 6000], "answer": NO}
 
 
 def test_report_counts_offered_and_stored_apart():
