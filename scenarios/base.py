@@ -32,7 +32,8 @@ class Mailbox:
 
     ``delivered`` counts the corpus messages offered to the server so far (the next delivery
     starts there); ``truth`` holds only the messages the server stored, and ``refused`` the
-    ones it would not take (larger than it accepts, say), by corpus position."""
+    ones it would not take (larger than it accepts, say), each with its corpus position in
+    ``index`` (0 for the corpus's first message)."""
 
     account: Account
     truth: Truth = field(default_factory=Truth)
