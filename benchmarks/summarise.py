@@ -1,12 +1,18 @@
 """Print Markdown tables of a run's bulk-fetch figures, as the README quotes them.
 
     python benchmarks/summarise.py reports/<run-id>/results.json [...]
+    python benchmarks/summarise.py --pipelining ON/results.json OFF/results.json [--variant V] [--tls T]
+
+The second form sets a run made with pipelining (the default) beside the same run made
+with ``--no-pipelining``, cell by cell, on the links other than lan: time, round trips and
+efficiency each way (variant ``full`` and TLS off unless told).
 
 Every number comes from the results files given; nothing is typed in by hand.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -35,35 +41,90 @@ def _fmt(value, spec, scale=1.0):
     return "n/a" if value is None else spec.format(value * scale)
 
 
+def _link_figures(cell) -> str:
+    time_s, trips, eff = (_median(cell, m) for m in ("elapsed_s", "round_trips", "efficiency"))
+    return f"{_fmt(time_s, '{:.1f}')}, {_fmt(trips, '{:,.0f}')}, {_fmt(eff, '{:.2f}')}"
+
+
+def pipelining(on_path: str, off_path: str, variant: str = "full", tls: str = "off") -> None:
+    """One row per server, mode and link: the pipelined run's figures beside the other's."""
+    on, off = load(Path(on_path)), load(Path(off_path))
+    if on.plan.get("pipelining") is not True or off.plan.get("pipelining") is not False:
+        sys.exit(f"summarise: {on_path} must be a run with pipelining and {off_path} one with --no-pipelining")
+    for results in (on, off):
+        print(f"`{results.command}` (run {results.run_id}, {results.plan.get('messages')} messages, "
+              f"{results.plan.get('repeat')} samples per cell, medians)")
+    print(f"\nvariant {variant}, TLS {tls}; \"pipelined\" says whether the session had several "
+          "commands in flight\n")
+    print("| server | mode | link | pipelined: time s, round trips, efficiency | pipelined | "
+          "one command at a time: time s, round trips, efficiency |")
+    print("|---|---|---|---|---|---|")
+    others = {(c.server, c.mode, c.variant, c.tls, c.link): c for c in off.cells}
+    failed = []
+    for cell in on.cells:
+        if cell.variant != variant or cell.tls != tls or cell.link == "lan":
+            continue
+        other = others.get((cell.server, cell.mode, cell.variant, cell.tls, cell.link))
+        if not cell.ok or other is None or not other.ok:
+            failed.append(cell.id)
+            continue
+        if other.info.get("pipelined"):
+            sys.exit(f"summarise: {other.id} in {off_path} pipelined commands")
+        said = {True: "yes", False: "no"}.get(cell.info.get("pipelined"), "n/a")
+        print(f"| {cell.server} | {cell.mode} | {cell.link} | {_link_figures(cell)} | {said} | "
+              f"{_link_figures(other)} |")
+    print(f"\nfailed or unmatched cells: {', '.join(failed) if failed else 'none'}")
+
+
+LINK_COLUMNS = (
+    ("time s", "elapsed_s", "{:.1f}"),
+    ("limit s", "limit_s", "{:.1f}"),
+    ("efficiency", "efficiency", "{:.2f}"),
+)
+
+
 def main(paths: list[str]) -> None:
     for path in paths:
         results = load(Path(path))
         print(f"\n`{results.command}` (run {results.run_id}, {results.plan.get('messages')} messages, "
               f"{results.plan.get('repeat')} samples per cell, medians)\n")
-        print("| server | mode | tls | " + " | ".join(c[0] for c in COLUMNS) + " |")
-        print("|---|---|---|" + "---:|" * len(COLUMNS))
+        # A run over links other than lan gets a link column and the link's figures.
+        links = any(cell.link != "lan" for cell in results.cells)
+        columns = COLUMNS + LINK_COLUMNS if links else COLUMNS
+        print("| server | mode | tls | " + ("link | " if links else "") + " | ".join(c[0] for c in columns) + " |")
+        print("|---|---|---|" + ("---|" if links else "") + "---:|" * len(columns))
         for cell in results.cells:
             if not cell.ok or cell.variant != "full":
                 continue
-            values = [_fmt(_median(cell, c[1]), c[2], *(c[3:] or (1.0,))) for c in COLUMNS]
-            print(f"| {cell.server} | {cell.mode} | {cell.tls} | " + " | ".join(values) + " |")
+            values = [_fmt(_median(cell, c[1]), c[2], *(c[3:] or (1.0,))) for c in columns]
+            print(f"| {cell.server} | {cell.mode} | {cell.tls} | " + (f"{cell.link} | " if links else "")
+                  + " | ".join(values) + " |")
         pairs = {}
         for cell in results.cells:
             if cell.ok and cell.variant == "full":
-                pairs.setdefault((cell.server, cell.mode), {})[cell.tls] = cell
+                pairs.setdefault((cell.server, cell.mode, cell.link), {})[cell.tls] = cell
         rows = [(k, v) for k, v in pairs.items() if {"off", "on"} <= set(v)]
         if rows:
             print("\nTLS overhead (tls on / tls off, same run):\n")
-            print("| server | mode | time ratio | wire bytes down ratio |")
-            print("|---|---|---:|---:|")
-            for (server, mode), by_tls in rows:
+            print("| server | mode | " + ("link | " if links else "") + "time ratio | wire bytes down ratio |")
+            print("|---|---|" + ("---|" if links else "") + "---:|---:|")
+            for (server, mode, link), by_tls in rows:
                 time_ratio = _median(by_tls["on"], "elapsed_s") / _median(by_tls["off"], "elapsed_s")
                 on, off = _median(by_tls["on"], "wire_bytes_down"), _median(by_tls["off"], "wire_bytes_down")
                 wire = f"{on / off:.3f}" if on and off else "n/a"
-                print(f"| {server} | {mode} | {time_ratio:.2f} | {wire} |")
+                print(f"| {server} | {mode} | " + (f"{link} | " if links else "") + f"{time_ratio:.2f} | {wire} |")
         failed = [cell.id for cell in results.cells if not cell.ok]
         print(f"\nfailed cells: {', '.join(failed) if failed else 'none'}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--pipelining"]:
+        parser = argparse.ArgumentParser(prog="summarise.py --pipelining")
+        parser.add_argument("on")
+        parser.add_argument("off")
+        parser.add_argument("--variant", default="full")
+        parser.add_argument("--tls", default="off")
+        args = parser.parse_args(sys.argv[2:])
+        pipelining(args.on, args.off, args.variant, args.tls)
+    else:
+        main(sys.argv[1:])
