@@ -280,6 +280,10 @@ class Run:
     def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path) -> None:
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
         try:
+            revived = running.revive()  # an earlier cell's fault or a crash may have left it down
+            if revived is not None:
+                result.info["server_revived"] = revived
+                self.observer.say(f"{running.name} was down before {cell.id}; {revived}")
             with time_limit(self.config.cell_timeout_s):
                 self._run_samples(running, cell, result, workdir)
         except Exception as exc:  # a cell's failure is its own: record it, go on

@@ -152,6 +152,21 @@ class RunningServer:
         self.host_ports = _published_ports(self.container, self.spec, list(self.host_ports))
         wait_ready(self, ready_timeout_s)
 
+    def revive(self, ready_timeout_s: float = 60.0) -> str | None:
+        """Bring back a server that a fault or a crash left down: thaw a paused container,
+        start a stopped one, and wait until every service answers a LOGIN. Returns what was
+        done, or None when it was running."""
+        self.container.reload()
+        status = self.container.status
+        if status == "running":
+            return None
+        if status == "paused":
+            self.container.unpause()
+            wait_ready(self, ready_timeout_s)
+            return "it was paused: thawed"
+        self.restart(ready_timeout_s)
+        return f"it had stopped ({status}): started again"
+
     def version(self) -> str:
         code, output = self.container.exec_run(["cat", self.spec.version_file])
         return output.decode(errors="replace").strip() if code == 0 else "unknown"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import results
+from bench.runner import QuietObserver, Run, RunConfig
 from bench.servers.base import LABEL, LABEL_RUN
 
 pytestmark = pytest.mark.integration
@@ -93,3 +94,35 @@ def test_a_new_run_removes_what_a_killed_run_left(docker_client, server_image, t
     assert _containers_of(docker_client, run_id) == []
     still = {c.id for c in docker_client.containers.list(filters={"label": LABEL})}
     assert mine <= still  # containers of live processes (this session's) are left alone
+
+
+class _KillAfterFirstSample(QuietObserver):
+    """Kills the server container once the first sample is done, as a crash would."""
+
+    def __init__(self, docker_client) -> None:
+        super().__init__()
+        self.docker_client = docker_client
+        self.run_id = ""
+        self.killed = False
+
+    def advance(self, label: str) -> None:
+        if not self.killed:
+            self.killed = True
+            (container,) = _containers_of(self.docker_client, self.run_id)
+            container.kill()
+
+
+def test_a_server_that_dies_fails_its_cell_and_is_brought_back_for_the_next(docker_client, server_image, tmp_path):
+    config = RunConfig(scenarios=["bulk-fetch"], servers=["dovecot"], modes=["imap"], variants=["full", "headers"],
+                       tls=["off"], messages=10, repeat=2, out=tmp_path)
+    observer = _KillAfterFirstSample(docker_client)
+    run = Run(config, observer)
+    observer.run_id = run.run_id
+    folder = run.execute()
+    cells = {cell.variant: cell for cell in results.load(folder / "results.json").cells}
+    assert observer.killed
+    assert not cells["full"].ok and cells["full"].error  # its second sample met a dead server
+    assert len(cells["full"].samples) == 1  # the first sample's figures are kept
+    assert cells["headers"].ok and len(cells["headers"].samples) == 2
+    assert "started again" in cells["headers"].info["server_revived"]
+    assert not _containers_of(docker_client, run.run_id)
