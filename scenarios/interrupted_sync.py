@@ -79,7 +79,8 @@ class InterruptedSync(Scenario):
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         mailbox = ctx.new_mailbox()
         ctx.deliver(mailbox, ctx.messages)
-        delivered = list(ctx.corpus.messages(0, mailbox.delivered))
+        refused = {refusal.index for refusal in mailbox.refused}  # not on the server: not the device's to get
+        delivered = [raw for index, raw in enumerate(ctx.corpus.messages(0, mailbox.delivered)) if index not in refused]
         if not delivered:
             raise MailbenchError("interrupted-sync needs at least one delivered message")
         point = draw_point(ctx.seed, ctx.variant, ctx.sample, len(delivered))
