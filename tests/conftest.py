@@ -6,10 +6,13 @@ Docker is a failure: the point of CI is to run them.
 
 from __future__ import annotations
 
+import mailbox
 import os
 from pathlib import Path
 
 import pytest
+
+from bench.corpus import generate_messages
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -95,3 +98,23 @@ def server(request, running_servers):
 @pytest.fixture(scope="session")
 def dovecot(running_servers):
     return running_servers("dovecot")
+
+
+SIZE_LIMIT_BYTES = 25 * 1024 * 1024  # the per-message limit the Dovecot and Cyrus images set
+
+
+@pytest.fixture()
+def oversized_corpus(tmp_path):
+    """An mbox of five generated messages and, third, one above the servers' size limit;
+    gives its path and the big message's size as delivered (CRLF line ends)."""
+    messages = [raw.replace(b"\r\n", b"\n") for raw in generate_messages(5, seed=7)]
+    big = (b"From: big@example.org\nTo: user@example.org\nSubject: too big\nMessage-ID: <too-big@mailbench.test>\n\n"
+           + (b"y" * 76 + b"\n") * (SIZE_LIMIT_BYTES // 78 + 1000))
+    messages.insert(2, big)
+    path = tmp_path / "big.mbox"
+    box = mailbox.mbox(str(path))
+    for raw in messages:
+        box.add(raw)
+    box.flush()
+    box.close()
+    return path, len(big) + big.count(b"\n")

@@ -7,7 +7,6 @@ which has no size limit, stores and checks all of them.
 
 from __future__ import annotations
 
-import mailbox
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from bench import results
-from bench.corpus import generate_messages
 
 pytestmark = pytest.mark.integration
 
@@ -26,26 +24,11 @@ ANSWER = {
 }
 
 
-def _corpus(path: Path) -> int:
-    """An mbox of five generated messages and, third, one above the limit; returns its
-    size as delivered (CRLF line ends)."""
-    messages = [raw.replace(b"\r\n", b"\n") for raw in generate_messages(5, seed=7)]
-    big = (b"From: big@example.org\nTo: user@example.org\nSubject: too big\nMessage-ID: <too-big@mailbench.test>\n\n"
-           + (b"y" * 76 + b"\n") * (LIMIT // 78 + 1000))
-    messages.insert(2, big)
-    box = mailbox.mbox(str(path))
-    for raw in messages:
-        box.add(raw)
-    box.flush()
-    box.close()
-    return len(big) + big.count(b"\n")
-
-
-def test_a_message_over_the_limit_is_refused_by_each_server_that_has_one_and_the_rest_run(server_image, tmp_path):
+def test_a_message_over_the_limit_is_refused_by_each_server_that_has_one_and_the_rest_run(
+        server_image, tmp_path, oversized_corpus):
     for name in ("dovecot", "cyrus", "courier"):
         server_image(name)  # build outside the timed CLI call
-    corpus = tmp_path / "big.mbox"
-    size = _corpus(corpus)
+    corpus, size = oversized_corpus
     assert size > LIMIT
     run = subprocess.run(
         [sys.executable, "-m", "bench.cli", "run", "--scenario", "bulk-fetch", "--variant", "full", "--tls", "off",

@@ -12,7 +12,7 @@ from imapclient import IMAPClient
 
 from bench.access import AccessOptions
 from bench.corpus.canonical import canonical
-from bench.corpus.source import GeneratedCorpus
+from bench.corpus.source import FileCorpus, GeneratedCorpus
 from bench.faults import FAULTS
 from bench.links import parse_link
 from bench.links.cell import open_cell_link, service_name
@@ -108,3 +108,15 @@ def _headers_only_device(make):
         return made
 
     return device
+
+
+def test_a_message_the_server_refused_is_not_counted_as_lost(dovecot, tmp_path, oversized_corpus):
+    path, _ = oversized_corpus
+    corpus = FileCorpus(path)
+    with open_cell_link(dovecot, ["pop3"], parse_link("lan"), cuttable=True) as link:
+        ctx = SampleContext(dovecot, MODES["pop3-delete"], "cut-mid-message", corpus.resolve_count(None), corpus,
+                            AccessOptions(), tmp_path, link=link)
+        outcome = InterruptedSync(client_timeout_s=CLIENT_TIMEOUT_S, outage_s=0.1).run_sample(ctx)
+    assert [refusal.index for refusal in ctx.refused] == [2]
+    m = outcome.metrics
+    assert (m["messages_lost"], m["whole_on_device"], m["left_on_server"]) == (0, 5, 0)
