@@ -52,3 +52,10 @@ class Unsupported(MailbenchError):
 
     Reports show such an operation as "n/a" rather than as a failure.
     """
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for results and logs: its type and its message, whitespace
+    folded, at most 2,000 characters."""
+    text = " ".join(str(exc).split()) or "no message"
+    return f"{type(exc).__name__}: {text}"[:2000]

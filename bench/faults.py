@@ -27,11 +27,12 @@ The fourth strikes between two of the device's commands (``Device.sync``'s hook)
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from bench.errors import MailbenchError
 
@@ -63,11 +64,11 @@ def draw_point(seed: int, fault: str, sample: int, messages: int) -> FaultPoint:
     return FaultPoint(max(0, whole_before), BETWEEN[sample % len(BETWEEN)])
 
 
-def cut_pattern(message: bytes, mailbox: Iterable[bytes]) -> bytes:
+def cut_pattern(message: bytes, mailbox: Callable[[], Iterable[bytes]]) -> bytes:
     """Bytes from the middle of ``message`` that occur once in the whole mailbox and survive
     both protocols' transfer unchanged (one line, not starting with a dot, which POP3
-    stuffs): the relay cuts right after them."""
-    messages = list(mailbox)
+    stuffs): the relay cuts right after them. ``mailbox()`` gives the messages afresh each
+    time (a large corpus is read again, never held in memory)."""
     middle = len(message) // 2
     offset, candidates = 0, []
     for line in message.split(b"\r\n"):
@@ -75,7 +76,7 @@ def cut_pattern(message: bytes, mailbox: Iterable[bytes]) -> bytes:
             candidates.append((abs(offset - middle), line[:PATTERN_MAX_BYTES]))
         offset += len(line) + 2
     for _, pattern in sorted(candidates, key=lambda c: c[0]):
-        if sum(other.count(pattern) for other in messages) == 1:
+        if sum(other.count(pattern) for other in mailbox()) == 1:
             return pattern
     raise MailbenchError("no line of the chosen message is unique in the mailbox: cannot cut inside it")
 
@@ -104,8 +105,9 @@ class Fault:
     def fired(self) -> bool:
         return self.fired_at is not None
 
-    def arm(self, messages: list[bytes]) -> None:
-        """Before the session: set up what strikes by itself."""
+    def arm(self, mailbox: Callable[[], Iterable[bytes]]) -> None:
+        """Before the session: set up what strikes by itself (``mailbox()``: the delivered
+        messages, in order)."""
 
     def at(self, point: str, stored: int) -> None:
         """The device is between commands (``Device.sync``'s hook)."""
@@ -153,8 +155,9 @@ class _MidMessage(Fault):
     def message(self) -> int:
         return self.point.whole_before + 1
 
-    def arm(self, messages: list[bytes]) -> None:
-        pattern = cut_pattern(messages[self.point.whole_before], messages)
+    def arm(self, mailbox: Callable[[], Iterable[bytes]]) -> None:
+        target = next(itertools.islice(mailbox(), self.point.whole_before, None))
+        pattern = cut_pattern(target, mailbox)
         self.cleared = False
         link = self.ctx.link
         self._events = link.mute_when_seen(pattern) if self.mutes else link.cut_when_seen(pattern)

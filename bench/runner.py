@@ -146,11 +146,6 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or "no message"
-    return f"{type(exc).__name__}: {text}"[:2000]
-
-
 def _capabilities(running: RunningServer, protocol: str, tls: str = "off") -> list[str]:
     """What the live server advertises to a logged-in client (IMAP CAPABILITY, POP3 CAPA)."""
     endpoint = running.endpoint(protocol, running.account(1), tls)
@@ -264,7 +259,7 @@ class Run:
         except UsageError:
             raise  # the user must act (a port in use, say): end the run with their one line
         except (MailbenchError, DockerException) as exc:
-            self._fail_remaining(cells, f"server {server_name} unavailable: {_one_line(exc)}")
+            self._fail_remaining(cells, f"server {server_name} unavailable: {one_line(exc)}")
 
     def _fail_remaining(self, cells: list[Cell], error: str) -> None:
         done = {r.id for r in self.results.cells}
@@ -287,7 +282,7 @@ class Run:
             with time_limit(self.config.cell_timeout_s):
                 self._run_samples(running, cell, result, workdir)
         except Exception as exc:  # a cell's failure is its own: record it, go on
-            result.fail(_one_line(exc))
+            result.fail(one_line(exc))
             if isinstance(exc, IntegrityError):
                 result.integrity = dict(exc.integrity, samples=len(result.samples) + 1)
             for _ in range(self.config.repeat - len(result.samples)):

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from bench.access import WireMeter
-from bench.errors import MailbenchError
+from bench.errors import MailbenchError, one_line
 from bench.faults import FAULTS, draw_point, make_fault
 from bench.loss import count_losses, digest
 from bench.playback import merged_commands, server_copies
@@ -60,11 +60,6 @@ class Recovery:
 CLOSE_FAILED = "the session's closing command (QUIT / LOGOUT) failed; the connection was dropped"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 class InterruptedSync(Scenario):
     name = "interrupted-sync"
     description = "a download broken by a link cut, a killed or a frozen server; what is lost, and the recovery"
@@ -80,10 +75,15 @@ class InterruptedSync(Scenario):
         mailbox = ctx.new_mailbox()
         ctx.deliver(mailbox, ctx.messages)
         refused = {refusal.index for refusal in mailbox.refused}  # not on the server: not the device's to get
-        delivered = [raw for index, raw in enumerate(ctx.corpus.messages(0, mailbox.delivered)) if index not in refused]
-        if not delivered:
+
+        def delivered() -> Iterator[bytes]:
+            """The messages the server stored, in order, read again from the corpus."""
+            return (raw for index, raw in enumerate(ctx.corpus.messages(0, mailbox.delivered)) if index not in refused)
+
+        stored = len(mailbox.truth)
+        if not stored:
             raise MailbenchError("interrupted-sync needs at least one delivered message")
-        point = draw_point(ctx.seed, ctx.variant, ctx.sample, len(delivered))
+        point = draw_point(ctx.seed, ctx.variant, ctx.sample, stored)
         fault = make_fault(ctx.variant, ctx, point, self.outage_s)
         device = ctx.device("phone")
         first, recovery = WireMeter(), WireMeter()
@@ -96,13 +96,13 @@ class InterruptedSync(Scenario):
             kept = len(device.store)
             cleared = fault.clear()
             if fault.failure is not None:
-                raise MailbenchError(f"the fault ({fault.does}) could not be made: {_one_line(fault.failure)}")
-            recovered = self._recover(ctx, mailbox, device, recovery, len(delivered) - kept)
+                raise MailbenchError(f"the fault ({fault.does}) could not be made: {one_line(fault.failure)}")
+            recovered = self._recover(ctx, mailbox, device, recovery, stored - kept)
             recover_s = time.perf_counter() - cleared
         finally:
             fault.release()
         count = count_losses(
-            (digest(raw) for raw in delivered),
+            (digest(raw) for raw in delivered()),
             _settled_server(ctx, mailbox),
             (digest(raw) for raw in device.store),
             unfinished=device.store.unfinished(),
@@ -149,7 +149,7 @@ class InterruptedSync(Scenario):
         try:
             device.sync(access, at=fault.at)
         except Exception as exc:  # whatever the fault makes of the session is the finding
-            failure = _one_line(exc)
+            failure = one_line(exc)
             if fault.fired_at is not None:
                 detect_s = time.perf_counter() - fault.fired_at
         finally:
@@ -192,7 +192,7 @@ class InterruptedSync(Scenario):
                 return recovery
             except Exception as exc:  # the server may still be busy with the broken session
                 recovery.fetched += stored[0]
-                recovery.errors.append(_one_line(exc))
+                recovery.errors.append(one_line(exc))
                 if time.perf_counter() + wait_s > deadline:
                     raise MailbenchError(f"the device did not recover within {self.recovery_limit_s:.0f} s "
                                          f"({recovery.attempts} attempts; last: {recovery.errors[-1]})") from None
