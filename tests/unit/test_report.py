@@ -938,3 +938,27 @@ def test_device_sections_skip_missing_metrics(tmp_path):
     names = {p.name for p in files.charts}
     assert not any("consistency" in n or "readable-offline" in n for n in names)
     assert "## Scenario: offline-use" in files.markdown.read_text(encoding="utf-8")
+
+
+# --- interrupted-sync -----------------------------------------------------------------------
+
+INTERRUPTED = DATA / "results_interrupted.json"  # mailbench run --scenario interrupted-sync --messages 100 --repeat 3
+
+
+def test_interrupted_sync_names_each_fault_and_counts_per_mode_and_server(tmp_path):
+    data = _raw(INTERRUPTED)
+    lossy = _cell(data, "interrupted-sync/cyrus/pop3-delete/server-killed/tls-off")
+    lossy["samples"][0].update(messages_lost=2, messages_partial=1)
+    broken = _cell(data, "interrupted-sync/courier/imap/server-paused/tls-off")
+    broken.update(status="failed", error="MailbenchError: the device did not recover within 120 s")
+    md = _markdown_of(tmp_path, data)
+    section = _section(md, "Scenario: interrupted-sync")
+    assert "| fault | mode | dovecot | cyrus | courier |" in section
+    for fault in ("cut-mid-message", "cut-between-commands", "server-killed", "server-paused"):
+        for mode in ("imap", "pop3-keep", "pop3-delete"):
+            assert _row(section, f"| {fault} | {mode} |")
+    assert _row(section, "| server-killed | pop3-delete |") == "| server-killed | pop3-delete | 0 / 0 / 0 | 2 / 0 / 1 | 0 / 0 / 0 |"
+    assert "| failed |" in _row(section, "| server-paused | imap |")
+    summary = _section(md, "Summary")
+    assert "2 messages lost, 0 duplicated and 1 partial, in pop3-delete on cyrus (server-killed)" in summary
+    assert "1 cells failed and are not counted" in summary
