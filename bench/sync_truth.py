@@ -27,7 +27,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from bench.modes import Mode
 from bench.timeline import ACTIONS, ARCHIVE, INBOX, MailState, Timeline, apply_action
@@ -242,9 +242,12 @@ class Agreement:
                 "extra": self.extra, "states_wrong": self.states_wrong, "visible": self.visible}
 
 
-def agreement(view: Mapping[int, Shown], intended: Mapping[int, MailState], delivered: int) -> Agreement:
+def agreement(view: Mapping[int, Shown], intended: Mapping[int, MailState],
+              delivered: int | Iterable[int]) -> Agreement:
+    """``view`` against ``intended``, over the messages ``delivered`` so far: their indices,
+    or a count ``n`` for messages ``0 .. n - 1``."""
     pairs = matching = missing = extra = wrong = 0
-    for index in range(delivered):
+    for index in (range(delivered) if isinstance(delivered, int) else delivered):
         want, shown = intended.get(index), view.get(index)
         pairs += 1
         if (want is None) == (shown is None):

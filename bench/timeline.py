@@ -5,7 +5,8 @@ with like. It says, round by round, what a user did and when, never what a proto
 made of it:
 
 - ``deliver``: ``count`` new messages arrive on the server (corpus messages
-  ``message`` .. ``message + count - 1``, in order);
+  ``message`` .. ``message + count - 1``, in order; a message the server refused is left
+  out of the timeline as played, ``Timeline.without``);
 - ``join``: a device is set up (it has nothing until its first session);
 - ``offline`` / ``online``: a device loses / regains its connection;
 - ``outage``: nobody reaches the server this round (link cut or server down);
@@ -22,6 +23,9 @@ session, as the *intent* says it was (the intended mailbox then, plus the device
 actions since), so a device that was offline may act on a message that another device
 has since moved or deleted: a conflict the protocols must then resolve. No message is
 acted on twice in one round.
+
+A corpus read from disk ends: ``fit_initial`` gives the initial mailbox that leaves enough
+of it for the new mail a timeline delivers later (the generated corpus has no end).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Collection, Iterator, Mapping
 
 INBOX = "INBOX"
 ARCHIVE = "Archive"
@@ -100,6 +104,32 @@ class Timeline:
     def delivered_by(self, round_: int) -> int:
         """How many messages have arrived by the end of ``round_``."""
         return sum(e.count for e in self.events if e.kind == "deliver" and e.round <= round_)
+
+    def arrived(self, round_: int) -> list[int]:
+        """The messages that have arrived by the end of ``round_`` (``0 .. delivered_by - 1``
+        unless messages were left out: ``without``)."""
+        return [i for e in self.events if e.kind == "deliver" and e.round <= round_
+                for i in range(e.message, e.message + e.count)]
+
+    def without(self, messages: Collection[int]) -> "Timeline":
+        """The timeline as played when ``messages`` never reached the server (it refused
+        them): their deliveries and every action on them gone, every other event as drawn.
+        Only what involves those messages changes; no draw is made again."""
+        if not messages:
+            return self
+        events: list[Event] = []
+        for event in self.events:
+            if event.kind == "deliver":
+                kept = [i for i in range(event.message, event.message + event.count) if i not in messages]
+                while kept:  # one delivery per run of consecutive messages
+                    run = 1
+                    while run < len(kept) and kept[run] == kept[0] + run:
+                        run += 1
+                    events.append(replace(event, message=kept[0], count=run))
+                    kept = kept[run:]
+            elif not (event.kind in ACTIONS and event.message in messages):
+                events.append(event)
+        return replace(self, events=tuple(events))
 
     def joined(self, device: str, round_: int) -> bool:
         joins = [e.round for e in self.events if e.kind == "join" and e.device == device]
@@ -326,3 +356,45 @@ def offline_timeline(seed: int, initial: int, new_mail: int = 3, desk_actions: i
     planner.synced("mobile")
     planner.synced("desk")
     return planner.timeline(seed, 5)
+
+
+# ---------------------------------------------------------------------------------------
+# Fitting a timeline to a corpus that ends
+
+
+class TooFewMessages(ValueError):
+    """No initial mailbox fits the corpus: ``needed`` is the fewest corpus messages that
+    would do, with an initial mailbox of ``initial``; the corpus has ``available``."""
+
+    def __init__(self, needed: int, initial: int, available: int) -> None:
+        super().__init__(f"{needed} messages needed ({initial} initial), {available} available")
+        self.needed = needed
+        self.initial = initial
+        self.available = available
+
+
+def fit_initial(wanted: int, available: int | None, needs: Callable[[int], int], least: int = 1) -> int:
+    """The initial mailbox a scenario can deliver from a corpus of ``available`` messages.
+
+    ``needs(initial)`` is how many corpus messages the scenario delivers in all with that
+    initial mailbox (the mailbox, then the new mail; a timeline's new mail may depend on
+    the initial mailbox, since its draws do). With no end to the corpus (``available``
+    None: the generated one) the answer is ``wanted``, untouched. Otherwise it is
+    ``wanted`` if everything fits, else the largest smaller mailbox, down to ``least``,
+    whose deliveries fit: the new mail is held back from the corpus's end. When none
+    fits, ``TooFewMessages`` says the fewest messages that would do.
+    """
+    if available is None:
+        return wanted
+    least = max(0, min(least, wanted))
+    for initial in range(min(wanted, available), least - 1, -1):
+        if needs(initial) <= available:
+            return initial
+    # The fewest messages any initial mailbox needs: needs(k) >= k, so the scan can stop
+    # at the first k that is already no smaller than the best found.
+    best, best_initial, initial = needs(least), least, least + 1
+    while initial < best:
+        if (n := needs(initial)) < best:
+            best, best_initial = n, initial
+        initial += 1
+    raise TooFewMessages(best, best_initial, available)
