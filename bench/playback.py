@@ -13,6 +13,17 @@ opens one metered session per device and round. At every checkpoint it checks
 
 and measures each device against the intended mailbox (``agreement``), and when each
 change shows on the other devices (``ChangeTracker``).
+
+Message ``i`` of the timeline is the ``i``-th corpus message delivered to the mailbox
+(corpus message ``i``, the mailbox being fresh). A message the server refuses (larger than
+it accepts, say) is recorded by the context (``ctx.refused``, which the cell's results
+list) and left out of the timeline as played (``Timeline.without``): its delivery and
+every action on it are dropped, and the expected views and the intended mailbox are those
+of that timeline. Every other message keeps its index and no draw is made again, so the
+cell differs from one on a server that stored the message by that message only.
+
+With a corpus read from disk, ``fit_timeline`` draws the timeline whose deliveries fit in
+it, and a corpus that cannot hold the timeline fails the cell with ``CorpusTooSmall``.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from bench.access import WireMeter, open_access
 from bench.access.base import INBOX, SEEN, FLAGGED, FolderSnapshot
@@ -31,11 +42,65 @@ from bench.sync_truth import (
     COUNTERS, Agreement, ChangeTracker, Expectation, ExpectedModel, Semantics, Shown, agreement,
     intended_by_round,
 )
-from bench.timeline import MailState, Timeline
+from bench.timeline import MailState, Timeline, TooFewMessages, fit_initial
 
 MAX_LISTED = 20  # differences named in an error
 SETTLE_TIMEOUT_S = 5.0
 SETTLE_POLL_S = 0.005
+
+
+class CorpusTooSmall(MailbenchError):
+    """The corpus has fewer messages than a device scenario delivers (one line: how many
+    it needs, and what to do)."""
+
+
+def corpus_size(corpus: Any) -> int | None:
+    """How many messages ``corpus`` has, as its description in the results says
+    (``available``); None for a corpus with no end (the generated one)."""
+    return corpus.describe(0).get("available")
+
+
+def corpus_split(ctx: Any, mailbox: Any, initial: int) -> dict[str, int] | None:
+    """For ``info``: how a scenario used a corpus that ends (None for the generated one):
+    the messages it has and the ``--messages`` asked for, the mailbox at the start
+    (``initial`` messages stored), the new mail stored after it, the messages the server
+    refused, and those never delivered."""
+    available = corpus_size(ctx.corpus)
+    if available is None:
+        return None
+    return {"corpus_messages": available, "requested": ctx.messages, "initial_mailbox": initial,
+            "new_mail": len(mailbox.truth.entries) - initial, "refused": len(mailbox.refused),
+            "unused": available - mailbox.delivered}
+
+
+def fit_to_corpus(ctx: Any, scenario: str, needs: Callable[[int], int], later: str) -> int:
+    """The initial mailbox of ``scenario`` for the context's corpus (``fit_initial``):
+    ``ctx.messages`` where the corpus has no end or room for everything, else fewer, so
+    that the new mail (``needs(initial) - initial`` messages, ``later``) comes from the
+    corpus's last messages. A corpus too small even so raises ``CorpusTooSmall``."""
+    available = corpus_size(ctx.corpus)
+    try:
+        return fit_initial(ctx.messages, available, needs)
+    except TooFewMessages as short:
+        raise CorpusTooSmall(
+            f"{scenario} needs a corpus of at least {short.needed} messages ({short.initial} in the mailbox "
+            f"at the start, {short.needed - short.initial} {later}) and this one has {short.available}: "
+            f"give a corpus of {short.needed} or more messages, or leave out --corpus to use the generated one"
+        ) from None
+
+
+def fit_timeline(ctx: Any, scenario: str, make: Callable[[int], Timeline]) -> Timeline:
+    """``make(initial)`` with the initial mailbox ``fit_to_corpus`` gives: with the
+    generated corpus, ``make(ctx.messages)`` exactly as drawn before corpora could end."""
+    made: dict[int, Timeline] = {}
+
+    def timeline(initial: int) -> Timeline:
+        if initial not in made:
+            made[initial] = make(initial)
+        return made[initial]
+
+    return timeline(fit_to_corpus(ctx, scenario, lambda initial: timeline(initial).messages,
+                                  "arriving as new mail over its rounds"))
 
 
 @dataclass(frozen=True)
@@ -91,21 +156,30 @@ class Playback:
     """One timeline, played by real devices on one mailbox (see the module docstring).
 
     ``ctx`` is the sample's ``SampleContext``; ``mailbox`` a fresh, empty one.
+    ``drawn`` is the timeline as given; ``timeline`` the one played, without the messages
+    the server refused (``refused_messages``).
     """
 
     def __init__(self, ctx: Any, mailbox: Any, timeline: Timeline, devices: list[DeviceSpec],
                  hooks: object | None = None) -> None:
         self.ctx = ctx
         self.mailbox = mailbox
+        self.drawn = timeline
         self.timeline = timeline
+        self.refused_messages: set[int] = set()
         self.specs = {spec.name: spec for spec in devices}
         self.followers = {spec.name: spec.follows for spec in devices if spec.follows}
         self.hooks = hooks
+        available = corpus_size(ctx.corpus)
+        if available is not None and timeline.messages > available:
+            raise CorpusTooSmall(f"the timeline delivers {timeline.messages} messages and the corpus has "
+                                 f"{available}: draw it with fit_timeline, or give a larger corpus")
         self.semantics = Semantics.of(ctx.mode)
-        caches = {spec.name: spec.policy.cache for spec in devices}
-        self.expected: list[Expectation] = ExpectedModel(self.semantics, caches).play(timeline, self.followers)
+        self.caches = {spec.name: spec.policy.cache for spec in devices}
+        self.expected: list[Expectation] = ExpectedModel(self.semantics, self.caches).play(timeline, self.followers)
         self.intended = intended_by_round(timeline)
-        self.keys: list[str] = []
+        self.first_position = mailbox.delivered  # the corpus position of the timeline's message 0
+        self.keys: dict[int, str] = {}
         self.index: dict[str, int] = {}
         self._entries: dict[str, Any] = {}
         self.devices: dict[str, SyncDevice] = {
@@ -123,16 +197,19 @@ class Playback:
 
     # -- the truth of downloads --------------------------------------------------------
 
-    def _learn_keys(self) -> None:
+    def _learn_keys(self, stored: list[int]) -> None:
+        """The keys of the messages just stored (timeline indices ``stored``, in order)."""
         entries = self.mailbox.truth.entries
-        for entry in entries[len(self.keys):]:
+        new = entries[len(entries) - len(stored):] if stored else []
+        for index, entry in zip(stored, new):
             if entry.key in self._entries or entry.key.startswith("#"):
                 raise MailbenchError(
-                    f"message {len(self.keys)} of the corpus has no Message-ID or repeats one ({entry.key}); "
-                    "device scenarios tell messages apart by Message-ID (the generated corpus has unique ones)"
+                    f"message {self.first_position + index + 1} of the corpus has no Message-ID or repeats one "
+                    f"({entry.key}); device scenarios tell messages apart by Message-ID (the generated corpus "
+                    "has unique ones)"
                 )
-            self.index[entry.key] = len(self.keys)
-            self.keys.append(entry.key)
+            self.index[entry.key] = index
+            self.keys[index] = entry.key
             self._entries[entry.key] = entry
 
     def check_download(self, key: str, part: str, raw: bytes) -> None:
@@ -190,15 +267,15 @@ class Playback:
     def run(self) -> "Playback":
         try:
             current = -1
-            for step in self.timeline.steps(self.followers):
+            for step in self.drawn.steps(self.followers):
                 if step.round != current:
                     current = step.round
                     _hook(self.hooks, "round_started", self, current)
                 if step.kind == "deliver":
-                    self.ctx.deliver(self.mailbox, step.event.count)
-                    self._learn_keys()
+                    self._deliver(step.event, current)
                 elif step.kind == "act":
-                    self._act(step.device, step.event, current)
+                    if step.event.message not in self.refused_messages:
+                        self._act(step.device, step.event, current)
                 elif step.kind == "session":
                     self._session(step.device, current)
                 else:
@@ -207,6 +284,27 @@ class Playback:
         finally:
             _hook(self.hooks, "finish", self)
         return self
+
+    def _deliver(self, event: Any, round_: int) -> None:
+        """Deliver the timeline's messages ``event.message`` .. ``+ count - 1`` (the corpus's
+        next ones). Those the server refused (``ctx.deliver`` records them) are left out of
+        the timeline as played, and the model and the intent are worked out again for it:
+        the rounds before are unchanged, since the messages were not there yet."""
+        first = self.mailbox.delivered - self.first_position
+        if first != event.message:
+            raise MailbenchError(f"the mailbox had {first} messages delivered where the timeline had "
+                                 f"{event.message}: a playback needs a mailbox of its own")
+        report = self.ctx.deliver(self.mailbox, event.count)
+        if report.offered < event.count:
+            raise CorpusTooSmall(f"the corpus ran out in round {round_}: the timeline delivers "
+                                 f"{self.drawn.messages} messages and the corpus had {self.mailbox.delivered}")
+        refused = {r.index - self.first_position for r in report.refused}
+        self._learn_keys([i for i in range(first, first + event.count) if i not in refused])
+        if refused:
+            self.refused_messages |= refused
+            self.timeline = self.drawn.without(self.refused_messages)
+            self.expected = ExpectedModel(self.semantics, self.caches).play(self.timeline, self.followers)
+            self.intended = intended_by_round(self.timeline)
 
     def _act(self, name: str, event: Any, round_: int) -> None:
         views = {d: self.view(d) for d in self.devices if self.joined(d, round_)}
@@ -280,7 +378,7 @@ class Playback:
             if counters != expected.counters[name]:
                 problems.append(f"{name}: counters {counters} != expected {expected.counters[name]}")
             self.checked_views += 1
-            measured = agreement(view, self.intended[round_], self.timeline.delivered_by(round_))
+            measured = agreement(view, self.intended[round_], self.timeline.arrived(round_))
             record["devices"][name] = dict(measured.to_json(), online=self._online(name, round_))
         if not self.timeline.outage(round_):
             self.census = server_census(self.ctx, self.mailbox)
@@ -321,7 +419,7 @@ class Playback:
     def final(self) -> dict[str, Agreement]:
         """Each device against the intended mailbox at the last checkpoint."""
         last = self.timeline.rounds - 1
-        return {name: agreement(self.view(name), self.intended[last], self.timeline.delivered_by(last))
+        return {name: agreement(self.view(name), self.intended[last], self.timeline.arrived(last))
                 for name in self.devices if self.joined(name, last)}
 
     def other_device_share(self) -> float | None:
@@ -385,7 +483,8 @@ class Playback:
             device.close()
 
 
-def _differences(name: str, view: Mapping[int, Shown], expected: Mapping[int, Shown], keys: list[str]) -> list[str]:
+def _differences(name: str, view: Mapping[int, Shown], expected: Mapping[int, Shown],
+                 keys: Mapping[int, str]) -> list[str]:
     problems = []
     for index in sorted(set(view) | set(expected)):
         have, want = view.get(index), expected.get(index)

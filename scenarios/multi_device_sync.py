@@ -5,6 +5,8 @@ mode: the mailbox arrives, then each round brings new mail and actions (read, fl
 unflag, move to Archive, delete) taken on one device or another; the phone is offline for
 two rounds (its actions are queued and sent when it is back, with conflicts counted), the
 tablet joins half-way, and a last round with nothing new shows where everything ends up.
+With a corpus read from disk, the new mail is the corpus's last messages and the initial
+mailbox what is left (``bench.playback.fit_timeline``).
 
 After every round each device is checked against the protocol-expected view (a
 difference fails the cell: a harness bug), and measured against the intended mailbox:
@@ -22,7 +24,7 @@ import statistics
 from collections import Counter
 
 from bench.device import SyncPolicy
-from bench.playback import DeviceSpec, Playback
+from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline
 from bench.timeline import SyncSpec, sync_timeline
 from scenarios.base import SampleContext, SampleOutcome, Scenario
 
@@ -36,7 +38,7 @@ class MultiDeviceSync(Scenario):
         self.spec = spec
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
-        timeline = sync_timeline(ctx.seed, ctx.messages, self.spec)
+        timeline = fit_timeline(ctx, self.name, lambda initial: sync_timeline(ctx.seed, initial, self.spec))
         listing = "full" if ctx.variant == "full-resync" else "best"
         devices = [DeviceSpec(name, SyncPolicy.for_mode(ctx.mode, listing=listing)) for name in self.spec.devices]
         playback = Playback(ctx, ctx.new_mailbox(), timeline, devices)
@@ -48,13 +50,16 @@ class MultiDeviceSync(Scenario):
             metrics.update(sync_metrics(playback))
             info = {
                 "rounds": playback.rounds,
-                "timeline": timeline.summary(),
+                "timeline": playback.timeline.summary(),
                 "listing": listing,
                 "listing_methods": dict(Counter(f"{folder}:{method}" for s in playback.sessions
                                                 for folder, method in s.methods.items())),
                 "capabilities_used": sorted(playback.capabilities_used),
                 "device_counters": {name: dict(d.counters) for name, d in playback.devices.items()},
             }
+            split = corpus_split(ctx, playback.mailbox, playback.timeline.delivered_by(0))
+            if split is not None:
+                info["corpus_split"] = split
         finally:
             playback.close()
         integrity.update(views_checked=playback.checked_views)

@@ -34,7 +34,7 @@ from typing import Any
 
 from bench.device import SyncPolicy, cache_policies
 from bench.errors import MailbenchError
-from bench.playback import DeviceSpec, Playback
+from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline
 from bench.timeline import offline_timeline
 from scenarios.base import SampleContext, SampleOutcome, Scenario
 from scenarios.multi_device_sync import sync_metrics
@@ -121,7 +121,8 @@ class OfflineUse(Scenario):
         self.attempt_timeout_s = attempt_timeout_s
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
-        timeline = offline_timeline(ctx.seed, ctx.messages, self.new_mail, self.desk_actions, self.offline_actions)
+        timeline = fit_timeline(ctx, self.name, lambda initial: offline_timeline(
+            ctx.seed, initial, self.new_mail, self.desk_actions, self.offline_actions))
         devices = [DeviceSpec("mobile", SyncPolicy.for_mode(ctx.mode, cache="full"))]
         devices += [DeviceSpec(f"mobile-{policy}", SyncPolicy.for_mode(ctx.mode, cache=policy), follows="mobile")
                     for policy in cache_policies(ctx.mode) if policy != "full"]
@@ -138,12 +139,15 @@ class OfflineUse(Scenario):
             info = {
                 "outage": outage.does,
                 "rounds": playback.rounds,
-                "timeline": timeline.summary(),
+                "timeline": playback.timeline.summary(),
                 "cache_policies": list(cache_policies(ctx.mode)),
                 "offline_reading": {policy: dict(zip(("messages", "listed", "readable"), counts))
                                     for policy, counts in outage.reading.items()},
                 "capabilities_used": sorted(playback.capabilities_used),
             }
+            split = corpus_split(ctx, playback.mailbox, playback.timeline.delivered_by(0))
+            if split is not None:
+                info["corpus_split"] = split
         finally:
             playback.close()
         integrity.update(views_checked=playback.checked_views)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 
 from bench.device import SyncPolicy
-from bench.playback import DeviceSpec, Playback
+from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline
 from bench.timeline import SyncSpec, sync_timeline
 from scenarios.base import SampleContext, SampleOutcome, Scenario
 from scenarios.multi_device_sync import sync_metrics
@@ -55,7 +55,7 @@ class StorageExposure(Scenario):
         self.hours_per_round = hours_per_round
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
-        timeline = sync_timeline(ctx.seed, ctx.messages, self.spec)
+        timeline = fit_timeline(ctx, self.name, lambda initial: sync_timeline(ctx.seed, initial, self.spec))
         devices = [DeviceSpec(name, SyncPolicy.for_mode(ctx.mode)) for name in self.spec.devices]
         mailbox = ctx.new_mailbox()
         exposure = Exposure(ctx, mailbox)
@@ -84,9 +84,12 @@ class StorageExposure(Scenario):
             server_store_bytes_max=max(store),
             device_exposed_messages=lost[-1],
             device_exposed_message_hours=sum(lost) * hours,
-            delivered_messages=timeline.messages,
+            delivered_messages=playback.timeline.messages,
         )
-        info = {"readings": readings, "hours_per_round": hours, "timeline": timeline.summary(),
+        info = {"readings": readings, "hours_per_round": hours, "timeline": playback.timeline.summary(),
                 "capabilities_used": sorted(playback.capabilities_used)}
+        split = corpus_split(ctx, playback.mailbox, playback.timeline.delivered_by(0))
+        if split is not None:
+            info["corpus_split"] = split
         integrity.update(views_checked=playback.checked_views)
         return SampleOutcome(metrics=metrics, integrity=integrity, commands=playback.commands(), info=info)
