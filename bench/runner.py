@@ -31,7 +31,7 @@ from bench import environment, results
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.corpus.source import CorpusSource, open_corpus
 from bench.delivery import refusal_summary
-from bench.errors import IntegrityError, MailbenchError, UsageError
+from bench.errors import IntegrityError, MailbenchError, UsageError, one_line
 from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link, service_name
 from bench.modes import get_mode
