@@ -76,7 +76,8 @@ def cut_pattern(message: bytes, mailbox: Callable[[], Iterable[bytes]]) -> bytes
         if len(line) >= PATTERN_MIN_BYTES and not line.startswith(b"."):
             candidates.append((abs(offset - middle), line[:PATTERN_MAX_BYTES]))
         offset += len(line) + 2
-    for _, pattern in sorted(candidates, key=lambda c: c[0])[:PATTERN_TRIES]:
+    once = [pattern for _, pattern in sorted(candidates, key=lambda c: c[0]) if message.count(pattern) == 1]
+    for pattern in once[:PATTERN_TRIES]:
         if sum(other.count(pattern) for other in mailbox()) == 1:
             return pattern
     raise MailbenchError("no line of the chosen message is unique in the mailbox: cannot cut inside it")
