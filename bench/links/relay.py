@@ -50,11 +50,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import fcntl
 import math
 import select
 import selectors
 import socket
 import struct
+import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -76,6 +78,9 @@ DELIVERY_SLACK_S = 0.0001
 # Every wait on the relay's thread is bounded by this.
 WAIT_S = 5.0
 CONNECT_TIMEOUT_S = 10.0
+# A reset queued behind data waits this long at most for the peer to take that data.
+FLUSH_TIMEOUT_S = 5.0
+FLUSH_POLL_S = 0.001
 LINK_MSS_BYTES = 1460  # see the module's docstring
 _SELECT_FD_LIMIT = 1024  # FD_SETSIZE: select() cannot watch higher descriptors
 _LINGER_RESET = struct.pack("ii", 1, 0)
@@ -209,6 +214,21 @@ def _reset(transport: asyncio.BaseTransport | None) -> None:
     transport.abort()
 
 
+def _unsent_bytes(transport: asyncio.Transport) -> int:
+    """Bytes written to ``transport`` that its peer has not yet acknowledged: asyncio's own
+    buffer plus the kernel's send queue (TIOCOUTQ). A reset sent before they are gone
+    would discard them."""
+    pending = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return pending
+    try:
+        queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        queued = 0
+    return pending + queued
+
+
 _EOF = object()
 _RESET = object()
 
@@ -304,7 +324,7 @@ class _Direction:
             self.source_paused = False
             self.source.resume_reading()
         if end is _RESET:
-            self.session.reset()
+            self.session.reset_once_taken(self.dest)
             return
         if end is _EOF:
             self.finished = True
@@ -432,6 +452,24 @@ class _Session:
         _reset(self.client)
         _reset(self.server)
         self._forget_if_gone()
+
+    def reset_once_taken(self, dest: asyncio.Transport) -> None:
+        """Reset both sides once ``dest``'s peer has everything written to it: a reset that
+        overtook the last bytes would discard them, and a cut at an exact point must deliver
+        exactly up to it. A peer that stops reading gets the reset after FLUSH_TIMEOUT_S."""
+        self.closed = True
+        self.up.drop()
+        self.down.drop()
+        _reset(self.client if dest is self.server else self.server)
+        deadline = self.loop.time() + FLUSH_TIMEOUT_S
+
+        def reset_when_taken() -> None:
+            if dest.is_closing() or _unsent_bytes(dest) == 0 or self.loop.time() >= deadline:
+                self.reset()
+            else:
+                self.loop.call_later(FLUSH_POLL_S, reset_when_taken)
+
+        reset_when_taken()
 
     def _forget_if_gone(self) -> None:
         client_gone = self.client is None or self.client.is_closing()
