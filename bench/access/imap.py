@@ -134,6 +134,15 @@ def uid_set(uids: Iterable[int]) -> str:
     return ",".join(parts)
 
 
+def _every_uid(select_info: dict[bytes, Any]) -> str:
+    """The UID range that covers every message the selected folder ever held: ``1:`` up to
+    UIDNEXT - 1. ``1:*`` is not the same: "*" is the highest UID present now, and Cyrus
+    reports no ``VANISHED (EARLIER)`` beyond it, so a QRESYNC listing would miss that the
+    folder's last message was expunged."""
+    uidnext = select_info.get(b"UIDNEXT")
+    return f"1:{int(uidnext) - 1}" if uidnext is not None and int(uidnext) > 1 else "1:*"
+
+
 def _id_prefix(folder: str, validity: int | str) -> str:
     return str(validity) if folder == INBOX else f"{folder}/{validity}"
 
@@ -432,6 +441,7 @@ class ImapAccess(MailAccess):
         if not incremental:
             method = "full"
         vanished: set[str] = set(known.ids) - set(known_uids.values())  # a new UIDVALIDITY voids them
+        every_uid = _every_uid(info)
         changed: dict[int, dict[bytes, Any]] = {}
         if incremental and modseq == known.modseq:
             return FolderChanges(folder, "unchanged", validity, modseq, vanished=frozenset(vanished))
@@ -439,13 +449,13 @@ class ImapAccess(MailAccess):
             vanished |= set(known_uids.values())
         elif method == "full":
             with self.meter.measure("FETCH"):
-                changed = self._client.uid_fetch_range("1:*", [b"FLAGS"])
+                changed = self._client.uid_fetch_range(every_uid, [b"FLAGS"])
             vanished |= {ref_id for uid, ref_id in known_uids.items() if uid not in changed}
         else:
             modifiers = f"CHANGEDSINCE {known.modseq}" + (" VANISHED" if method == "qresync" else "")
             self._client._imap.untagged_responses.pop("VANISHED", None)
             with self.meter.measure("FETCH"):
-                changed = self._client.uid_fetch_range("1:*", [b"FLAGS"], modifiers)
+                changed = self._client.uid_fetch_range(every_uid, [b"FLAGS"], modifiers)
             if method == "qresync":
                 for line in self._client._imap.untagged_responses.pop("VANISHED", []):
                     text = line.decode() if isinstance(line, bytes) else str(line)

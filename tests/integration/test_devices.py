@@ -77,6 +77,25 @@ def test_incremental_and_full_listings_agree_and_say_how_they_listed(server, acc
     assert methods["best"] == expected["best"] and methods["full"] == "full"
 
 
+def test_every_listing_sees_the_folder_s_last_message_expunged(server, account):
+    """The message with the highest UID is the one a "1:*" range no longer reaches once it
+    is gone (Cyrus reads "*" as the highest UID present): each listing must still report it."""
+    snapshots = {}
+    for listing in ("best", "condstore", "full"):
+        with _session(server, "imap", account) as access:
+            access.prepare_sync(listing)
+            snapshots[listing] = access.changes(INBOX, FolderSnapshot()).snapshot(FolderSnapshot())
+    with _session(server, "imap", account) as access:
+        newest = max(access.changes(INBOX, FolderSnapshot()).new, key=lambda s: s.ref.handle).ref
+        access.delete([newest])
+    for listing, snapshot in snapshots.items():
+        with _session(server, "imap", account) as access:
+            access.prepare_sync(listing)
+            changes = access.changes(INBOX, snapshot)
+            assert changes.vanished == {newest.id}, listing
+            assert not changes.new
+
+
 def test_moves_use_move_or_copy_and_expunge_and_say_where_the_message_went(server, account):
     with _session(server, "imap", account) as access:
         access.ensure_folder(ARCHIVE)
