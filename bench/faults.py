@@ -7,7 +7,8 @@ so a cell never leaves a paused, killed or cut server behind.
 
 Three of them strike in the middle of a message, at an exact point of the byte stream: the
 link relay watches for a line from the middle of the chosen message (``cut_pattern``), and
-the device receives the bytes up to the end of that line and nothing the server sent after.
+the device receives the bytes up to the end of that line (its CRLF included) and nothing the
+server sent after.
 
 - ``cut-mid-message``: there the relay cuts the link (``Relay.cut_when_seen``): the device
   gets a reset. The link is back ``outage_s`` after the device noticed.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 import threading
 import time
 from dataclasses import dataclass
@@ -44,8 +46,6 @@ _BETWEEN_SAID = {
     "done": "before the session's closing command (QUIT / LOGOUT)",
 }
 PATTERN_MIN_BYTES = 16
-PATTERN_MAX_BYTES = 64
-PATTERN_TRIES = 20  # lines tried, each a pass over the mailbox, before giving up
 
 
 @dataclass(frozen=True)
@@ -66,20 +66,34 @@ def draw_point(seed: int, fault: str, sample: int, messages: int) -> FaultPoint:
 
 
 def cut_pattern(message: bytes, mailbox: Callable[[], Iterable[bytes]]) -> bytes:
-    """Bytes from the middle of ``message`` that occur once in the whole mailbox and survive
-    both protocols' transfer unchanged (one line, not starting with a dot, which POP3
-    stuffs): the relay cuts right after them. ``mailbox()`` gives the messages afresh each
-    time (a large corpus is read again, never held in memory)."""
+    """A whole line from the middle of ``message``, with the CRLF on each side of it, that is
+    a line of no other message in the mailbox and occurs once in this one: the relay cuts
+    right after it. With its CRLFs the pattern matches nothing but that line, in IMAP's
+    literal as in POP3's multi-line answer (both put a CRLF before a message's first line).
+
+    Never chosen: lines shorter than PATTERN_MIN_BYTES, lines that start with a dot (POP3
+    stuffs them), the message's first line (a header) and its last (the cut would fall after
+    the whole message).
+    Replies in a thread repeat lines of the messages they answer, so many lines are shared;
+    one pass over ``mailbox()`` (read afresh: a large corpus is never held in memory) counts,
+    for every candidate at once, the messages that hold it."""
+    lines = message.split(b"\r\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the empty piece after the final CRLF
+    here = Counter(lines)
     middle = len(message) // 2
-    offset, candidates = 0, []
-    for line in message.split(b"\r\n"):
-        if len(line) >= PATTERN_MIN_BYTES and not line.startswith(b"."):
-            candidates.append((abs(offset - middle), line[:PATTERN_MAX_BYTES]))
+    offset, candidates = len(lines[0]) + 2 if lines else 0, []
+    for line in lines[1:-1]:
+        if len(line) >= PATTERN_MIN_BYTES and not line.startswith(b".") and here[line] == 1:
+            candidates.append((abs(offset - middle), line))
         offset += len(line) + 2
-    once = [pattern for _, pattern in sorted(candidates, key=lambda c: c[0]) if message.count(pattern) == 1]
-    for pattern in once[:PATTERN_TRIES]:
-        if sum(other.count(pattern) for other in mailbox()) == 1:
-            return pattern
+    wanted = {line for _, line in candidates}
+    holders: Counter[bytes] = Counter()
+    for other in mailbox():
+        holders.update(wanted.intersection(other.replace(b"\r\n", b"\n").split(b"\n")))
+    for _, line in sorted(candidates, key=lambda c: c[0]):
+        if holders[line] == 1:
+            return b"\r\n" + line + b"\r\n"
     raise MailbenchError("no line of the chosen message is unique in the mailbox: cannot cut inside it")
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from bench.corpus import generate_messages
 from bench.errors import MailbenchError
 from bench.faults import BETWEEN, FAULTS, cut_pattern, draw_point, make_fault
 
@@ -26,13 +27,14 @@ def test_the_points_between_commands_come_in_turn():
 
 def test_the_cut_line_is_unique_in_the_mailbox_and_from_the_middle():
     common = b"Subject: same everywhere in the mailbox\r\n"
-    messages = [b"Message-ID: <%d@x>\r\n" % i + common + b"\r\n" + b"line %04d of the body, long enough\r\n" % i * 20
+    messages = [b"Message-ID: <%d@x>\r\n" % i + common + b"\r\n"
+                + b"".join(b"line %04d of message %d, long enough\r\n" % (j, i) for j in range(21))
                 for i in range(3)]
-    messages = [m + b"unique tail %d .....................\r\n" % i for i, m in enumerate(messages)]
     pattern = cut_pattern(messages[1], lambda: messages)
     assert sum(m.count(pattern) for m in messages) == 1
-    assert b"\r\n" not in pattern and not pattern.startswith(b".")
-    assert messages[1].index(pattern) > len(common)
+    assert pattern.startswith(b"\r\n") and pattern.endswith(b"\r\n") and pattern.count(b"\r\n") == 2
+    middle = len(messages[1]) // 2
+    assert abs(messages[1].index(pattern) - middle) < 40  # the line nearest the middle
 
 
 def test_a_message_with_no_unique_line_cannot_be_cut_inside():
@@ -43,7 +45,25 @@ def test_a_message_with_no_unique_line_cannot_be_cut_inside():
 
 def test_dot_lines_are_never_chosen():
     message = b"X: y\r\n\r\n" + b".starts with a dot and is long\r\n" * 3 + b"plain and unique line here\r\n"
-    assert cut_pattern(message, lambda: [message]) == b"plain and unique line here"
+    message += b"the last line is never the one\r\n"
+    assert cut_pattern(message, lambda: [message]) == b"\r\nplain and unique line here\r\n"
+
+
+def test_a_line_quoted_in_a_reply_or_inside_a_longer_line_elsewhere_is_not_unique():
+    """Only a whole line of no other message will do; a line that is part of a longer line
+    elsewhere still is one (the CRLFs around the pattern tell them apart)."""
+    original = b"Message-ID: <1@x>\r\n\r\nshared line quoted in the reply\r\nonly in the original, plainly\r\nend\r\n"
+    reply = (b"Message-ID: <2@x>\r\n\r\nshared line quoted in the reply\r\n"
+             b"> only in the original, plainly, and more\r\nend\r\n")
+    assert cut_pattern(original, lambda: [original, reply]) == b"\r\nonly in the original, plainly\r\n"
+
+
+def test_a_thread_s_reply_from_the_generated_corpus_can_be_cut_inside():
+    """Message 36 of 100 (seed 1) quotes its thread: the 20 lines nearest its middle all
+    occur in other messages."""
+    messages = list(generate_messages(100, seed=1))
+    pattern = cut_pattern(messages[36], lambda: iter(messages))
+    assert sum(m.count(pattern) for m in messages) == 1
 
 
 def test_faults_need_the_cells_link():
