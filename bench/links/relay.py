@@ -56,7 +56,6 @@ import select
 import selectors
 import socket
 import struct
-import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -78,12 +77,13 @@ DELIVERY_SLACK_S = 0.0001
 # Every wait on the relay's thread is bounded by this.
 WAIT_S = 5.0
 CONNECT_TIMEOUT_S = 10.0
-# A reset queued behind data waits this long at most for the peer to take that data.
+# A reset queued behind data waits this long at most for that data to leave.
 FLUSH_TIMEOUT_S = 5.0
 FLUSH_POLL_S = 0.001
 LINK_MSS_BYTES = 1460  # see the module's docstring
 _SELECT_FD_LIMIT = 1024  # FD_SETSIZE: select() cannot watch higher descriptors
 _LINGER_RESET = struct.pack("ii", 1, 0)
+_SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in the send queue not yet sent
 _PR_SET_TIMERSLACK = 29
 
 
@@ -215,15 +215,17 @@ def _reset(transport: asyncio.BaseTransport | None) -> None:
 
 
 def _unsent_bytes(transport: asyncio.Transport) -> int:
-    """Bytes written to ``transport`` that its peer has not yet acknowledged: asyncio's own
-    buffer plus the kernel's send queue (TIOCOUTQ). A reset sent before they are gone
-    would discard them."""
+    """Bytes written to ``transport`` that have not left yet: asyncio's own buffer plus what
+    the kernel holds unsent (SIOCOUTQNSD). A reset sent before they are gone would discard
+    them; bytes sent are in the peer's receive queue already (loopback), where a reset
+    leaves them readable. Waiting for their acknowledgement instead (TIOCOUTQ) would add the
+    peer's delayed-ACK timer, up to 40 ms, to the moment the reset arrives."""
     pending = transport.get_write_buffer_size()
     sock = transport.get_extra_info("socket")
     if sock is None:
         return pending
     try:
-        queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), _SIOCOUTQNSD, b"\0\0\0\0"))[0]
     except OSError:
         queued = 0
     return pending + queued
@@ -454,7 +456,7 @@ class _Session:
         self._forget_if_gone()
 
     def reset_once_taken(self, dest: asyncio.Transport) -> None:
-        """Reset both sides once ``dest``'s peer has everything written to it: a reset that
+        """Reset both sides once everything written to ``dest`` has left: a reset that
         overtook the last bytes would discard them, and a cut at an exact point must deliver
         exactly up to it. A peer that stops reading gets the reset after FLUSH_TIMEOUT_S."""
         self.closed = True
