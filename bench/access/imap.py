@@ -441,10 +441,10 @@ class ImapAccess(MailAccess):
         if not incremental:
             method = "full"
         vanished: set[str] = set(known.ids) - set(known_uids.values())  # a new UIDVALIDITY voids them
-        every_uid = _every_uid(info)
         changed: dict[int, dict[bytes, Any]] = {}
         if incremental and modseq == known.modseq:
             return FolderChanges(folder, "unchanged", validity, modseq, vanished=frozenset(vanished))
+        every_uid = _every_uid(info)
         if exists == 0:
             vanished |= set(known_uids.values())
         elif method == "full":
