@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy
 
-from bench import claims
 from bench.report import links, units
 from bench.report.capabilities import capabilities
 from bench.report.cells import Grid, cell_anchor, link_figures, link_label, scenarios, shows_links, tls_label
@@ -33,6 +32,7 @@ from bench.report.document import (
 )
 from bench.report.overhead import Overhead, overheads, typical
 from bench.report.scenarios import report_for
+from bench.report.verdicts import claims_section
 from bench.results import CellResult, Results
 
 SectionBuilder = Callable[[Results], Section | list[Section]]
@@ -196,46 +196,6 @@ def environment(results: Results) -> Section:
         [
             Paragraph(text("Where the run took place; the figures hold for this machine and these versions.")),
             Table(("item", "value"), tuple(rows)),
-        ],
-    )
-
-
-def _figure_links(cell_ids: Sequence[str]) -> list[Any]:
-    """Links to the rows of a figure's cells, each named by what sets it apart from the others."""
-    if not cell_ids:
-        return []
-    split = [cell_id.split("/") for cell_id in cell_ids]
-    differing = [i for i in range(min(map(len, split))) if len({parts[i] for parts in split}) > 1]
-    names = ["/".join(parts[i] for i in differing) if differing else "cell" for parts in split]
-    return [" (", *joined([Link(name, cell_anchor(cell_id)) for name, cell_id in zip(names, cell_ids)]), ")"]
-
-
-def claims_section(results: Results) -> Section:
-    verdicts = claims.judge(results)
-    rows = []
-    for verdict in verdicts:
-        figures: list[Any] = []
-        for figure in verdict.figures:
-            if figures:
-                figures.append(Break())
-            figures += [f"{figure.label}: {figure.value}", *_figure_links(figure.cell_ids)]
-        rows.append((
-            text(Strong(verdict.claim_id)), text(verdict.claim_text), text(Strong(verdict.verdict)),
-            text(verdict.condition or "—"), text(*figures) if figures else text("—"),
-        ))
-    counts = {outcome: sum(v.verdict == outcome for v in verdicts) for outcome in claims.OUTCOMES}
-    tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
-    return Section(
-        "Claims",
-        [
-            Paragraph(text(
-                "Each claim of the article (docs/claims.md) judged from this run's results alone, by one rule per "
-                "claim in ", Code("bench/claims.py"), ": supported, refuted, depends (with the condition), or not "
-                "measured (naming the scenario that would decide it). Speed comparisons count only differences "
-                f"beyond the noise of the samples. This run: {tally}."
-            )),
-            Table(("id", "the article says", "verdict", "condition", "figures (links lead to the cells)"),
-                  tuple(rows)),
         ],
     )
 
