@@ -1,56 +1,47 @@
 """Verdicts on the article's claims (``docs/claims.md``, C1–C11), from a run's results alone.
 
-Each claim has one rule: a small function taking the loaded ``Results`` and returning a
-``Verdict``: ``supported``, ``refuted``, ``depends`` (with the condition: which servers,
-modes, variants or TLS settings it holds for), or ``not measured`` (naming the scenario
-that would decide it). ``judge(results)`` runs them all, in order; C11 is derived from
-the others.
+Each claim has one rule: a function taking the loaded ``Results`` and returning a
+``Verdict``: ``supported``, ``refuted``, ``depends`` (with the condition: which modes,
+servers, cache policies, links or parts of the claim it holds for), or ``not measured``
+(naming what would decide it). ``judge(results)`` runs them all, in order; C11 is derived
+from the others, one sentence per kind of user.
 
-A rule looks at *cases*: one comparison or one measurement, e.g. "on dovecot, full
-download, TLS off, over satellite, IMAP was faster than the best POP3 mode beyond the
-noise". All cases hold: supported; none: refuted; some: depends, and the condition names
-the fewest dimensions that tell the two apart (the link is one of them). Cells are compared
-only with cells of the same link; figures that describe a state rather than a speed (what
-is left on the server) are quoted for one link, lan when it ran.
+A rule tests what the article says, with the measures ``seed/CLAIMS.md`` lists, and every
+rule can come out false: its unit tests feed it results in which the claim is true, false
+and undecidable. A rule looks at *cases*: one comparison or one measurement ("on cyrus,
+the IMAP devices of multi-device-sync missed no change in any round"). All cases hold:
+supported; none: refuted; some: depends, and the condition names the fewest dimensions that
+tell the two apart. Cells are compared only with cells of the same server, TLS setting and
+link.
 
-What decides each claim, and what a rule reads:
+Three rules of evidence hold for every claim:
 
-- bulk-fetch (runs today): ``elapsed_s`` and ``round_trips`` (C3; on relayed links also
-  ``efficiency``, the limit of a perfect protocol over the time taken); the account's store on
-  the server before and after the sync, ``server_disk_bytes`` and
-  ``server_disk_after_bytes`` (C2, C6, C7, and the storage part of C4).
-- Scenarios still to come. A scenario that records these metrics under these names is
-  judged with no change here; one that runs but records none of them gets "not measured",
-  naming the metrics it lacks.
+- A cell that failed because a device departed from what its protocol should deliver, or a
+  download lost or changed a byte (an integrity failure), is evidence against a claim that
+  the protocol keeps mail in sync or safe: it is never dropped as a missing cell. A cell
+  that failed for another reason (a server that did not start, a time-out) decides nothing.
+- A tie is never a win: "IMAP exposes more than POP3" and "POP3 exposes less than IMAP"
+  both fail when the two are within ``TIE`` of each other.
+- "Faster" is decided by a two-sided Mann–Whitney U test per comparison, corrected for the
+  number of comparisons (Benjamini–Hochberg, ``scipy.stats.false_discovery_control``), and
+  an effect of at least ``EFFECT``. With fewer than ``MIN_SPEED_SAMPLES`` samples a side, a
+  comparison decides nothing: 3 against 3 cannot reach p < 0.05 even before the correction.
 
-  ================  ============================  =================================================
-  scenario          metric                        meaning
-  ================  ============================  =================================================
-  multi-device-sync messages_missing              messages on the server a device lacked after its
-                                                  last sync round (worst device)
-  multi-device-sync states_wrong                  (message, state) pairs a device had wrong
-  multi-device-sync other_device_messages_share   share of the mailbox a second device could read
-  multi-device-sync changes_seen_share            share of flag, read and deletion changes made on
-                                                  one device that another device saw
-  offline-use       readable_offline_share        share of the mailbox readable with no link
-  offline-use       messages_lost_with_device     messages that exist nowhere once the device that
-                                                  downloaded them is lost
-  storage-exposure  exposed_messages              messages someone holding the password can read
-                                                  from the server
-  ================  ============================  =================================================
+The metrics each rule reads are listed in ``docs/claims.md``.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import NamedTuple
 
-from bench.report import units
-from bench.report.cells import LAN, by_rtt, link_label, stat_of
-from bench.report.stats import differs
+from scipy import stats
+
 from bench.results import CellResult, Results
 
 SUPPORTED = "supported"
@@ -65,11 +56,15 @@ OFFLINE = "offline-use"
 INTERRUPTED = "interrupted-sync"
 EXPOSURE = "storage-exposure"
 
-# What a sync left on the server: the account's mail store after the sync is at least KEPT
-# of what it was before (the mail stayed), or it shrank by at least KEPT of the bytes the
-# sync downloaded (the mail is gone; what is left is the account and its indexes).
-KEPT = 0.9
 NONE = 1e-9  # a share or count at most this is zero
+MOST = 0.5  # "most of the mailbox": more than half of it
+KEPT = 0.9  # a store that holds at least this share of the downloaded bytes keeps the mail
+TIE = 0.05  # two exposures within 5 % of the larger are a tie: neither side is more exposed
+ALPHA = 0.05  # false discovery rate of the speed comparisons, after the correction
+EFFECT = 0.10  # "faster" needs the slower side's median at least 10 % longer
+MIN_SPEED_SAMPLES = 5  # per side; below it a speed comparison decides nothing
+SEARCH_SHARE = 0.5  # "more flexible": IMAP answers a search with at most half POP3's bytes
+CHANGE_KINDS = ("read", "flag", "move", "delete")  # changes of state, new mail apart
 
 CLAIMS = {
     "C1": "IMAP lets a user read mail on any device and keeps the devices in sync, so nothing is missed or lost.",
@@ -102,6 +97,11 @@ class Verdict:
     verdict: str
     condition: str
     figures: list[Figure]
+    deciding: Figure | None = None  # the one figure a reader needs first; the first figure if unset
+
+    @property
+    def headline(self) -> Figure | None:
+        return self.deciding or (self.figures[0] if self.figures else None)
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,20 @@ class _Case:
     note: str = ""
 
 
+@dataclass
+class _Evidence:
+    """The cases and figures a rule gathers, part by part."""
+
+    cases: list[_Case] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    deciding: Figure | None = None
+
+    def add(self, case: _Case, figure: Figure | None = None) -> None:
+        self.cases.append(case)
+        if figure is not None:
+            self.figures.append(figure)
+
+
 # ---------------------------------------------------------------------------------------
 # Reading the results
 
@@ -122,24 +136,32 @@ def _ran(results: Results, scenario: str) -> bool:
     return any(cell.scenario == scenario for cell in results.cells)
 
 
-def _ok(results: Results, scenario: str, modes: Iterable[str] | None = None) -> list[CellResult]:
+def _cells(results: Results, scenario: str, modes: Iterable[str] | None = None) -> list[CellResult]:
+    """The cells of ``scenario`` that succeeded, in ``modes`` (all when None)."""
     wanted = None if modes is None else set(modes)
     return [c for c in results.cells if c.scenario == scenario and c.ok and (wanted is None or c.mode in wanted)]
 
 
+def _departed(results: Results, scenario: str, modes: Iterable[str]) -> list[CellResult]:
+    """Cells that failed because a device or a download was wrong (an integrity failure):
+    evidence against a claim of sync or safety, never a missing cell."""
+    wanted = set(modes)
+    return [c for c in results.cells if c.scenario == scenario and not c.ok and c.mode in wanted
+            and c.integrity.get("passed") is False]
+
+
 def _values(cell: CellResult, metric: str) -> list[float]:
-    stat = stat_of(cell, metric)
-    return list(stat.values) if stat is not None else []
+    return [float(sample[metric]) for sample in cell.samples if metric in sample]
 
 
 def _median(cell: CellResult | None, metric: str) -> float | None:
-    stat = stat_of(cell, metric)
-    return stat.median if stat is not None else None
+    values = _values(cell, metric) if cell is not None else []
+    return statistics.median(values) if values else None
 
 
 def _worst(cell: CellResult, metric: str) -> float | None:
-    stat = stat_of(cell, metric)
-    return stat.max if stat is not None else None
+    values = _values(cell, metric)
+    return max(values) if values else None
 
 
 def _pop3(mode: str) -> bool:
@@ -151,48 +173,55 @@ def _where(cell: CellResult, **more: str) -> dict[str, str]:
             "link": cell.link, **more}
 
 
-def _link_figures(cell: CellResult) -> dict:
-    figures = cell.info.get("link")
-    return figures if isinstance(figures, dict) else {}
+def _same_place(cell: CellResult) -> tuple[str, str, str, str]:
+    return cell.server, cell.variant, cell.tls, cell.link
 
 
-def _on_link(cell: CellResult) -> str:
-    """``, satellite (630 ms)`` for a relayed link; nothing for lan."""
-    return "" if cell.link == LAN else f", {link_label(cell.link, _link_figures(cell))}"
+def _pairs(cells: Sequence[CellResult]) -> list[tuple[CellResult, CellResult]]:
+    """(imap cell, POP3 cell) of the same server, variant, TLS setting and link."""
+    imap = {_same_place(c): c for c in cells if c.mode == "imap"}
+    return [(imap[_same_place(c)], c) for c in cells if _pop3(c.mode) and _same_place(c) in imap]
 
 
-def _label(cell: CellResult) -> str:
-    return f"{cell.server}, {cell.variant}, TLS {cell.tls}{_on_link(cell)}"
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
 
 
-def _reference_tls(cells: Sequence[CellResult]) -> str:
-    """Figures are quoted for TLS off when it ran: the protocols without TLS on top."""
-    settings = {c.tls for c in cells}
-    return "off" if "off" in settings or not settings else min(settings)
+def _number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3g}"
 
 
-def _links(cells: Sequence[CellResult]) -> list[str]:
-    """The cells' links, from the shortest round trip to the longest (lan first)."""
-    return by_rtt((c.link for c in cells), {c.link: _link_figures(c) for c in cells})
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    for unit, size in (("MB", 1e6), ("kB", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.3g} {unit}"
+    return f"{value:.0f} B"
 
 
-def _reference_link(cells: Sequence[CellResult]) -> str:
-    """Figures of state (not speed) are quoted for one link: lan when it ran, else the
-    link of the shortest round trip."""
-    links = _links(cells)
-    return LAN if LAN in links or not links else links[0]
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g} s"
 
 
-def _missing(scenario: str, metrics: Sequence[str], modes: str) -> str:
-    return f"{scenario} ran, but no {modes} cell that succeeded recorded {' or '.join(metrics)}"
+def _per_server(cells: Sequence[CellResult], show: Callable[[CellResult], str]) -> str:
+    """``dovecot 0, cyrus 0, courier 0``: one figure per server."""
+    return ", ".join(f"{c.server} {show(c)}" for c in cells)
+
+
+def _messages(results: Results) -> str:
+    messages = results.plan.get("messages")
+    return f"{messages} messages" if messages else "the run's mailbox"
 
 
 # ---------------------------------------------------------------------------------------
 # Judging cases
 
 
-DIMENSIONS = ("aspect", "mode", "server", "variant", "tls", "link")
-DIMENSION_NAMES = {"tls": "TLS setting", "aspect": "part of the claim"}
+DIMENSIONS = ("aspect", "mode", "policy", "server", "variant", "tls", "link")
+DIMENSION_NAMES = {"tls": "TLS setting", "aspect": "part of the claim", "policy": "client's cache policy"}
 MAX_NAMED = 8
 
 
@@ -200,7 +229,7 @@ def _scope(cases: Sequence[_Case], dims: Sequence[str]) -> str:
     parts = []
     for dim in dims:
         seen = list(dict.fromkeys(c.where[dim] for c in cases if dim in c.where))
-        if dim == "link" and seen == [LAN]:
+        if dim == "link" and seen == ["lan"]:
             continue  # a run on loopback alone: nothing to say about links
         if seen:
             parts.append(", ".join(seen))
@@ -216,18 +245,18 @@ def _split(cases: Sequence[_Case], dims: Sequence[str]) -> str:
     """The fewest dimensions (one or two) whose values tell the cases that hold from those
     that do not; failing that, the cases that hold, and why the others did not."""
     present = [d for d in dims if len({c.where.get(d) for c in cases}) > 1]
-    for size in range(1, min(2, max(1, len(present) - 1)) + 1):
+    for size in (1, 2):
         for combo in combinations(present, size):
             groups: dict[str, set[bool]] = {}
             for case in cases:
-                key = " ".join(case.where[d] for d in combo)
+                key = " ".join(case.where.get(d, "") for d in combo).strip()
                 groups.setdefault(key, set()).add(case.holds)
             if all(len(outcomes) == 1 for outcomes in groups.values()):
                 yes = [k for k, v in groups.items() if v == {True}]
                 no = [k for k, v in groups.items() if v == {False}]
                 named = " and ".join(DIMENSION_NAMES.get(d, d) for d in combo)
                 return f"depends on the {named}: holds for {_names(yes)}; not for {_names(no)}"
-    yes = [" ".join(c.where[d] for d in present) for c in cases if c.holds]
+    yes = [" ".join(c.where.get(d, "") for d in present) for c in cases if c.holds]
     notes = Counter(c.note for c in cases if not c.holds and c.note)
     elsewhere = f"; elsewhere {', '.join(f'{note} in {n}' for note, n in notes.items())}" if notes else ""
     return f"holds in {len(yes)} of {len(cases)} cases ({_names(yes)}){elsewhere}"
@@ -239,351 +268,20 @@ def _judge(cases: Sequence[_Case], dims: Sequence[str] = DIMENSIONS) -> tuple[st
     if held == len(cases):
         return SUPPORTED, f"holds in every case measured ({scope})"
     if held == 0:
-        return REFUTED, f"holds in no case measured ({scope})"
+        notes = Counter(c.note for c in cases if c.note)
+        why = f": {', '.join(f'{note} ({n})' for note, n in notes.most_common())}" if notes else ""
+        return REFUTED, f"holds in no case measured ({scope}){why}"
     return DEPENDS, _split(cases, dims)
 
 
-def _verdict(claim_id: str, outcome: str, condition: str, figures: Sequence[Figure] = ()) -> Verdict:
-    return Verdict(claim_id, CLAIMS[claim_id], outcome, condition, list(figures))
-
-
-def _not_measured(claim_id: str, condition: str, figures: Sequence[Figure] = ()) -> Verdict:
-    return _verdict(claim_id, NOT_MEASURED, condition, figures)
-
-
-# ---------------------------------------------------------------------------------------
-# What a sync leaves on the server (bulk-fetch)
-
-
-def _left_on_server(cell: CellResult) -> str | None:
-    """``kept``, ``removed`` or ``partly removed``: what the sync left of the mail on the
-    server; ``None`` when the cell did not measure the store (or measured it as empty)."""
-    before, after = _median(cell, "server_disk_bytes"), _median(cell, "server_disk_after_bytes")
-    if before is None or after is None or before <= 0:
-        return None
-    if after >= KEPT * before:
-        return "kept"
-    downloaded = _median(cell, "message_bytes")
-    if downloaded is not None and before - after >= KEPT * downloaded:
-        return "removed"
-    return "partly removed"
-
-
-def _storage_cells(results: Results, modes: Iterable[str] | None) -> list[CellResult]:
-    return [c for c in _ok(results, BULK, modes) if _left_on_server(c) is not None]
-
-
-def _unmeasured_stores(results: Results, modes: Iterable[str] | None) -> str:
-    """``; ... not measured on cyrus`` for the servers whose cells did not measure the store."""
-    cells = _ok(results, BULK, modes)
-    measured = {c.server for c in cells if _left_on_server(c) is not None}
-    missing = list(dict.fromkeys(c.server for c in cells if c.server not in measured))
-    return f"; the store on the server was not measured on {', '.join(missing)}" if missing else ""
-
-
-def _storage_figures(cells: Sequence[CellResult]) -> list[Figure]:
-    """Before → after for each mode, one figure per server, for one variant (full when it
-    ran), TLS off and one link (lan when it ran: what is left does not depend on the link)."""
-    tls = _reference_tls(cells)
-    link = _reference_link(cells)
-    variants = {c.variant for c in cells}
-    variant = "full" if "full" in variants else min(variants, default="")
-    chosen = [c for c in cells if c.tls == tls and c.variant == variant and c.link == link]
-    figures = []
-    for server in dict.fromkeys(c.server for c in chosen):
-        mine = [c for c in chosen if c.server == server]
-        value = ", ".join(
-            f"{c.mode} {units.byte_size(_median(c, 'server_disk_bytes'))} → "
-            f"{units.byte_size(_median(c, 'server_disk_after_bytes'))}"
-            for c in mine
-        )
-        figures.append(Figure(f"{server}, on the server before → after a {variant} sync{_on_link(mine[0])}", value,
-                              tuple(c.id for c in mine)))
-    return figures
-
-
-# ---------------------------------------------------------------------------------------
-# The rules
-
-
-def c1(results: Results) -> Verdict:
-    """IMAP keeps devices in sync: no message missing, no state wrong, on any device."""
-    metrics = ("messages_missing", "states_wrong")
-    if not _ran(results, MULTI_DEVICE):
-        return _not_measured("C1", f"needs {MULTI_DEVICE}: (message, state) pairs each device has right "
-                                   "after each sync round, and messages missing per device")
-    cells = [c for c in _ok(results, MULTI_DEVICE, ["imap"]) if any(_values(c, m) for m in metrics)]
-    if not cells:
-        return _not_measured("C1", _missing(MULTI_DEVICE, metrics, "imap"))
-    cases, figures = [], []
-    for cell in cells:
-        worst = {m: _worst(cell, m) for m in metrics}
-        cases.append(_Case(_where(cell), all(v is None or v <= NONE for v in worst.values()), "a device out of sync"))
-        figures.append(Figure(_label(cell), ", ".join(
-            f"{m.replace('_', ' ')} (worst sample) {units.number(v)}" for m, v in worst.items() if v is not None
-        ), (cell.id,)))
-    # "nothing ... lost" also when a download breaks: interrupted-sync's IMAP cells, if it ran
-    broken = ("messages_lost", "messages_duplicated", "messages_partial")
-    for cell in (c for c in _ok(results, INTERRUPTED, ["imap"]) if _values(c, "messages_lost")):
-        worst = {m: _worst(cell, m) for m in broken}
-        cases.append(_Case(_where(cell), all(v is None or v <= NONE for v in worst.values()),
-                           "mail lost, doubled or half-stored after a broken download"))
-        figures.append(Figure(f"{INTERRUPTED}: {_label(cell)}", ", ".join(
-            f"{m.replace('_', ' ')} (worst sample) {units.number(v)}" for m, v in worst.items() if v is not None
-        ), (cell.id,)))
-    return _verdict("C1", *_judge(cases), figures)
-
-
-def c2(results: Results) -> Verdict:
-    """IMAP mail stays on the server, and a new device gets a usable mailbox from it."""
-    cells = _storage_cells(results, ["imap"])
-    if not cells:
-        return _not_measured("C2", f"needs {BULK} IMAP cells that record the server's store before and after "
-                                   f"the sync (or {MULTI_DEVICE}: a new device's time and bytes to a usable mailbox)")
-    cases = [_Case(_where(c), _left_on_server(c) == "kept", f"mail {_left_on_server(c)}") for c in cells]
-    outcome, condition = _judge(cases)
-    figures = _storage_figures(cells)
-    synced = _ok(results, BULK, ["imap"])
-    tls, link = _reference_tls(synced), _reference_link(synced)
-    for server in dict.fromkeys(c.server for c in synced):
-        firsts = [c for variant in ("headers", "full") for c in synced
-                  if (c.server, c.tls, c.variant, c.link) == (server, tls, variant, link) and _values(c, "elapsed_s")]
-        if firsts:
-            value = ", ".join(
-                ("list of headers " if c.variant == "headers" else "full copy ")
-                + units.seconds(_median(c, "elapsed_s"))
-                + (f", {units.byte_size(_median(c, 'bytes_down'))}" if _values(c, "bytes_down") else "")
-                for c in firsts
-            )
-            figures.append(Figure(f"{server}, a new device's first sync{_on_link(firsts[0])}", value,
-                                  tuple(c.id for c in firsts)))
-    condition += _unmeasured_stores(results, ["imap"])
-    condition += ("; a new device's first sync is the bulk-fetch cell itself (headers only: a mailbox it can "
-                  "list; full: a complete copy); reading on several devices at once needs " + MULTI_DEVICE)
-    return _verdict("C2", outcome, condition, figures)
-
-
-def c3(results: Results) -> Verdict:
-    """IMAP against the faster POP3 mode, per server, variant, TLS setting and link, beyond
-    the noise; on relayed links the figures add each side's efficiency against the limit."""
-    cells = _ok(results, BULK)
-    if not cells:
-        return _not_measured("C3", f"needs {BULK}: full download, headers only and new mail, IMAP against POP3")
-    groups: dict[tuple[str, str, str, str], dict[str, CellResult]] = {}
-    for cell in cells:
-        if _values(cell, "elapsed_s"):
-            groups.setdefault((cell.server, cell.variant, cell.tls, cell.link), {})[cell.mode] = cell
-    found: dict[tuple[str, str, str, str], tuple[_Case, Figure]] = {}
-    for (server, variant, tls, link), by_mode in groups.items():
-        imap = by_mode.get("imap")
-        pop3 = [c for m, c in by_mode.items() if _pop3(m)]
-        if imap is None or not pop3:
-            continue
-        best = min(pop3, key=lambda c: _median(c, "elapsed_s"))
-        t_imap, t_pop3 = _median(imap, "elapsed_s"), _median(best, "elapsed_s")
-        beyond = differs(_values(imap, "elapsed_s"), _values(best, "elapsed_s")).significant
-        holds = beyond and t_imap < t_pop3
-        slower, ratio = (best.mode, t_pop3 / t_imap) if t_imap <= t_pop3 else ("imap", t_imap / t_pop3)
-        verdict = "IMAP faster" if holds else ("POP3 faster" if beyond else "within the noise")
-        value = (f"imap {units.seconds(t_imap)}, {best.mode} {units.seconds(t_pop3)}: {verdict} "
-                 f"({slower} {units.factor(ratio)} as long)")
-        trips = [_median(c, "round_trips") for c in (imap, best)]
-        if None not in trips:
-            value += f"; round trips {units.number(trips[0])} vs {units.number(trips[1])}"
-        shares = [_median(c, "efficiency") for c in (imap, best)]
-        if None not in shares:
-            value += f"; efficiency against the limit {shares[0]:.0%} vs {shares[1]:.0%}"
-        figure = Figure(_label(imap), value, (imap.id, best.id))
-        found[(server, variant, tls, link)] = (_Case(_where(imap), holds, verdict), figure)
-    cases = [case for case, _ in found.values()]
-    # Figures for TLS off on every link, and for another TLS setting where the outcome
-    # differs from TLS off on the same link.
-    tls_ref = _reference_tls(cells)
-    order = _links(cells)
-    figures = [
-        figure for (server, variant, tls, link), (case, figure) in sorted(
-            found.items(), key=lambda item: (item[0][0], item[0][1], order.index(item[0][3]), item[0][2]))
-        if tls == tls_ref or (ref := found.get((server, variant, tls_ref, link))) is None or ref[0].holds != case.holds
-    ]
-    if not cases:
-        return _not_measured("C3", f"{BULK} ran, but no server had both an IMAP and a POP3 cell that succeeded")
-    outcome, condition = _judge(cases, ("server", "variant", "tls", "link"))
-    messages = results.plan.get("messages")
-    condition += f"; at {units.number(messages)} messages per mailbox" if messages else ""
-    relayed = [link for link in order if link != LAN]
-    if relayed:
-        figures_of = {c.link: _link_figures(c) for c in cells}
-        condition += f"; links: {', '.join(link_label(link, figures_of.get(link)) for link in order)}"
-        slowest = relayed[-1]
-        on_slowest = [case for (_, _, _, link), (case, _) in found.items() if link == slowest]
-        if on_slowest:
-            held = sum(case.holds for case in on_slowest)
-            condition += (f"; on the slowest link, {slowest}, IMAP was faster beyond the noise in {held} of "
-                          f"{len(on_slowest)} comparisons")
-    else:
-        condition += ("; on loopback, no link profile: every round trip costs the link's latency on a real link, so "
-                      "the round trips above weigh more there")
-    condition += "; flexibility seen as headers-only and new-mail syncs, which both protocols did; search not run"
-    return _verdict("C3", outcome, condition, figures)
-
-
-def c4(results: Results) -> Verdict:
-    """IMAP needs the server to read mail (offline-use), and keeps the mail on it (bulk-fetch)."""
-    storage = _storage_figures(_storage_cells(results, ["imap"]))
-    metric = "readable_offline_share"
-    if not _ran(results, OFFLINE):
-        return _not_measured("C4", f"needs {OFFLINE} (server or link down) for 'needs the server online'; "
-                                   f"the storage part is shown by {BULK}: IMAP keeps the mailbox on the server",
-                             storage)
-    cells = [c for c in _ok(results, OFFLINE, ["imap"]) if _values(c, metric)]
-    if not cells:
-        return _not_measured("C4", _missing(OFFLINE, [metric], "imap"), storage)
-    cases = [_Case(_where(c), _median(c, metric) < 1 - NONE, "all mail readable offline") for c in cells]
-    figures = [Figure(_label(c), f"{_median(c, metric):.0%} of the mailbox readable with no link", (c.id,))
-               for c in cells]
-    return _verdict("C4", *_judge(cases, ("variant", "server", "tls")), figures + storage)
-
-
-def _exposure_cases(results: Results) -> tuple[list[_Case], list[Figure]]:
-    """Each POP3 cell of storage-exposure against the IMAP cell of the same server, variant
-    and TLS: holds when IMAP exposes more than POP3, i.e. POP3 less than IMAP."""
-    metric = "exposed_messages"
-    cells = [c for c in _ok(results, EXPOSURE) if _values(c, metric)]
-    imap = {(c.server, c.variant, c.tls, c.link): c for c in cells if c.mode == "imap"}
-    cases, figures = [], []
-    for cell in cells:
-        other = imap.get((cell.server, cell.variant, cell.tls, cell.link))
-        if not _pop3(cell.mode) or other is None:
-            continue
-        exposed_imap, exposed_pop3 = _median(other, metric), _median(cell, metric)
-        cases.append(_Case(_where(cell, aspect="on the server"), exposed_imap > exposed_pop3,
-                           "POP3 as exposed as IMAP"))
-        figures.append(Figure(_label(cell), f"readable with the password: imap {units.number(exposed_imap)}, "
-                                            f"{cell.mode} {units.number(exposed_pop3)} messages", (other.id, cell.id)))
-    return cases, figures
-
-
-def c5(results: Results) -> Verdict:
-    """IMAP exposes more mail to whoever holds the password than POP3 does."""
-    storage = _storage_figures(_storage_cells(results, None))
-    if not _ran(results, EXPOSURE):
-        return _not_measured("C5", f"needs {EXPOSURE}: message-hours kept on the server per mode, and what "
-                                   f"someone holding the password can read; {BULK} shows what each mode leaves "
-                                   "on the server", storage)
-    cases, figures = _exposure_cases(results)
-    if not cases:
-        return _not_measured("C5", _missing(EXPOSURE, ["exposed_messages"], "imap and pop3"), storage)
-    return _verdict("C5", *_judge(cases), figures)
-
-
-def c6(results: Results) -> Verdict:
-    """POP3 removes the mail from the server: true of pop3-delete, not of pop3-keep."""
-    cells = _storage_cells(results, [c.mode for c in results.cells if _pop3(c.mode)])
-    if not cells:
-        return _not_measured("C6", f"needs {BULK} POP3 cells that record the server's store before and after "
-                                   f"the sync (or {MULTI_DEVICE}: messages visible per device)")
-    cases = [_Case(_where(c), _left_on_server(c) == "removed", f"mail {_left_on_server(c)}") for c in cells]
-    outcome, condition = _judge(cases)
-    condition += _unmeasured_stores(results, {c.mode for c in cells})
-    condition += ("; mail gone from the server can be read only where it was downloaded"
-                  + ("" if _ran(results, MULTI_DEVICE) else f"; other devices' view needs {MULTI_DEVICE}"))
-    return _verdict("C6", outcome, condition, _storage_figures(cells))
-
-
-def c7(results: Results) -> Verdict:
-    """POP3 keeps no mail on the server (bulk-fetch), and its mail is readable offline (offline-use)."""
-    metric = "readable_offline_share"
-    stored = _storage_cells(results, [c.mode for c in results.cells if _pop3(c.mode)])
-    cases = [_Case(_where(c, aspect="server state"), _left_on_server(c) == "removed", f"mail {_left_on_server(c)}")
-             for c in stored]
-    figures = _storage_figures(stored)
-    offline = [c for c in _ok(results, OFFLINE) if _pop3(c.mode) and _values(c, metric)]
-    if not offline:
-        state = (f"; per-user state: {_judge(cases)[1]} (pop3-delete still leaves the account and its indexes)"
-                 if cases else "")
-        need = (f"needs {OFFLINE} for 'works offline'" if not _ran(results, OFFLINE)
-                else _missing(OFFLINE, [metric], "pop3"))
-        return _not_measured("C7", need + state, figures)
-    for cell in offline:
-        cases.append(_Case(_where(cell, aspect="offline"), _median(cell, metric) >= 1 - NONE,
-                           "mail unreadable offline"))
-        figures.append(Figure(_label(cell) + f", {cell.mode}",
-                              f"{_median(cell, metric):.0%} of the mailbox readable with no link", (cell.id,)))
-    return _verdict("C7", *_judge(cases), figures)
-
-
-def c8(results: Results) -> Verdict:
-    """POP3 exposes less on the server (storage-exposure), and loses no more with the device (offline-use)."""
-    storage = _storage_figures(_storage_cells(results, None))
-    if not _ran(results, EXPOSURE):
-        return _not_measured("C8", f"needs {EXPOSURE} (what the password opens on the server) and device loss "
-                                   f"in {OFFLINE}", storage)
-    cases, figures = _exposure_cases(results)
-    metric = "messages_lost_with_device"
-    lost = [c for c in _ok(results, OFFLINE) if _values(c, metric)]
-    imap = {(c.server, c.variant, c.tls, c.link): c for c in lost if c.mode == "imap"}
-    for cell in lost:
-        other = imap.get((cell.server, cell.variant, cell.tls, cell.link))
-        if _pop3(cell.mode) and other is not None:
-            cases.append(_Case(_where(cell, aspect="device lost"), _median(cell, metric) <= _median(other, metric),
-                               "POP3 loses more with the device"))
-            figures.append(Figure(_label(cell), f"lost with the device: imap {units.number(_median(other, metric))}, "
-                                                f"{cell.mode} {units.number(_median(cell, metric))} messages",
-                                  (other.id, cell.id)))
-    if not cases:
-        return _not_measured("C8", _missing(EXPOSURE, ["exposed_messages"], "imap and pop3"), storage)
-    return _verdict("C8", *_judge(cases), figures)
-
-
-def c9(results: Results) -> Verdict:
-    """POP3 mail reaches one device only, and no change made on one device shows on another."""
-    metrics = {"other_device_messages_share": "mail on one device only", "changes_seen_share": "no sync of changes"}
-    if not _ran(results, MULTI_DEVICE):
-        return _not_measured("C9", f"needs {MULTI_DEVICE} in both POP3 modes: flags, deletions and reads "
-                                   "seen on other devices")
-    cells = [c for c in _ok(results, MULTI_DEVICE) if _pop3(c.mode)]
-    cases, figures = [], []
-    for cell in cells:
-        for metric, aspect in metrics.items():
-            share = _median(cell, metric)
-            if share is not None:
-                cases.append(_Case(_where(cell, aspect=aspect), share <= NONE, "seen on another device"))
-                figures.append(Figure(f"{_label(cell)}, {cell.mode}",
-                                      f"{metric.replace('_', ' ')}: {share:.0%}", (cell.id,)))
-    if not cases:
-        return _not_measured("C9", _missing(MULTI_DEVICE, list(metrics), "pop3"))
-    return _verdict("C9", *_judge(cases), figures)
-
-
-def c10(results: Results) -> Verdict:
-    """With POP3, mail is lost with the device (device loss in offline-use)."""
-    metric = "messages_lost_with_device"
-    storage = _storage_figures(_storage_cells(results, ["pop3-delete"]))
-    if not _ran(results, OFFLINE):
-        return _not_measured("C10", f"needs device loss in {OFFLINE}: messages that exist nowhere once the "
-                                    f"downloading device is lost; {BULK} shows what pop3-delete leaves on the "
-                                    "server", storage)
-    cells = [c for c in _ok(results, OFFLINE) if _pop3(c.mode) and _values(c, metric)]
-    if not cells:
-        return _not_measured("C10", _missing(OFFLINE, [metric], "pop3"), storage)
-    cases = [_Case(_where(c), _median(c, metric) > NONE, "nothing lost") for c in cells]
-    figures = [Figure(f"{_label(c)}, {c.mode}", f"{units.number(_median(c, metric))} messages lost with the device",
-                      (c.id,)) for c in cells]
-    return _verdict("C10", *_judge(cases), figures)
-
-
-# C11's parts and the claims each rests on.
-C11_PARTS = (
-    ("IMAP for many devices", ("C1", "C9")),
-    ("IMAP for frequent use", ("C3",)),
-    ("POP3 for offline reading", ("C4", "C7")),
-    ("POP3 for the security-minded", ("C5", "C8")),
-)
+def _verdict(claim_id: str, outcome: str, condition: str, evidence: _Evidence | None = None) -> Verdict:
+    figures = list(evidence.figures) if evidence else []
+    return Verdict(claim_id, CLAIMS[claim_id], outcome, condition, figures,
+                   evidence.deciding if evidence else None)
 
 
 def _combined(outcomes: Sequence[str]) -> str:
-    if NOT_MEASURED in outcomes:
-        return NOT_MEASURED
+    """Parts that all hold: supported; all fail: refuted; else depends."""
     if all(o == SUPPORTED for o in outcomes):
         return SUPPORTED
     if all(o == REFUTED for o in outcomes):
@@ -591,35 +289,445 @@ def _combined(outcomes: Sequence[str]) -> str:
     return DEPENDS
 
 
+def _decide(claim_id: str, evidence: _Evidence, dims: Sequence[str] = DIMENSIONS, more: str = "") -> Verdict:
+    """The verdict from the cases; a claim of several parts (``aspect``) is judged part by
+    part, and the condition says what each part came to."""
+    aspects = list(dict.fromkeys(c.where.get("aspect", "") for c in evidence.cases))
+    if len(aspects) < 2:
+        outcome, condition = _judge(evidence.cases, dims)
+        return _verdict(claim_id, outcome, condition + more, evidence)
+    inner = [d for d in dims if d != "aspect"]
+    parts = []
+    for aspect in aspects:
+        outcome, condition = _judge([c for c in evidence.cases if c.where.get("aspect", "") == aspect], inner)
+        parts.append((aspect, outcome, condition))
+    condition = "; ".join(f"{aspect}: {condition}" if outcome == DEPENDS else f"{aspect}: {outcome}, {condition}"
+                          for aspect, outcome, condition in parts)
+    return _verdict(claim_id, _combined([o for _, o, _ in parts]), condition + more, evidence)
+
+
+def _not_measured(claim_id: str, condition: str, evidence: _Evidence | None = None) -> Verdict:
+    return _verdict(claim_id, NOT_MEASURED, condition, evidence)
+
+
+# ---------------------------------------------------------------------------------------
+# Shared readings
+
+
+def changes_reached(cell: CellResult, kinds: Sequence[str] = CHANGE_KINDS) -> float | None:
+    """Of the changes of ``kinds`` made on one device, the share that reached the other
+    devices by the end (median over the samples); from each sample's ``change_rounds``,
+    else from the ``changes_seen_share_<kind>`` metrics. ``None`` when no such change was
+    tracked (no other device showed the message to be changed)."""
+    shares = []
+    for info in cell.sample_info:
+        rounds = info.get("change_rounds") if isinstance(info, dict) else None
+        if not rounds:
+            continue
+        by_kind = rounds[-1].get("by_kind", {})
+        made = sum(by_kind.get(k, {}).get("made", 0) for k in kinds)
+        if made:
+            shares.append(sum(by_kind.get(k, {}).get("reached", 0) for k in kinds) / made)
+    if shares:
+        return statistics.median(shares)
+    found = [v for k in kinds if (v := _median(cell, f"changes_seen_share_{k}")) is not None]
+    return statistics.mean(found) if found else None
+
+
+def _storage(cell: CellResult) -> str:
+    return (f"{_bytes(_median(cell, 'server_disk_after_bytes'))} kept on the server after the sync, "
+            f"{_bytes(_median(cell, 'server_state_bytes'))} of it indexes and state")
+
+
+# ---------------------------------------------------------------------------------------
+# The rules
+
+
+def c1(results: Results) -> Verdict:
+    """IMAP keeps devices in sync: after every session, a device shows every change and
+    every message made before it (no *miss*, in any round), nothing is missing at the end,
+    and a broken download loses, doubles or half-stores nothing."""
+    evidence = _Evidence()
+    for cell in _cells(results, MULTI_DEVICE, ["imap"]):
+        misses, missing = _worst(cell, "sync_misses"), _worst(cell, "messages_missing")
+        if misses is None:
+            continue
+        rounds, missed = _median(cell, "sync_rounds"), _worst(cell, "sync_miss_rounds")
+        worst_round = _worst(cell, "sync_misses_worst_round")
+        holds = misses <= NONE and (missing or 0) <= NONE
+        figure = Figure(f"{cell.server}, {cell.variant}",
+                        f"misses in {_number(missed)} of {_number(rounds)} rounds (worst round "
+                        f"{_number(worst_round)}), {_number(missing)} messages missing at the end", (cell.id,))
+        evidence.add(_Case(_where(cell, aspect="in sync"), holds, "changes missed"), figure)
+    for cell in _departed(results, MULTI_DEVICE, ["imap"]):
+        evidence.add(_Case(_where(cell, aspect="in sync"), False, "a device departed from IMAP's model"),
+                     Figure(f"{cell.server}, {cell.variant}", f"failed: {cell.error}", (cell.id,)))
+    broken = ("messages_lost", "messages_duplicated", "messages_partial")
+    for cell in _cells(results, INTERRUPTED, ["imap"]):
+        worst = [_worst(cell, m) for m in broken]
+        if worst[0] is None:
+            continue
+        evidence.add(_Case(_where(cell, aspect="nothing lost"), all((v or 0) <= NONE for v in worst),
+                           "mail lost, doubled or half-stored"),
+                     Figure(f"{INTERRUPTED}: {cell.server}, {cell.variant}",
+                            "lost / duplicated / partial (worst sample) " + " / ".join(map(_number, worst)),
+                            (cell.id,)))
+    for cell in _departed(results, INTERRUPTED, ["imap"]):
+        evidence.add(_Case(_where(cell, aspect="nothing lost"), False, "a broken download lost or changed mail"),
+                     Figure(f"{INTERRUPTED}: {cell.server}, {cell.variant}", f"failed: {cell.error}", (cell.id,)))
+    if not evidence.cases:
+        return _not_measured("C1", f"needs {MULTI_DEVICE} IMAP cells that record sync_misses (changes a device "
+                                   "did not show after a session that could have brought them)")
+    return _decide("C1", evidence, ("aspect", "server", "variant", "tls", "link"))
+
+
+def c2(results: Results) -> Verdict:
+    """A new IMAP device can read most of the mailbox straight away: the device that joins
+    half-way shows more than half the intended mailbox after its first session; its time
+    and bytes to get there, and POP3's, are the figures."""
+    evidence = _Evidence()
+    cells = _cells(results, MULTI_DEVICE)
+    for cell in cells:
+        share = _median(cell, "join_visible_share")
+        if share is None:
+            continue
+        figure = Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
+                        f"a new device shows {_share(share)} of the mailbox after its first session, "
+                        f"readable whole {_share(_median(cell, 'join_readable_share'))}, in "
+                        f"{_seconds(_median(cell, 'join_s_per_session'))} and "
+                        f"{_bytes(_median(cell, 'join_bytes_down_per_session'))}", (cell.id,))
+        if cell.mode == "imap":
+            evidence.add(_Case(_where(cell), share > MOST, "less than most of the mailbox on a new device"), figure)
+        else:
+            evidence.figures.append(figure)
+    for cell in _cells(results, OFFLINE, ["imap"]):
+        for policy in ("online", "headers", "full"):
+            seconds = _median(cell, f"ready_s_{policy}")
+            if seconds is not None:
+                evidence.figures.append(Figure(
+                    f"{OFFLINE}: {cell.server}, {cell.variant}, cache {policy}",
+                    f"first sync {_seconds(seconds)}, {_bytes(_median(cell, f'ready_bytes_down_{policy}'))}",
+                    (cell.id,)))
+    if not evidence.cases:
+        return _not_measured("C2", f"needs {MULTI_DEVICE} IMAP cells that record join_visible_share (a device "
+                                   "that joins an existing mailbox)", evidence)
+    return _decide("C2", evidence, ("server", "variant", "tls", "link"))
+
+
+def _speed_cases(results: Results) -> tuple[list[tuple[_Case, Figure]], int]:
+    """IMAP against the faster POP3 mode, per server, variant, TLS setting and link, by
+    elapsed time: Mann–Whitney U per comparison, Benjamini–Hochberg over all of them, and
+    an effect of at least ``EFFECT``. Returns the decided comparisons and how many there
+    were in all (those with too few samples decide nothing)."""
+    groups: dict[tuple[str, str, str, str], list[CellResult]] = {}
+    for cell in _cells(results, BULK):
+        if _values(cell, "elapsed_s"):
+            groups.setdefault(_same_place(cell), []).append(cell)
+    compared = []
+    for place, cells in groups.items():
+        imap = next((c for c in cells if c.mode == "imap"), None)
+        pop3 = [c for c in cells if _pop3(c.mode)]
+        if imap is None or not pop3:
+            continue
+        best = min(pop3, key=lambda c: _median(c, "elapsed_s"))
+        a, b = _values(imap, "elapsed_s"), _values(best, "elapsed_s")
+        if min(len(a), len(b)) < MIN_SPEED_SAMPLES:
+            compared.append((imap, best, None))
+            continue
+        p = 1.0 if min(a) == max(a) == min(b) == max(b) else float(stats.mannwhitneyu(a, b).pvalue)
+        compared.append((imap, best, p))
+    tested = [item for item in compared if item[2] is not None]
+    adjusted = stats.false_discovery_control([p for _, _, p in tested]) if tested else []
+    decided = []
+    for (imap, best, _), q in zip(tested, adjusted):
+        t_imap, t_pop3 = _median(imap, "elapsed_s"), _median(best, "elapsed_s")
+        ratio = t_pop3 / t_imap if t_imap else math.inf
+        faster = q < ALPHA and ratio >= 1 + EFFECT
+        slower = q < ALPHA and ratio <= 1 / (1 + EFFECT)
+        note = "IMAP faster" if faster else ("POP3 faster" if slower else "no difference of 10 % beyond the noise")
+        value = (f"imap {_seconds(t_imap)}, {best.mode} {_seconds(t_pop3)} ({best.mode}/imap {ratio:.2f}, "
+                 f"corrected p = {q:.2g}): {note}; round trips {_number(_median(imap, 'round_trips'))} vs "
+                 f"{_number(_median(best, 'round_trips'))}")
+        figure = Figure(f"{imap.server}, {imap.variant}, TLS {imap.tls}, {imap.link}", value, (imap.id, best.id))
+        decided.append((_Case(_where(imap, aspect="faster"), faster, note), figure))
+    return decided, len(compared)
+
+
+def c3(results: Results) -> Verdict:
+    """IMAP is faster (bulk-fetch times, corrected for many comparisons, with an effect
+    size) and more flexible (it answers a search with at most half the bytes POP3 must
+    download to search), at the run's mailbox size and on its links."""
+    if not _ran(results, BULK):
+        return _not_measured("C3", f"needs {BULK}: full download, headers, new mail and search, IMAP against POP3, "
+                                   "at growing mailbox sizes and on several links")
+    evidence = _Evidence()
+    decided, compared = _speed_cases(results)
+    for case, figure in decided:
+        evidence.add(case, figure)
+    searches = [c for c in _cells(results, BULK) if c.variant == "search"]
+    for imap, pop3 in _pairs(searches):
+        a, b = _median(imap, "bytes_down"), _median(pop3, "bytes_down")
+        if a is None or b is None:
+            continue
+        evidence.add(_Case(_where(pop3, aspect="flexible"), a <= SEARCH_SHARE * b, "search costs IMAP as much"),
+                     Figure(f"search: {pop3.server}, TLS {pop3.tls}, {pop3.link}",
+                            f"bytes to answer a search: imap {_bytes(a)}, {pop3.mode} {_bytes(b)}", (imap.id, pop3.id)))
+    links = list(dict.fromkeys(c.link for c in results.cells if c.scenario == BULK))
+    sizes = f"at one mailbox size ({_messages(results)}): growing sizes not measured"
+    more = f"; {sizes}; links: {', '.join(links)}"
+    if compared and not decided:
+        more += (f"; speed undecided: {compared} comparisons with fewer than {MIN_SPEED_SAMPLES} samples a side "
+                 "cannot be told from noise (run with --repeat 5 or more)")
+    elif compared > len(decided):
+        more += f"; {compared - len(decided)} of {compared} speed comparisons had too few samples to decide"
+    if not searches:
+        more += "; flexibility (search) not run"
+    if not evidence.cases:
+        return _not_measured("C3", "no comparison decided" + more, evidence)
+    return _decide("C3", evidence, ("aspect", "variant", "server", "tls", "link"), more)
+
+
+def c4(results: Results) -> Verdict:
+    """IMAP needs the server online (an IMAP device reads less than most of its mailbox with
+    no connection: depends on its cache policy) and server storage (the account keeps at
+    least ``KEPT`` of the mail's bytes on the server after the device synced)."""
+    evidence = _Evidence()
+    for cell in _cells(results, OFFLINE, ["imap"]):
+        for policy in ("full", "headers", "online"):
+            share = _median(cell, f"readable_offline_share_{policy}")
+            if share is None:
+                continue
+            evidence.add(_Case(_where(cell, aspect="needs the server online", policy=policy), share < MOST,
+                               "most mail readable offline"),
+                         Figure(f"{cell.server}, {cell.variant}, cache {policy}",
+                                f"{_share(share)} of the mailbox readable with no connection", (cell.id,)))
+    for cell in _cells(results, BULK, ["imap"]):
+        after, downloaded = _median(cell, "server_disk_after_bytes"), _median(cell, "message_bytes")
+        if cell.variant != "full" or after is None or not downloaded:
+            continue
+        evidence.add(_Case(_where(cell, aspect="needs server storage"), after >= KEPT * downloaded,
+                           "mail not kept on the server"),
+                     Figure(f"{cell.server}, TLS {cell.tls}, {cell.link}",
+                            f"{_storage(cell)}, for {_bytes(downloaded)} of mail", (cell.id,)))
+    if not evidence.cases:
+        return _not_measured("C4", f"needs {OFFLINE} (what each IMAP cache policy reads with no connection) "
+                                   f"and {BULK} (the account's store on the server after a sync)")
+    return _decide("C4", evidence, ("aspect", "policy", "server", "variant", "tls", "link"))
+
+
+def _exposure(results: Results, metric: str, aspect: str) -> _Evidence:
+    """Each POP3 cell of storage-exposure against the IMAP cell of the same place: the case
+    holds when IMAP's ``metric`` is larger than POP3's by more than a tie (C5 reads it as
+    "IMAP exposes more", C8 as "POP3 exposes less": the same test, so a tie fails both)."""
+    evidence = _Evidence()
+    for imap, pop3 in _pairs(_cells(results, EXPOSURE)):
+        a, b = _median(imap, metric), _median(pop3, metric)
+        if a is None or b is None:
+            continue
+        tie = abs(a - b) <= TIE * max(a, b, NONE)
+        holds = not tie and a > b
+        note = "a tie" if tie else "POP3 exposes more"
+        evidence.add(_Case(_where(pop3, aspect=aspect), holds, note),
+                     Figure(f"{aspect}: {pop3.server}, {pop3.mode}",
+                            f"imap {_number(a)}, {pop3.mode} {_number(b)} message-hours", (imap.id, pop3.id)))
+    return evidence
+
+
+def _merge(*parts: _Evidence) -> _Evidence:
+    merged = _Evidence()
+    for part in parts:
+        merged.cases += part.cases
+        merged.figures += part.figures
+    return merged
+
+
+def c5(results: Results) -> Verdict:
+    """IMAP exposes more to whoever holds the password (message-hours readable on the
+    server, from each message's delivery to its deletion there) and to whoever holds a
+    stolen device (message-hours readable whole on the device that holds most). "Easier to
+    attack" (the attack surface) is not measured: the same logins guard both protocols."""
+    if not _ran(results, EXPOSURE):
+        return _not_measured("C5", f"needs {EXPOSURE}: message-hours readable with the password, per mode")
+    evidence = _merge(_exposure(results, "exposed_message_hours", "password holder"),
+                      _exposure(results, "device_exposed_message_hours", "stolen device"))
+    if not evidence.cases:
+        return _not_measured("C5", f"{EXPOSURE} ran, but no IMAP and POP3 cells of one server recorded "
+                                   "exposed_message_hours")
+    return _decide("C5", evidence, ("aspect", "mode", "server", "tls", "link"),
+                   "; damage after a compromise only: how easy an account is to break into is not measured")
+
+
+def c6(results: Results) -> Verdict:
+    """POP3 mail can be read only on the device that downloaded it: of the mailbox, the
+    share the other devices show (``other_device_messages_share``) is zero."""
+    evidence = _Evidence()
+    for cell in _cells(results, MULTI_DEVICE):
+        share = _median(cell, "other_device_messages_share")
+        if share is None:
+            continue
+        figure = Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
+                        f"other devices show {_share(share)} of the messages a device downloaded", (cell.id,))
+        if _pop3(cell.mode):
+            evidence.add(_Case(_where(cell), share <= NONE, "mail on other devices too"), figure)
+        else:
+            evidence.figures.append(figure)
+    for cell in _cells(results, EXPOSURE):
+        if _pop3(cell.mode) and _median(cell, "exposed_messages") is not None:
+            evidence.figures.append(Figure(f"{EXPOSURE}: {cell.server}, {cell.mode}",
+                                           f"{_number(_median(cell, 'exposed_messages'))} messages readable on the "
+                                           "server with the password at the end", (cell.id,)))
+    if not evidence.cases:
+        return _not_measured("C6", f"needs {MULTI_DEVICE} POP3 cells: messages visible per device", evidence)
+    return _decide("C6", evidence, ("mode", "server", "variant", "tls", "link"))
+
+
+def c7(results: Results) -> Verdict:
+    """POP3 keeps no per-user state on the server (``server_state_bytes``: indexes, UID
+    lists, flags left in the account after a POP3 sync, zero) and works offline (a POP3
+    device reads all of its mailbox with no connection)."""
+    evidence = _Evidence()
+    for cell in _cells(results, BULK):
+        state = _median(cell, "server_state_bytes")
+        if cell.variant != "full" or state is None:
+            continue
+        figure = Figure(f"{cell.server}, {cell.mode}, TLS {cell.tls}, {cell.link}", _storage(cell), (cell.id,))
+        if _pop3(cell.mode):
+            evidence.add(_Case(_where(cell, aspect="no per-user state"), state <= NONE, "state kept per user"), figure)
+        else:
+            evidence.figures.append(figure)
+    for cell in _cells(results, OFFLINE):
+        share = _median(cell, "readable_offline_share_full")
+        if not _pop3(cell.mode) or share is None:
+            continue
+        evidence.add(_Case(_where(cell, aspect="works offline"), share >= 1 - NONE, "mail unreadable offline"),
+                     Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
+                            f"{_share(share)} of the mailbox readable with no connection", (cell.id,)))
+    if not evidence.cases:
+        return _not_measured("C7", f"needs {BULK} POP3 cells that record server_state_bytes, and {OFFLINE}")
+    return _decide("C7", evidence, ("aspect", "mode", "server", "variant", "tls", "link"))
+
+
+def c8(results: Results) -> Verdict:
+    """POP3 mail is safer: less readable with the password (message-hours on the server),
+    less on a stolen device, and no more lost with the device (``messages_lost_with_device``
+    in offline-use, against IMAP's)."""
+    if not _ran(results, EXPOSURE) and not _ran(results, OFFLINE):
+        return _not_measured("C8", f"needs {EXPOSURE} (message-hours readable with the password or on a stolen "
+                                   f"device) and device loss in {OFFLINE}")
+    evidence = _merge(_exposure(results, "exposed_message_hours", "password holder"),
+                      _exposure(results, "device_exposed_message_hours", "stolen device"))
+    for imap, pop3 in _pairs(_cells(results, OFFLINE)):
+        a, b = _median(imap, "messages_lost_with_device"), _median(pop3, "messages_lost_with_device")
+        if a is None or b is None:
+            continue
+        evidence.add(_Case(_where(pop3, aspect="device lost"), b < a, "POP3 loses as much or more"),
+                     Figure(f"device lost: {pop3.server}, {pop3.mode}, {pop3.variant}",
+                            f"messages that exist nowhere else: imap {_number(a)}, {pop3.mode} {_number(b)}",
+                            (imap.id, pop3.id)))
+    if not evidence.cases:
+        return _not_measured("C8", "no IMAP and POP3 cells of one server recorded exposure or device loss")
+    return _decide("C8", evidence, ("aspect", "mode", "server", "tls", "link"))
+
+
+def c9(results: Results) -> Verdict:
+    """POP3 works on one device only: its mail reaches one device (the others show none of
+    it) and no change of state made on one device (read, flag, move, delete) reaches another."""
+    evidence = _Evidence()
+    for cell in _cells(results, MULTI_DEVICE):
+        share, changes = _median(cell, "other_device_messages_share"), changes_reached(cell)
+        label = f"{cell.server}, {cell.mode}, {cell.variant}"
+        if not _pop3(cell.mode):
+            if changes is not None:
+                evidence.figures.append(Figure(label, f"changes reached the other devices: {_share(changes)}", (cell.id,)))
+            continue
+        if share is not None:
+            evidence.add(_Case(_where(cell, aspect="one device only"), share <= NONE, "mail on other devices"),
+                         Figure(label, f"other devices show {_share(share)} of the messages", (cell.id,)))
+        if changes is not None:
+            evidence.add(_Case(_where(cell, aspect="no sync of changes"), changes <= NONE, "changes reached other devices"),
+                         Figure(label, f"changes reached the other devices: {_share(changes)}", (cell.id,)))
+    if not evidence.cases:
+        return _not_measured("C9", f"needs {MULTI_DEVICE} in both POP3 modes: messages and changes seen on the "
+                                   "other devices")
+    return _decide("C9", evidence, ("aspect", "mode", "server", "variant", "tls", "link"))
+
+
+def c10(results: Results) -> Verdict:
+    """With POP3, mail that the server no longer holds is lost with the device: messages
+    that exist nowhere once the downloading device is gone (offline-use), per POP3 mode."""
+    evidence = _Evidence()
+    for cell in _cells(results, OFFLINE):
+        lost = _median(cell, "messages_lost_with_device")
+        if lost is None:
+            continue
+        figure = Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
+                        f"{_number(lost)} messages exist nowhere once the device is lost", (cell.id,))
+        if _pop3(cell.mode):
+            evidence.add(_Case(_where(cell), lost > NONE, "nothing lost"), figure)
+        else:
+            evidence.figures.append(figure)
+    if not evidence.cases:
+        return _not_measured("C10", f"needs device loss in {OFFLINE}: messages that exist nowhere once the "
+                                    "downloading device is lost, per POP3 mode")
+    return _decide("C10", evidence, ("mode", "server", "variant", "tls", "link"))
+
+
+# ---------------------------------------------------------------------------------------
+# C11: one sentence per kind of user, from the decided parts
+
+
+class _Part(NamedTuple):
+    user: str
+    article: str  # what the article recommends for this user
+    claims: tuple[str, ...]
+
+
+C11_PARTS = (
+    _Part("several devices", "IMAP", ("C1", "C9")),
+    _Part("frequent use of large mailboxes", "IMAP", ("C3",)),
+    _Part("reading offline", "POP3", ("C4", "C7")),
+    _Part("security-minded", "POP3", ("C5", "C8", "C10")),
+)
+
+
+def _sentence(part: _Part, by_id: dict[str, Verdict]) -> tuple[str, str]:
+    """The part's outcome and its sentence: what the claims it rests on decided."""
+    verdicts = [by_id[i] for i in part.claims if i in by_id]
+    outcomes = [v.verdict for v in verdicts]
+    said = "; ".join(f"{v.claim_id} {v.verdict} ({v.condition})" for v in verdicts)
+    if not outcomes or all(o == NOT_MEASURED for o in outcomes):
+        return NOT_MEASURED, f"For {part.user}: not decided ({', '.join(part.claims)} not measured)."
+    outcome = _combined([o for o in outcomes if o != NOT_MEASURED])
+    words = {SUPPORTED: f"{part.article}, as the article says",
+             REFUTED: f"not {part.article} for the reason the article gives",
+             DEPENDS: f"{part.article} only under conditions"}[outcome]
+    return outcome, f"For {part.user}: {words}. {said}."
+
+
 def derive_c11(verdicts: Sequence[Verdict]) -> Verdict:
-    """The conclusion from the verdicts on C1–C10: each part holds when its claims do."""
+    """The conclusion, one sentence per kind of user, from the verdicts on C1–C10."""
     by_id = {v.claim_id: v for v in verdicts}
-    parts = {}
-    figures = []
-    for part, ids in C11_PARTS:
-        outcomes = [by_id[i].verdict if i in by_id else NOT_MEASURED for i in ids]
-        parts[part] = _combined(outcomes)
-        figures.append(Figure(part, f"{', '.join(f'{i} {o}' for i, o in zip(ids, outcomes))}: {parts[part]}"))
-    outcome = _combined(list(parts.values()))
-    undecided = [part for part, o in parts.items() if o == NOT_MEASURED]
-    decided = [f"{part}: {o}" for part, o in parts.items() if o != NOT_MEASURED]
-    if outcome == NOT_MEASURED:
-        condition = f"not yet decided: {', '.join(undecided)}" + (f"; decided: {'; '.join(decided)}" if decided else "")
-    elif outcome == DEPENDS:
-        condition = "; ".join(decided)
-    else:
-        condition = f"every part {outcome}"
-    return _verdict("C11", outcome, condition, figures)
+    evidence = _Evidence()
+    outcomes = []
+    for part in C11_PARTS:
+        outcome, sentence = _sentence(part, by_id)
+        outcomes.append(outcome)
+        evidence.figures.append(Figure(f"{part.user} ({part.article}, says the article)", sentence))
+    decided = [o for o in outcomes if o != NOT_MEASURED]
+    if not decided:
+        return _verdict("C11", NOT_MEASURED, "no part of the conclusion was decided", evidence)
+    outcome = _combined(decided)
+    condition = "; ".join(f"{part.user}: {o}" for part, o in zip(C11_PARTS, outcomes))
+    return _verdict("C11", outcome, condition, evidence)
 
 
 RULES: tuple[Callable[[Results], Verdict], ...] = (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10)
-
-
-def c11(results: Results) -> Verdict:
-    return derive_c11([rule(results) for rule in RULES])
 
 
 def judge(results: Results) -> list[Verdict]:
     """Every claim's verdict, C1 to C11."""
     verdicts = [rule(results) for rule in RULES]
     return verdicts + [derive_c11(verdicts)]
+
+
+__all__ = ["CLAIMS", "OUTCOMES", "Figure", "Verdict", "changes_reached", "derive_c11", "judge"]
