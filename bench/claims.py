@@ -121,11 +121,25 @@ class _Evidence:
     cases: list[_Case] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     deciding: Figure | None = None
+    case_figures: list[tuple[_Case, Figure]] = field(default_factory=list)
 
-    def add(self, case: _Case, figure: Figure | None = None) -> None:
+    def add(self, case: _Case, figure: Figure) -> None:
         self.cases.append(case)
-        if figure is not None:
-            self.figures.append(figure)
+        self.figures.append(figure)
+        self.case_figures.append((case, figure))
+
+    def decide(self, outcome: str) -> None:
+        """The deciding figure: a case that holds for a supported claim, one that does not
+        for a refuted one, one of each for a claim that depends."""
+        held = next((f for c, f in self.case_figures if c.holds), None)
+        failed = next((f for c, f in self.case_figures if not c.holds), None)
+        if outcome == SUPPORTED:
+            self.deciding = held
+        elif outcome == REFUTED:
+            self.deciding = failed
+        elif held is not None and failed is not None:
+            self.deciding = Figure(f"holds: {held.label}", f"{held.value}; not: {failed.label}: {failed.value}",
+                                   held.cell_ids + failed.cell_ids)
 
 
 # ---------------------------------------------------------------------------------------
@@ -275,6 +289,8 @@ def _judge(cases: Sequence[_Case], dims: Sequence[str] = DIMENSIONS) -> tuple[st
 
 
 def _verdict(claim_id: str, outcome: str, condition: str, evidence: _Evidence | None = None) -> Verdict:
+    if evidence is not None and evidence.deciding is None:
+        evidence.decide(outcome)
     figures = list(evidence.figures) if evidence else []
     return Verdict(claim_id, CLAIMS[claim_id], outcome, condition, figures,
                    evidence.deciding if evidence else None)
@@ -538,6 +554,7 @@ def _merge(*parts: _Evidence) -> _Evidence:
     for part in parts:
         merged.cases += part.cases
         merged.figures += part.figures
+        merged.case_figures += part.case_figures
     return merged
 
 

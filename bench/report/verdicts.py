@@ -10,7 +10,9 @@ from typing import Any
 
 from bench import claims
 from bench.report.cells import cell_anchor
-from bench.report.document import Break, Code, Link, Paragraph, Section, Strong, Table, joined, text
+from bench.report.document import (
+    Anchor, BulletList, Code, Link, Paragraph, Section, Strong, Table, joined, text,
+)
 from bench.results import Results
 
 
@@ -24,18 +26,26 @@ def _figure_links(cell_ids: Sequence[str]) -> list[Any]:
     return [" (", *joined([Link(name, cell_anchor(cell_id)) for name, cell_id in zip(names, cell_ids)]), ")"]
 
 
+def _figure(figure: claims.Figure) -> list[Any]:
+    return [f"{figure.label}: {figure.value}", *_figure_links(figure.cell_ids)]
+
+
+def evidence_anchor(claim_id: str) -> str:
+    return f"evidence-{claim_id.lower()}"
+
+
 def claims_section(results: Results) -> Section:
+    """One line per claim: the verdict, its condition, the figure that decides it, and a
+    link to the rest of its evidence (``claims_evidence``)."""
     verdicts = claims.judge(results)
     rows = []
     for verdict in verdicts:
-        figures: list[Any] = []
-        for figure in verdict.figures:
-            if figures:
-                figures.append(Break())
-            figures += [f"{figure.label}: {figure.value}", *_figure_links(figure.cell_ids)]
+        headline = verdict.headline
         rows.append((
             text(Strong(verdict.claim_id)), text(verdict.claim_text), text(Strong(verdict.verdict)),
-            text(verdict.condition or "—"), text(*figures) if figures else text("—"),
+            text(verdict.condition or "—"),
+            text(f"{headline.label}: {headline.value}") if headline else text("—"),
+            text(Link(f"{len(verdict.figures)} figures", evidence_anchor(verdict.claim_id))),
         ))
     counts = {outcome: sum(v.verdict == outcome for v in verdicts) for outcome in claims.OUTCOMES}
     tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
@@ -43,12 +53,26 @@ def claims_section(results: Results) -> Section:
         "Claims",
         [
             Paragraph(text(
-                "Each claim of the article (docs/claims.md) judged from this run's results alone, by one rule per "
-                "claim in ", Code("bench/claims.py"), ": supported, refuted, depends (with the condition), or not "
-                "measured (naming the scenario that would decide it). Speed comparisons count only differences "
-                f"beyond the noise of the samples. This run: {tally}."
+                "Each claim of the article (docs/claims.md says how each is decided) judged from this run's results "
+                "alone, by one rule per claim in ", Code("bench/claims.py"), ": supported, refuted, depends (with "
+                "the condition), or not measured (saying what would decide it). A device that departs from its "
+                "protocol counts against a claim of sync; a tie is never a win; speed differences count only after "
+                f"a correction for the number of comparisons. This run: {tally}."
             )),
-            Table(("id", "the article says", "verdict", "condition", "figures (links lead to the cells)"),
-                  tuple(rows)),
+            Table(("id", "the article says", "verdict", "condition", "deciding figure", "evidence"), tuple(rows)),
         ],
     )
+
+
+def claims_evidence(results: Results) -> Section:
+    """Every figure behind every verdict, with links to the cells it comes from."""
+    children = []
+    for verdict in claims.judge(results):
+        items = tuple(text(*_figure(figure)) for figure in verdict.figures)
+        blocks: list[Any] = [Paragraph(text(Anchor(evidence_anchor(verdict.claim_id)), Strong(verdict.verdict), ": ",
+                                            verdict.condition or "—"))]
+        if items:
+            blocks.append(BulletList(items))
+        children.append(Section(f"{verdict.claim_id}: {verdict.claim_text}", blocks))
+    return Section("Evidence for the claims", [Paragraph(text(
+        "The figures behind each verdict of the claims table, each linked to its cells."))], children)
