@@ -330,24 +330,30 @@ def _not_measured(claim_id: str, condition: str, evidence: _Evidence | None = No
 # Shared readings
 
 
-def changes_reached(cell: CellResult, kinds: Sequence[str] = CHANGE_KINDS) -> float | None:
-    """Of the changes of ``kinds`` made on one device, the share that reached the other
-    devices by the end (median over the samples); from each sample's ``change_rounds``,
-    else from the ``changes_seen_share_<kind>`` metrics. ``None`` when no such change was
-    tracked (no other device showed the message to be changed)."""
+def changes_reached_samples(cell: CellResult, kinds: Sequence[str] = CHANGE_KINDS) -> list[float]:
+    """Per sample, of the changes of ``kinds`` made on one device, the share that reached
+    the other devices by the end: from each sample's last ``change_rounds`` entry, else
+    from the mean of the ``changes_seen_share_<kind>`` metrics. A sample in which no such
+    change was tracked (no other device showed the message to be changed) gives none."""
     shares = []
-    for info in cell.sample_info:
+    for info, sample in zip(cell.sample_info or [{}] * len(cell.samples), cell.samples):
         rounds = info.get("change_rounds") if isinstance(info, dict) else None
-        if not rounds:
+        if rounds:
+            by_kind = rounds[-1].get("by_kind", {})
+            made = sum(by_kind.get(k, {}).get("made", 0) for k in kinds)
+            if made:
+                shares.append(sum(by_kind.get(k, {}).get("reached", 0) for k in kinds) / made)
             continue
-        by_kind = rounds[-1].get("by_kind", {})
-        made = sum(by_kind.get(k, {}).get("made", 0) for k in kinds)
-        if made:
-            shares.append(sum(by_kind.get(k, {}).get("reached", 0) for k in kinds) / made)
-    if shares:
-        return statistics.median(shares)
-    found = [v for k in kinds if (v := _median(cell, f"changes_seen_share_{k}")) is not None]
-    return statistics.mean(found) if found else None
+        found = [sample[f"changes_seen_share_{k}"] for k in kinds if f"changes_seen_share_{k}" in sample]
+        if found:
+            shares.append(statistics.mean(found))
+    return shares
+
+
+def changes_reached(cell: CellResult, kinds: Sequence[str] = CHANGE_KINDS) -> float | None:
+    """The median over the samples of ``changes_reached_samples``; ``None`` when none."""
+    shares = changes_reached_samples(cell, kinds)
+    return statistics.median(shares) if shares else None
 
 
 def _storage(cell: CellResult) -> str:
@@ -747,4 +753,4 @@ def judge(results: Results) -> list[Verdict]:
     return verdicts + [derive_c11(verdicts)]
 
 
-__all__ = ["CLAIMS", "OUTCOMES", "Figure", "Verdict", "changes_reached", "derive_c11", "judge"]
+__all__ = ["CLAIMS", "OUTCOMES", "Figure", "Verdict", "changes_reached", "changes_reached_samples", "derive_c11", "judge"]

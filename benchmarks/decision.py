@@ -1,0 +1,116 @@
+"""Recompute the report's decision page from a results file alone, by a second path.
+
+    python benchmarks/decision.py reports/reference/results.json
+
+Prints the decision table as Markdown rows, in the page's order and words. It reads the
+JSON with the standard library only and shares no code with ``bench/report/`` or
+``bench/claims.py``: a test renders the page and checks that every row this script prints
+stands in it, so a slip in either path shows.
+
+Where each figure comes from (cells that succeeded, TLS off; lan unless said):
+
+| column | scenario | metric |
+|---|---|---|
+| mail on a 2nd device | multi-device-sync | other_device_messages_share |
+| changes seen on other devices | multi-device-sync | per sample, reached / made over read, flag, move, delete in its last ``change_rounds`` entry |
+| readable offline | offline-use | readable_offline_share_<policy> |
+| messages lost with the device | offline-use | messages_lost_with_device |
+| message-hours readable with the password | storage-exposure | exposed_message_hours |
+| server storage per user | bulk-fetch, full | server_disk_after_bytes |
+| server state per user | bulk-fetch, full | server_state_bytes |
+| new device: time / bytes | offline-use | ready_s_<policy> / ready_bytes_down_<policy> |
+| full download, lan / mobile link | bulk-fetch, full | elapsed_s (mobile: the first relayed link bulk-fetch ran on) |
+| round trips | bulk-fetch, full | round_trips |
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from statistics import median
+
+MODES = (("imap", "full", "IMAP, full copies"), ("imap", "headers", "IMAP, headers only"),
+         ("imap", "online", "IMAP, online only"), ("pop3-keep", "full", "POP3, leave on server"),
+         ("pop3-delete", "full", "POP3, delete after download"))
+KINDS_OF_CHANGE = ("read", "flag", "move", "delete")
+
+
+def written(kind, value):
+    if kind == "share":
+        return f"{value:.0%}"
+    if kind == "seconds":
+        return f"{value:.3g} s"
+    if kind == "bytes":
+        for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+            if abs(value) >= size:
+                return f"{value / size:.3g} {unit}"
+        return f"{value:.0f} B"
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3g}"
+
+
+def spread(kind, values):
+    if not values:
+        return "not measured"
+    middle, low, high = median(values), min(values), max(values)
+    if low == high:
+        return f"{written(kind, middle)} (all {len(values)})"
+    if written(kind, low) == written(kind, high):
+        return f"{written(kind, middle)} (all {len(values)} round to it)"
+    return f"{written(kind, middle)} ({written(kind, low)}–{written(kind, high)})"
+
+
+def main(path):
+    with open(path, encoding="utf-8") as handle:
+        cells = [c for c in json.load(handle)["cells"] if c["status"] == "ok" and c["tls"] == "off"]
+
+    def samples(scenario, mode, metric, variant=None, link="lan"):
+        return [float(s[metric]) for c in cells
+                if c["scenario"] == scenario and c["mode"] == mode and c.get("link", "lan") == link
+                and (variant is None or c["variant"] == variant)
+                for s in c["samples"] if metric in s]
+
+    def changes(mode):
+        shares = []
+        for c in cells:
+            if c["scenario"] != "multi-device-sync" or c["mode"] != mode:
+                continue
+            infos = c.get("sample_info") or [{}] * len(c["samples"])
+            for info, sample in zip(infos, c["samples"]):
+                if info.get("change_rounds"):
+                    last = info["change_rounds"][-1]["by_kind"]
+                    made = sum(last.get(k, {}).get("made", 0) for k in KINDS_OF_CHANGE)
+                    if made:
+                        shares.append(sum(last.get(k, {}).get("reached", 0) for k in KINDS_OF_CHANGE) / made)
+                    continue
+                kinds = [sample[f"changes_seen_share_{k}"] for k in KINDS_OF_CHANGE if f"changes_seen_share_{k}" in sample]
+                if kinds:
+                    shares.append(sum(kinds) / len(kinds))
+        return shares
+
+    mobile = next((c["link"] for c in cells if c["scenario"] == "bulk-fetch" and c.get("link", "lan") != "lan"), None)
+    print("| mode | mail on a 2nd device | changes seen on other devices | readable offline | messages lost with the "
+          "device | message-hours readable with the password | server storage per user | server state per user | "
+          "new device: time to a usable mailbox | new device: bytes to a usable mailbox | full download, lan | full "
+          "download, mobile link | round trips (full download) |")
+    for mode, policy, label in MODES:
+        row = [
+            spread("share", samples("multi-device-sync", mode, "other_device_messages_share")),
+            spread("share", changes(mode)),
+            spread("share", samples("offline-use", mode, f"readable_offline_share_{policy}")),
+            spread("count", samples("offline-use", mode, "messages_lost_with_device")),
+            spread("count", samples("storage-exposure", mode, "exposed_message_hours")),
+            spread("bytes", samples("bulk-fetch", mode, "server_disk_after_bytes", "full")),
+            spread("bytes", samples("bulk-fetch", mode, "server_state_bytes", "full")),
+            spread("seconds", samples("offline-use", mode, f"ready_s_{policy}")),
+            spread("bytes", samples("offline-use", mode, f"ready_bytes_down_{policy}")),
+            spread("seconds", samples("bulk-fetch", mode, "elapsed_s", "full")),
+            spread("seconds", samples("bulk-fetch", mode, "elapsed_s", "full", mobile) if mobile else []),
+            spread("count", samples("bulk-fetch", mode, "round_trips", "full")),
+        ]
+        print(f"| {label} | " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python benchmarks/decision.py RESULTS.json")
+    main(sys.argv[1])
