@@ -6,7 +6,8 @@ the device never holds more than one batch of messages in memory.
 
 Two kinds of device:
 
-- ``Device``: downloads what is new (bulk-fetch), deleting it after in a delete mode.
+- ``Device``: downloads what is new (bulk-fetch), deleting it after in a delete mode; or
+  finds the messages whose Subject contains a term and keeps those (``search``).
 - ``SyncDevice``: keeps a mailbox over time, as phones and laptops do: a local state
   beside the Maildir (SQLite: each message's folder, read and flagged states), a caching
   policy (whole messages, headers only, or nothing: online only), a queue of the actions
@@ -32,6 +33,7 @@ from bench.access import MailAccess, Part
 from bench.access.base import FLAGGED, INBOX, SEEN, FolderSnapshot, MessageRef, MessageState
 from bench.corpus.canonical import message_id
 from bench.modes import Mode
+from bench.search import subject_contains
 
 
 class DeviceStore:
@@ -89,6 +91,17 @@ class SyncReport:
     message_bytes: int
 
 
+@dataclass
+class SearchReport:
+    """What a search left on the device (``matches``, ``match_bytes``: the messages found
+    and kept) and what it downloaded to find them (``downloaded``, ``downloaded_bytes``)."""
+
+    matches: int
+    match_bytes: int
+    downloaded: int
+    downloaded_bytes: int
+
+
 class Device:
     """One client (a phone, a laptop) syncing one mailbox in one mode.
 
@@ -127,6 +140,34 @@ class Device:
         mark("done", count)
         self._token = listing.token
         return SyncReport(count, size)
+
+    def search(self, access: MailAccess, term: str) -> SearchReport:
+        """Find the inbox's messages whose Subject contains ``term`` (``bench.search``) and
+        keep them, whole, in the store, and nothing else.
+
+        Where the server searches (``access.can_search``), it is asked and only its matches
+        are downloaded; else every message is downloaded and searched on the device, and
+        only the matches are kept. A message already in the store is not downloaded again.
+        In a delete mode, what was downloaded is then deleted from the server, as ``sync``
+        does.
+        """
+        if access.can_search:
+            wanted = access.search(term)
+        else:
+            wanted = access.list_messages().refs
+        report = SearchReport(0, 0, 0, 0)
+        downloaded: list[MessageRef] = []
+        for ref, raw in access.fetch([ref for ref in wanted if ref.id not in self.store], "full"):
+            downloaded.append(ref)
+            report.downloaded += 1
+            report.downloaded_bytes += len(raw)
+            if access.can_search or subject_contains(raw, term):
+                self.store.put(ref.id, raw)
+                report.matches += 1
+                report.match_bytes += len(raw)
+        if self.mode.delete_after_fetch and downloaded:
+            access.delete(downloaded)
+        return report
 
 
 def _no_mark(point: str, stored: int) -> None:

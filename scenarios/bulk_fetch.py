@@ -6,24 +6,35 @@ Variants:
 - ``headers``: the header block of every message (IMAP ``BODY.PEEK[HEADER]`` vs ``TOP n 0``).
 - ``new``: the device synced the mailbox earlier; a tenth more mail arrived since, and only
   that sync is measured (IMAP UIDs above the last seen vs POP3 UIDL against the known set).
+- ``search``: a device that never synced wants the messages whose Subject contains
+  ``SEARCH_TERM``, whole (IMAP ``UID SEARCH`` on the server, then ``UID FETCH`` of the
+  matches vs POP3 ``RETR`` of every message and a search on the device). The device keeps
+  the matches only; they are checked against the matches of the corpus as delivered,
+  computed on the client side alone (``bench.search``).
 
-Every message on the device is checked against the truth (the corpus as delivered); any
-lost, changed or unexpected message fails the cell, naming the messages.
+Every message on the device is checked against the truth (the corpus as delivered, or its
+matches in ``search``); any lost, changed or unexpected message fails the cell, naming the
+messages.
 """
 
 from __future__ import annotations
 
+from bench.corpus import Truth
+from bench.corpus.truth import IntegrityReport
+from bench.device import SearchReport, SyncReport
 from bench.errors import IntegrityError
 from bench.measurement import MB
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.search import SEARCH_TERM, subject_contains
+from scenarios.base import Mailbox, SampleContext, SampleOutcome, Scenario
 
 NEW_SHARE = 10  # in the "new" variant, 1/NEW_SHARE of the mailbox arrives after the first sync
 
 
 class BulkFetch(Scenario):
     name = "bulk-fetch"
-    description = "download a whole mailbox (or its headers, or only what is new) to a device"
-    variants = ("full", "headers", "new")
+    description = ("download a whole mailbox (or its headers, or only what is new, or only what a "
+                   "search finds) to a device")
+    variants = ("full", "headers", "new", "search")
     default_tls = ("off", "on")  # the handshake's and encryption's cost shows here
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
@@ -40,12 +51,24 @@ class BulkFetch(Scenario):
 
         with ctx.measure() as measured:
             with ctx.connect(mailbox, measured.meter) as access:
-                synced = device.sync(access, part)
+                found: SearchReport | None = None
+                if ctx.variant == "search":
+                    found = device.search(access, SEARCH_TERM)
+                    synced = SyncReport(found.matches, found.match_bytes)
+                else:
+                    synced = device.sync(access, part)
                 pipelined = access.pipelined
                 used = sorted(access.capabilities_used)
 
         server_disk_after = ctx.server.disk_bytes(mailbox.account)
-        report = mailbox.truth.check(device.store, part)
+        if found is not None:
+            report = _matches(ctx, mailbox, SEARCH_TERM).check(device.store)
+            if not report.passed:
+                raise IntegrityError(
+                    f"the messages found for SUBJECT {SEARCH_TERM!r} differ from the corpus's matches "
+                    f"({_named(report)}): {report.summary()}", report.to_json())
+        else:
+            report = mailbox.truth.check(device.store, part)
         if not report.passed:
             raise IntegrityError(f"device copy differs from the truth: {report.summary()}", report.to_json())
         elapsed = measured.metrics["elapsed_s"]
@@ -59,9 +82,34 @@ class BulkFetch(Scenario):
             server_disk_after_bytes=server_disk_after,
             delivery_messages_per_s=delivery.messages_per_s,
         )
+        info = {"pipelined": pipelined, "capabilities_used": used}
+        if found is not None:
+            metrics.update(search_matches=found.matches, messages_downloaded_to_search=found.downloaded)
+            info["search"] = f"SUBJECT {SEARCH_TERM}"
         return SampleOutcome(
             metrics=metrics,
             integrity=report.to_json(),
             commands=measured.meter.commands(),
-            info={"pipelined": pipelined, "capabilities_used": used},
+            info=info,
         )
+
+
+def _matches(ctx: SampleContext, mailbox: Mailbox, term: str) -> Truth:
+    """The truth of a search: the messages the server stored (the corpus as delivered, less
+    what it refused) whose Subject contains ``term``, found by the client-side rule alone."""
+    refused = {refusal.index for refusal in mailbox.refused}
+    return Truth(
+        raw for index, raw in enumerate(ctx.corpus.messages(0, mailbox.delivered))
+        if index not in refused and subject_contains(raw, term)
+    )
+
+
+def _named(report: IntegrityReport, shown: int = 5) -> str:
+    """The messages a failed check names, a few of each kind."""
+    parts = []
+    for kind in ("missing", "changed", "unexpected"):
+        keys = getattr(report, kind)
+        if keys:
+            more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+            parts.append(f"{kind}: {', '.join(keys[:shown])}{more}")
+    return "; ".join(parts)

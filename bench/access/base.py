@@ -134,18 +134,21 @@ class MailAccess(ABC):
     """One authenticated session with a mailbox, metered.
 
     Besides fetching, the interface has what a syncing device needs (``prepare_sync``,
-    ``changes``, ``locate``, flags, folders, ``move``, ``wait_for_news``). Three class
-    facts say what the protocol keeps on the server, so a device never asks which protocol
-    it speaks: ``keeps_flags`` (read and flagged states live on the server), ``has_folders``
-    (messages can be filed into folders there), ``mirrors_mailbox`` (a message gone from
-    the listing was removed by a user, so every device should drop it; in POP3 a maildrop
-    is a delivery queue: gone means downloaded elsewhere, and clients keep their copy).
+    ``changes``, ``locate``, flags, folders, ``move``, ``wait_for_news``) and a search
+    (``search``). Four class facts say what the protocol does on the server, so a device
+    never asks which protocol it speaks: ``keeps_flags`` (read and flagged states live on
+    the server), ``has_folders`` (messages can be filed into folders there),
+    ``mirrors_mailbox`` (a message gone from the listing was removed by a user, so every
+    device should drop it; in POP3 a maildrop is a delivery queue: gone means downloaded
+    elsewhere, and clients keep their copy), ``can_search`` (the server finds messages for
+    the client, so it need not download them to look).
     """
 
     protocol: str
     keeps_flags: ClassVar[bool] = False
     has_folders: ClassVar[bool] = False
     mirrors_mailbox: ClassVar[bool] = False
+    can_search: ClassVar[bool] = False
 
     def __init__(self, endpoint: Endpoint, meter: WireMeter, options: AccessOptions) -> None:
         self.endpoint = endpoint
@@ -223,6 +226,12 @@ class MailAccess(ABC):
         """Move messages to ``folder``; returns, by old id, each moved message's new ref where
         the server says it (UIDPLUS COPYUID)."""
         raise Unsupported(f"{self.protocol.upper()} has no folders to move messages to")
+
+    def search(self, term: str) -> list[MessageRef]:
+        """The inbox's messages whose Subject contains ``term``, case not considered (the
+        question ``bench.search`` defines), as the server finds them, in mailbox order. Without
+        server search (``can_search`` false), ``Unsupported``."""
+        raise Unsupported(f"{self.protocol.upper()} cannot search on the server")
 
     @property
     def can_push(self) -> bool:

@@ -1,14 +1,18 @@
-"""bulk-fetch end to end on a real Dovecot: every mode and variant passes its integrity
-check, and a device whose copy is wrong fails the cell."""
+"""bulk-fetch end to end on real servers: every mode and variant passes its integrity
+check, a device whose copy is wrong fails the cell, and a search finds on every server
+what the corpus says it should."""
 
 from __future__ import annotations
 
 import pytest
 
 from bench.access import AccessOptions
+from bench.access.imap import ImapAccess
+from bench.corpus.canonical import message_id
 from bench.corpus.source import GeneratedCorpus
 from bench.errors import IntegrityError
 from bench.modes import MODES
+from bench.search import SEARCH_TERM, subject_contains
 from scenarios import get_scenario
 from scenarios.base import SampleContext
 
@@ -17,8 +21,8 @@ pytestmark = pytest.mark.integration
 MESSAGES = 30
 
 
-def _context(server, tmp_path, mode, variant):
-    return SampleContext(server, MODES[mode], variant, MESSAGES, GeneratedCorpus(seed=3),
+def _context(server, tmp_path, mode, variant, messages=MESSAGES, seed=3):
+    return SampleContext(server, MODES[mode], variant, messages, GeneratedCorpus(seed=seed),
                          AccessOptions(), tmp_path)
 
 
@@ -64,3 +68,40 @@ def test_a_corrupted_device_copy_fails_the_sample(server, tmp_path, monkeypatch)
     monkeypatch.setattr(DeviceStore, "put", put_with_one_flipped_byte)
     with pytest.raises(IntegrityError, match="changed"):
         get_scenario("bulk-fetch").run_sample(_context(server, tmp_path, "imap", "full"))
+
+
+# Among seed 1's first 200 messages, some hold the term in a Subject of RFC 2047 encoded
+# words ("Café menu for Friday ☕"; the test asserts it): every server must decode those.
+SEARCH_MESSAGES = 200
+SEARCH_SEED = 1
+
+
+def test_search_finds_the_corpus_matches_and_imap_downloads_less_than_pop3(server, tmp_path):
+    corpus = list(GeneratedCorpus(seed=SEARCH_SEED).messages(0, SEARCH_MESSAGES))
+    expected = {message_id(raw) for raw in corpus if subject_contains(raw, SEARCH_TERM)}
+    assert any(b"Subject: =?utf-8?" in raw and message_id(raw) in expected for raw in corpus)
+    bytes_down = {}
+    for mode in ("imap", "pop3-keep"):
+        ctx = _context(server, tmp_path, mode, "search", SEARCH_MESSAGES, SEARCH_SEED)
+        devices = []
+        make_device = ctx.device
+        ctx.device = lambda name: devices.append(make_device(name)) or devices[-1]
+        outcome = get_scenario("bulk-fetch").run_sample(ctx)
+        assert {message_id(raw) for raw in devices[0].store} == expected, mode
+        assert outcome.integrity["passed"] and outcome.integrity["checked"] == len(expected)
+        assert outcome.metrics["search_matches"] == outcome.metrics["messages"] == len(expected)
+        downloaded = len(expected) if mode == "imap" else SEARCH_MESSAGES
+        assert outcome.metrics["messages_downloaded_to_search"] == downloaded
+        assert outcome.info["search"] == f"SUBJECT {SEARCH_TERM}"
+        bytes_down[mode] = outcome.metrics["bytes_down"]
+    assert bytes_down["imap"] < bytes_down["pop3-keep"]
+
+
+def test_a_server_search_answer_unlike_the_corpus_fails_the_sample_naming_the_message(dovecot, tmp_path,
+                                                                                     monkeypatch):
+    original_search = ImapAccess.search
+    monkeypatch.setattr(ImapAccess, "search", lambda self, term: original_search(self, term)[1:])
+    first = next(raw for raw in GeneratedCorpus(seed=SEARCH_SEED).messages(0, MESSAGES)
+                 if subject_contains(raw, SEARCH_TERM))
+    with pytest.raises(IntegrityError, match=f"missing: {message_id(first)}"):
+        get_scenario("bulk-fetch").run_sample(_context(dovecot, tmp_path, "imap", "search", seed=SEARCH_SEED))

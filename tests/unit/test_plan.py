@@ -7,7 +7,7 @@ from bench.plan import build_plan
 def test_empty_filters_mean_everything():
     cells = build_plan([], [], [])
     assert {c.mode for c in cells} == {"imap", "pop3-keep", "pop3-delete"}
-    assert {c.variant for c in cells if c.scenario == "bulk-fetch"} == {"full", "headers", "new"}
+    assert {c.variant for c in cells if c.scenario == "bulk-fetch"} == {"full", "headers", "new", "search"}
     assert {c.link for c in cells} == {"lan"}
     assert len(cells) == len(set(cells))
 
