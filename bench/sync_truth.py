@@ -2,7 +2,8 @@
 
 - The **intended** mailbox (``intended_by_round``): every action of every device applied
   in timeline order; what a user wants every device to show. Sync quality is measured
-  against it (``agreement``, ``ChangeTracker``).
+  against it (``agreement``); ``ChangeTracker`` follows each change as the server orders
+  them instead.
 - The **protocol-expected** view of each device (``ExpectedModel``): what the protocol's
   semantics let that device know, given when it had sessions. The suite checks its own
   devices against it after every round, so a bug in the harness fails the cell instead
@@ -268,8 +269,10 @@ def agreement(view: Mapping[int, Shown], intended: Mapping[int, MailState],
     return Agreement(pairs, matching, missing, extra, wrong, len(view))
 
 
+CHANGE_KINDS = ("read", "flag", "move", "delete", "new")
+_KIND = {"read": "read", "flag": "flag", "unflag": "flag", "move": "move", "delete": "delete", "new": "new"}
 _EFFECT = {"read": ("seen", True), "flag": ("flagged", True), "unflag": ("flagged", False),
-           "move": ("folder", ARCHIVE), "delete": ("present", False)}
+           "move": ("folder", ARCHIVE), "delete": ("present", False), "new": ("present", True)}
 
 
 def _shows(view: Mapping[int, Shown], message: int, attribute: str, value: Any) -> bool:
@@ -279,57 +282,146 @@ def _shows(view: Mapping[int, Shown], message: int, attribute: str, value: Any) 
     return shown is not None and getattr(shown, attribute) == value
 
 
-@dataclass
-class _Pending:
+@dataclass(eq=False)
+class _Change:
+    kind: str  # one of CHANGE_KINDS
     message: int
     attribute: str
     value: Any
-    observer: str
+    actor: str | None  # None: new mail
     round: int
     time_s: float
+    sent: bool = False
+
+
+@dataclass(eq=False)
+class _Track:
+    change: _Change
+    observer: str
+    reached: bool = False
 
 
 class ChangeTracker:
-    """When each change made on one device shows on each other device.
+    """Which changes reach which devices, and which sessions miss them.
 
-    A change is tracked on an observer that showed the message, differently, when the
-    change was made; it is *seen* at the first session after which the observer shows it.
-    A later action on the same message ends the tracking of earlier ones (superseded, not
-    counted). What is still pending at the end was never seen.
+    A **change** is an action of a device (``acted``: read, flag and unflag as ``flag``,
+    move, delete), or new mail (``delivered``: a message that arrives after the first
+    round, to be shown by every device joined then). An action is tracked on each other
+    joined device that showed the message, differently, when it was made; new mail on
+    every joined device.
+
+    An action is **sent** at its device's next session, when the device still shows it
+    after that session (it left the device; in POP3 it may stay there, which the protocol
+    cannot carry); a device that no longer shows its own action after its session had it
+    undone by the server's state (a conflict): the change is **dropped** and not counted.
+    New mail is sent on delivery. Changes are ordered as they are sent, as a server orders
+    them: sending a change ends the tracking of the changes sent before it on the same
+    message and state (a delete: on the message), which are **superseded**, not counted.
+
+    A sent change tracked on an observer is **reached** at the first session of the
+    observer after which it shows it; every session of the observer that ends without
+    showing it is a **miss** (the device had the chance to learn it and did not). What is
+    not reached at the end never was. ``round_ended`` keeps, per round, the changes made so
+    far (still tracked then) and reached by then, by kind, and the misses of the round's
+    sessions (``change_rounds``). Counts are of (change, observer) pairs.
     """
 
     def __init__(self) -> None:
-        self.pending: list[_Pending] = []
-        self.seen_rounds: list[int] = []
-        self.seen_s: list[float] = []
+        self.unsent: list[_Change] = []
+        self.tracks: list[_Track] = []  # waiting or reached; superseded and dropped ones leave
         self.superseded = 0
+        self.dropped = 0
+        self.seen_rounds: list[int] = []  # of actions (new mail apart)
+        self.seen_s: list[float] = []
+        self.session_misses: list[tuple[int, str, int]] = []  # (round, observer, misses)
+        self.change_rounds: list[dict[str, Any]] = []
 
     def acted(self, kind: str, message: int, actor: str, views: Mapping[str, Mapping[int, Shown]],
               round_: int, time_s: float) -> None:
-        before = len(self.pending)
-        self.pending = [p for p in self.pending if p.message != message]
-        self.superseded += before - len(self.pending)
         attribute, value = _EFFECT[kind]
-        for observer, view in views.items():
-            if observer != actor and message in view and not _shows(view, message, attribute, value):
-                self.pending.append(_Pending(message, attribute, value, observer, round_, time_s))
+        change = _Change(_KIND[kind], message, attribute, value, actor, round_, time_s)
+        self.unsent.append(change)
+        self.tracks += [_Track(change, observer) for observer, view in views.items()
+                        if observer != actor and message in view and not _shows(view, message, attribute, value)]
 
-    def observed(self, observer: str, view: Mapping[int, Shown], round_: int, time_s: float) -> None:
-        left = []
-        for p in self.pending:
-            if p.observer == observer and _shows(view, p.message, p.attribute, p.value):
-                self.seen_rounds.append(round_ - p.round)
-                self.seen_s.append(time_s - p.time_s)
+    def delivered(self, messages: Iterable[int], observers: Iterable[str], round_: int, time_s: float) -> None:
+        """New mail on the server: each message is to be shown by each of ``observers``."""
+        observers = list(observers)
+        for message in messages:
+            change = _Change("new", message, "present", True, None, round_, time_s, sent=True)
+            self.tracks += [_Track(change, observer) for observer in observers]
+
+    def _send(self, change: _Change) -> None:
+        def ended(track: _Track) -> bool:
+            earlier = track.change
+            return (earlier.sent and not track.reached and earlier.message == change.message
+                    and (earlier.attribute == change.attribute or change.kind == "delete"))
+
+        kept = [t for t in self.tracks if not ended(t)]
+        self.superseded += len(self.tracks) - len(kept)
+        self.tracks = kept
+        change.sent = True
+
+    def _drop(self, change: _Change) -> None:
+        kept = [t for t in self.tracks if t.change is not change]
+        self.dropped += len(self.tracks) - len(kept)
+        self.tracks = kept
+
+    def observed(self, observer: str, view: Mapping[int, Shown], round_: int, time_s: float) -> int:
+        """After a session of ``observer`` (``view``: what it shows then): its own changes
+        are sent or dropped, and the changes sent to it are reached or missed. Returns the
+        session's misses."""
+        own = [c for c in self.unsent if c.actor == observer]
+        self.unsent = [c for c in self.unsent if c.actor != observer]
+        for change in own:
+            if _shows(view, change.message, change.attribute, change.value):
+                self._send(change)
             else:
-                left.append(p)
-        self.pending = left
+                self._drop(change)
+        misses = 0
+        for track in self.tracks:
+            change = track.change
+            if track.observer != observer or track.reached or not change.sent:
+                continue
+            if _shows(view, change.message, change.attribute, change.value):
+                track.reached = True
+                if change.kind != "new":
+                    self.seen_rounds.append(round_ - change.round)
+                    self.seen_s.append(time_s - change.time_s)
+            else:
+                misses += 1
+        self.session_misses.append((round_, observer, misses))
+        return misses
+
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        """Per kind: the (change, observer) pairs tracked (``made``) and ``reached``."""
+        counts = {kind: {"made": 0, "reached": 0} for kind in CHANGE_KINDS}
+        for track in self.tracks:
+            counts[track.change.kind]["made"] += 1
+            counts[track.change.kind]["reached"] += track.reached
+        return counts
+
+    def round_ended(self, round_: int) -> None:
+        misses = sum(m for r, _, m in self.session_misses if r == round_)
+        self.change_rounds.append({"round": round_, "by_kind": self.by_kind(), "misses": misses})
 
     def summary(self) -> dict[str, float]:
-        seen, unseen = len(self.seen_s), len(self.pending)
-        result: dict[str, float] = {"changes_tracked": seen + unseen, "changes_seen": seen}
-        if seen + unseen:
-            result["changes_seen_share"] = seen / (seen + unseen)
-        if seen:
+        counts = self.by_kind()
+        tracked = sum(c["made"] for c in counts.values())
+        seen = sum(c["reached"] for c in counts.values())
+        result: dict[str, float] = {"changes_tracked": tracked, "changes_seen": seen}
+        if tracked:
+            result["changes_seen_share"] = seen / tracked
+        for kind, count in counts.items():
+            if count["made"]:
+                result[f"changes_seen_share_{kind}"] = count["reached"] / count["made"]
+        if self.seen_s:
             result["change_visible_s_median"] = statistics.median(self.seen_s)
             result["change_visible_rounds_median"] = statistics.median(self.seen_rounds)
+        per_round: dict[int, int] = {}
+        for round_, _, misses in self.session_misses:
+            per_round[round_] = per_round.get(round_, 0) + misses
+        result.update(sync_misses=sum(per_round.values()), sync_rounds=len(per_round),
+                      sync_miss_rounds=sum(m > 0 for m in per_round.values()),
+                      sync_misses_worst_round=max(per_round.values(), default=0))
         return result

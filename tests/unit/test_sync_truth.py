@@ -129,15 +129,93 @@ def test_agreement_counts_pairs():
     assert agreement({}, {}, 0).consistency == 1.0
 
 
-def test_the_change_tracker_sees_supersedes_and_misses():
+def _shown(seen=False, flagged=False, folder=INBOX):
+    return Shown(folder, seen, flagged, "full")
+
+
+BOTH = {0: _shown(), 1: _shown()}
+
+
+def test_a_change_seen_after_the_next_session_of_another_device_is_reached_with_no_miss():
     tracker = ChangeTracker()
-    phone = {0: Shown(INBOX, False, False, "full"), 1: Shown(INBOX, False, False, "full")}
-    tracker.acted("read", 0, "laptop", {"laptop": phone, "phone": phone}, 1, 10.0)
-    tracker.acted("flag", 1, "laptop", {"laptop": phone, "phone": phone}, 1, 10.0)
-    tracker.observed("phone", {0: Shown(INBOX, True, False, "full"), 1: phone[1]}, 2, 12.5)
-    assert tracker.summary() == {"changes_tracked": 2, "changes_seen": 1, "changes_seen_share": 0.5,
-                                 "change_visible_s_median": 2.5, "change_visible_rounds_median": 1}
-    tracker.acted("delete", 1, "laptop", {"laptop": phone, "phone": phone}, 2, 13.0)
+    tracker.acted("read", 0, "laptop", {"laptop": BOTH, "phone": BOTH}, 1, 10.0)
+    tracker.observed("laptop", {0: _shown(seen=True), 1: _shown()}, 1, 11.0)  # sent
+    misses = tracker.observed("phone", {0: _shown(seen=True), 1: _shown()}, 1, 12.5)
+    assert misses == 0
+    summary = tracker.summary()
+    assert summary["changes_seen_share_read"] == 1.0 and summary["changes_seen"] == 1
+    assert summary["change_visible_s_median"] == 2.5 and summary["change_visible_rounds_median"] == 0
+    assert (summary["sync_misses"], summary["sync_miss_rounds"], summary["sync_rounds"]) == (0, 0, 1)
+
+
+def test_a_session_after_the_change_was_sent_that_does_not_show_it_is_a_miss():
+    tracker = ChangeTracker()
+    tracker.acted("read", 0, "laptop", {"laptop": BOTH, "phone": BOTH}, 1, 10.0)
+    # before the laptop's session the change has not left it: the phone could not know it
+    assert tracker.observed("phone", BOTH, 1, 11.0) == 0
+    tracker.observed("laptop", {0: _shown(seen=True), 1: _shown()}, 1, 12.0)
+    tracker.round_ended(1)
+    assert tracker.observed("phone", BOTH, 2, 13.0) == 1
+    tracker.observed("laptop", {0: _shown(seen=True), 1: _shown()}, 2, 13.5)
+    assert tracker.observed("phone", BOTH, 2, 14.0) == 1
+    tracker.round_ended(2)
+    summary = tracker.summary()
+    assert summary["changes_seen_share_read"] == 0.0 and summary["changes_seen_share"] == 0.0
+    assert (summary["sync_misses"], summary["sync_miss_rounds"], summary["sync_rounds"],
+            summary["sync_misses_worst_round"]) == (2, 1, 2, 2)
+    assert [r["misses"] for r in tracker.change_rounds] == [0, 2]
+    assert tracker.change_rounds[-1]["by_kind"]["read"] == {"made": 1, "reached": 0}
+
+
+def test_new_mail_is_a_change_for_every_joined_device():
+    tracker = ChangeTracker()
+    tracker.delivered([2], ["phone", "laptop"], 1, 10.0)
+    assert tracker.observed("phone", {2: _shown()}, 1, 11.0) == 0  # the phone took it (POP3 delete)
+    assert tracker.observed("laptop", {}, 1, 12.0) == 1  # the laptop never will
+    tracker.round_ended(1)
+    assert tracker.change_rounds == [{"round": 1, "misses": 1, "by_kind": {
+        "read": {"made": 0, "reached": 0}, "flag": {"made": 0, "reached": 0}, "move": {"made": 0, "reached": 0},
+        "delete": {"made": 0, "reached": 0}, "new": {"made": 2, "reached": 1}}}]
+    summary = tracker.summary()
+    assert summary["changes_seen_share_new"] == 0.5 == summary["changes_seen_share"]
+    assert "change_visible_s_median" not in summary  # new mail is not an action on a device
+
+
+def test_kinds_are_counted_apart_and_unflag_is_a_flag():
+    tracker = ChangeTracker()
+    views = {"laptop": {0: _shown(flagged=True), 1: _shown(), 2: _shown()}}
+    views["phone"] = dict(views["laptop"])
+    tracker.acted("unflag", 0, "laptop", views, 1, 1.0)
+    tracker.acted("move", 1, "laptop", views, 1, 1.0)
+    tracker.acted("delete", 2, "laptop", views, 1, 1.0)
+    after = {0: _shown(), 1: _shown(folder=ARCHIVE)}
+    tracker.observed("laptop", after, 1, 2.0)
+    tracker.observed("phone", {0: _shown(), 1: _shown(), 2: _shown()}, 1, 3.0)  # only the unflag reached it
+    summary = tracker.summary()
+    assert (summary["changes_seen_share_flag"], summary["changes_seen_share_move"],
+            summary["changes_seen_share_delete"]) == (1.0, 0.0, 0.0)
+    assert "changes_seen_share_read" not in summary and summary["sync_misses"] == 2
+
+
+def test_a_change_sent_later_supersedes_one_on_the_same_state_and_a_delete_supersedes_all():
+    tracker = ChangeTracker()
+    views = {"laptop": BOTH, "phone": BOTH}
+    tracker.acted("flag", 0, "phone", views, 2, 1.0)  # phone offline: not sent yet
+    tracker.acted("read", 0, "laptop", views, 3, 2.0)
+    tracker.acted("flag", 1, "laptop", views, 3, 2.0)
+    tracker.observed("laptop", {0: _shown(seen=True), 1: _shown(flagged=True)}, 3, 3.0)
+    tracker.acted("delete", 1, "phone", {"laptop": {1: _shown(flagged=True)}, "phone": BOTH}, 4, 4.0)
+    # phone back: its flag of 0 and its delete of 1 are sent; the delete ends the laptop's flag of 1
+    assert tracker.observed("phone", {0: _shown(seen=True, flagged=True)}, 4, 5.0) == 0
     assert tracker.superseded == 1
-    tracker.observed("phone", {0: Shown(INBOX, True, False, "full")}, 3, 14.0)
-    assert tracker.summary()["changes_seen_share"] == 1.0
+    assert tracker.observed("laptop", {0: _shown(seen=True, flagged=True)}, 4, 6.0) == 0
+    summary = tracker.summary()
+    assert (summary["changes_tracked"], summary["changes_seen"]) == (3, 3)
+
+
+def test_a_change_its_own_device_no_longer_shows_after_its_session_is_dropped():
+    tracker = ChangeTracker()
+    tracker.acted("flag", 0, "phone", {"laptop": BOTH, "phone": BOTH}, 2, 1.0)
+    # the message was moved elsewhere: the server dropped the flag (a conflict); the phone mirrors it
+    tracker.observed("phone", {0: _shown(folder=ARCHIVE), 1: _shown()}, 4, 2.0)
+    assert tracker.dropped == 1 and tracker.summary()["changes_tracked"] == 0
