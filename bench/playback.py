@@ -11,8 +11,19 @@ opens one metered session per device and round. At every checkpoint it checks
 - every message a device downloads against the corpus truth, as it arrives, and every
   message a device holds against it once more at the end;
 
-and measures each device against the intended mailbox (``agreement``), and when each
-change shows on the other devices (``ChangeTracker``).
+and measures each device against the intended mailbox (``agreement``), and which changes
+(actions, and new mail after the first round) reach the other devices and which sessions
+miss them (``ChangeTracker``; ``change_rounds`` per round).
+
+**A clock** for scenarios that measure over time: round ``r`` spans ``[r, r + 1)`` in
+rounds, and the steps of a round (its deliveries, actions, sessions and checkpoint, as
+``Timeline.steps`` gives them for the timeline as drawn) are spaced evenly in it: step
+``k`` of ``n`` happens at ``r + k / n`` (``StepClock``; ``playback.clock`` is the current
+step's). A scenario scales it to hours (storage-exposure: 24 hours a round). The clock
+depends on the timeline alone, so it is the same on every server and mode.
+
+Scenarios hook in at fixed points (``Hooks``): rounds starting and ending, deliveries,
+actions and sessions.
 
 Message ``i`` of the timeline is the ``i``-th corpus message delivered to the mailbox
 (corpus message ``i``, the mailbox being fresh). A message the server refuses (larger than
@@ -29,6 +40,7 @@ it, and a corpus that cannot hold the timeline fails the cell with ``CorpusTooSm
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Protocol
@@ -113,6 +125,24 @@ class DeviceSpec:
     follows: str | None = None
 
 
+@dataclass(frozen=True)
+class StepClock:
+    """Where a playback is in its timeline: step ``index`` of the ``count`` steps of round
+    ``round`` (see the module docstring)."""
+
+    round: int
+    index: int
+    count: int
+
+    @property
+    def rounds(self) -> float:
+        """The moment of this step, in rounds since the timeline began."""
+        return self.round + self.index / self.count
+
+    def hours(self, hours_per_round: float) -> float:
+        return self.rounds * hours_per_round
+
+
 @dataclass
 class SessionRecord:
     device: str
@@ -130,6 +160,7 @@ class SessionRecord:
     removed: set[str] = field(default_factory=set)
     settle_checks: int = 0  # sessions opened after this one until it no longer listed what it removed
     settle_ms: float = 0.0  # how long that took, when more than one check was needed
+    misses: int = 0  # changes sent before the session that the device did not show after it (ChangeTracker)
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "removed"}
@@ -138,10 +169,17 @@ class SessionRecord:
 
 class Hooks(Protocol):
     """What a scenario may do at fixed points (each method optional): when a round starts
-    (before its deliveries), when it ended (after its checkpoint), and on the way out,
-    whatever happened (``finish``: undo what the hooks did, such as an outage)."""
+    (before its deliveries), when messages were delivered (``indices``: the timeline's
+    messages the server stored), when a device took an action (it showed the message),
+    when a device's session ended (after the playback waited for what it removed to be
+    gone, and took its view), when a round ended (after its checkpoint), and on the way
+    out, whatever happened (``finish``: undo what the hooks did, such as an outage).
+    ``playback.clock`` is the step's time."""
 
     def round_started(self, playback: "Playback", round_: int) -> None: ...
+    def delivered(self, playback: "Playback", indices: list[int], round_: int) -> None: ...
+    def acted(self, playback: "Playback", device: str, event: Any) -> None: ...
+    def session_ended(self, playback: "Playback", record: SessionRecord) -> None: ...
     def round_ended(self, playback: "Playback", round_: int) -> None: ...
     def finish(self, playback: "Playback") -> None: ...
 
@@ -189,6 +227,10 @@ class Playback:
         self.sessions: list[SessionRecord] = []
         self.rounds: list[dict[str, Any]] = []
         self.tracker = ChangeTracker()
+        self.clock = StepClock(0, 0, 1)
+        # A device's first session after round 0 (a device joining late): (round, and what
+        # it showed of the intended mailbox then: ``offline_reading``).
+        self.join_readings: dict[str, tuple[int, tuple[int, int, int]]] = {}
         self.first_holder: dict[int, str] = {}
         self.census: dict[str, MailState] = {}
         self.checked_views = 0
@@ -265,9 +307,14 @@ class Playback:
     # -- playing -------------------------------------------------------------------------
 
     def run(self) -> "Playback":
+        steps = list(self.drawn.steps(self.followers))
+        per_round = Counter(step.round for step in steps)
         try:
             current = -1
-            for step in self.drawn.steps(self.followers):
+            index = 0
+            for step in steps:
+                index = index + 1 if step.round == current else 0
+                self.clock = StepClock(step.round, index, per_round[step.round])
                 if step.round != current:
                     current = step.round
                     _hook(self.hooks, "round_started", self, current)
@@ -299,18 +346,24 @@ class Playback:
             raise CorpusTooSmall(f"the corpus ran out in round {round_}: the timeline delivers "
                                  f"{self.drawn.messages} messages and the corpus had {self.mailbox.delivered}")
         refused = {r.index - self.first_position for r in report.refused}
-        self._learn_keys([i for i in range(first, first + event.count) if i not in refused])
+        stored = [i for i in range(first, first + event.count) if i not in refused]
+        self._learn_keys(stored)
         if refused:
             self.refused_messages |= refused
             self.timeline = self.drawn.without(self.refused_messages)
             self.expected = ExpectedModel(self.semantics, self.caches).play(self.timeline, self.followers)
             self.intended = intended_by_round(self.timeline)
+        if round_ > 0:  # new mail; the mailbox at the start is each device's first sync
+            self.tracker.delivered(stored, [d for d in self.devices if self.joined(d, round_)], round_,
+                                   time.perf_counter())
+        _hook(self.hooks, "delivered", self, stored, round_)
 
     def _act(self, name: str, event: Any, round_: int) -> None:
         views = {d: self.view(d) for d in self.devices if self.joined(d, round_)}
         key = self.keys[event.message]
         if self.devices[name].act(event.kind, key):
             self.tracker.acted(event.kind, event.message, name, views, round_, time.perf_counter())
+            _hook(self.hooks, "acted", self, name, event)
 
     def session(self, name: str, round_: int) -> SessionRecord:
         """One metered session of a device (also for scenarios, outside the timeline)."""
@@ -362,9 +415,12 @@ class Playback:
             self._settle(record)
         view = self.view(name)
         now = time.perf_counter()
-        self.tracker.observed(name, view, round_, now)
+        record.misses = self.tracker.observed(name, view, round_, now)
         for index in view:
             self.first_holder.setdefault(index, name)
+        if round_ > 0 and all(s.device != name for s in self.sessions[:-1]):
+            self.join_readings[name] = (round_, self.offline_reading(name, round_))
+        _hook(self.hooks, "session_ended", self, record)
 
     def _checkpoint(self, round_: int) -> None:
         expected = self.expected[round_]
@@ -393,6 +449,7 @@ class Playback:
         for session in (s for s in self.sessions if s.round == round_):
             record.setdefault("sessions", {})[session.device] = session.to_json()
         self.rounds.append(record)
+        self.tracker.round_ended(round_)
 
     def _online(self, name: str, round_: int) -> bool:
         return self.timeline.online(self.followers.get(name, name), round_) and not self.timeline.outage(round_)

@@ -10,7 +10,12 @@ mailbox what is left (``bench.playback.fit_timeline``).
 
 After every round each device is checked against the protocol-expected view (a
 difference fails the cell: a harness bug), and measured against the intended mailbox:
-the share of (message, state) pairs it has right: present, read, flagged, folder.
+the share of (message, state) pairs it has right: present, read, flagged, folder. Each
+change (an action, or new mail) is followed to the other devices
+(``bench.sync_truth.ChangeTracker``): the share that reached them, by kind, and the
+sessions that missed one sent before them (``info["change_rounds"]``, per round). The
+tablet's first session says what a new device gets: time, bytes, and the share of the
+mailbox it shows and holds whole.
 
 Variants: ``incremental`` (IMAP devices use QRESYNC, else CONDSTORE, where the server has
 them; Courier has neither, so the fallback runs there) and ``full-resync`` (IMAP devices
@@ -56,6 +61,7 @@ class MultiDeviceSync(Scenario):
                                                 for folder, method in s.methods.items())),
                 "capabilities_used": sorted(playback.capabilities_used),
                 "device_counters": {name: dict(d.counters) for name, d in playback.devices.items()},
+                "change_rounds": playback.tracker.change_rounds,
             }
             split = corpus_split(ctx, playback.mailbox, playback.timeline.delivered_by(0))
             if split is not None:
@@ -106,6 +112,11 @@ def sync_metrics(playback: Playback) -> dict[str, float]:
             # what a session cost besides the messages it downloaded: listing, flags, queue
             metrics[f"{label}_overhead_bytes_down_per_session"] = statistics.mean(
                 s.bytes_down - s.downloaded_bytes for s in group)
+    # a device joining late: what of the intended mailbox it shows, and holds whole, after its first session
+    joins = [reading for _, reading in playback.join_readings.values() if reading[0]]
+    if joins:
+        metrics["join_visible_share"] = statistics.mean(listed / messages for messages, listed, _ in joins)
+        metrics["join_readable_share"] = statistics.mean(readable / messages for messages, _, readable in joins)
     settled = [s for s in sessions if s.settle_checks]
     if settled:
         metrics["sessions_that_removed_mail"] = len(settled)

@@ -157,7 +157,9 @@ class OfflineUse(Scenario):
         base = sync_metrics(playback)
         metrics: dict[str, float] = {key: base[key] for key in (
             "bytes_up", "bytes_down", "round_trips", "connections", "messages_missing", "states_wrong",
-            "consistency_final_min") if key in base}
+            "consistency_final_min", "changes_tracked", "changes_seen", "sync_misses", "sync_miss_rounds",
+            "sync_rounds", "sync_misses_worst_round") if key in base}
+        metrics.update({key: value for key, value in base.items() if key.startswith("changes_seen_share")})
         for policy, (messages, listed, readable) in outage.reading.items():
             if messages:
                 metrics[f"readable_offline_share_{policy}"] = readable / messages

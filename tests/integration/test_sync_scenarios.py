@@ -43,13 +43,28 @@ def test_multi_device_sync_runs_and_shows_each_mode_for_what_it_is(server, tmp_p
     assert [r["round"] for r in rounds] == list(range(1 + SPEC.rounds + SPEC.settle_rounds))
     assert all(0.0 <= d["consistency"] <= 1.0 for r in rounds for d in r["devices"].values())
     assert m["consistency_round_0"] == (0.5 if mode == "pop3-delete" else 1.0)  # phone took it all
+    changes = outcome.info["change_rounds"]
+    assert [r["round"] for r in changes] == [r["round"] for r in rounds]
+    assert sum(r["misses"] for r in changes) == m["sync_misses"]
+    assert sum(s["misses"] for r in rounds for s in r.get("sessions", {}).values()) == m["sync_misses"]
+    last = changes[-1]["by_kind"]
+    assert sum(k["made"] for k in last.values()) == m["changes_tracked"] > 0
+    assert sum(k["reached"] for k in last.values()) == m["changes_seen"]
+    assert m["sync_rounds"] == len(rounds)  # no outage: every round had sessions
+    assert m["join_s_per_session"] > 0 and m["join_bytes_down_per_session"] > 0
     if mode == "imap":
         assert m["messages_missing"] == 0 and m["other_device_messages_share"] == 1.0
-        assert m["changes_seen_share"] > 0.5
+        assert m["sync_misses"] == m["sync_miss_rounds"] == m["sync_misses_worst_round"] == 0
+        assert m["changes_seen_share_read"] == m["changes_seen_share"] == 1.0
+        assert m["join_visible_share"] == m["join_readable_share"] == 1.0
     elif mode == "pop3-keep":
-        assert m["other_device_messages_share"] == 1.0 and m.get("changes_seen_share", 0.0) == 0.0
+        assert m["other_device_messages_share"] == 1.0
+        assert m["changes_seen_share_read"] == 0.0 and m["changes_seen_share_new"] == 1.0
+        assert m["sync_misses"] > 0 and m["sync_miss_rounds"] > 0
     else:
         assert m["other_device_messages_share"] == 0.0 and m["messages_missing"] > 0
+        assert m["changes_seen_share_new"] < 1.0 and m["sync_misses"] > 0
+        assert m["join_visible_share"] < 0.5  # the phone took the mailbox long before
     assert m["bytes_down"] > m["message_bytes_downloaded"] > 0
     listing = "UIDL" if MODES[mode].protocol == "pop3" else "FETCH"
     assert outcome.commands[listing]["count"] >= m["connections"]  # every session listed
@@ -141,16 +156,42 @@ def test_new_mail_is_seen_under_every_policy_within_its_bounds(server, tmp_path,
 
 
 def test_storage_exposure_per_mode(server, tmp_path):
-    exposed = {}
+    exposed, hours = {}, {}
     for mode in MODES:
         outcome = StorageExposure(SPEC).run_sample(_context(server, tmp_path / mode, mode, "timeline"))
         m = outcome.metrics
         readings = outcome.info["readings"]
-        assert len(readings) == 1 + SPEC.rounds + SPEC.settle_rounds
+        rounds = 1 + SPEC.rounds + SPEC.settle_rounds
+        assert len(readings) == rounds and outcome.info["timeline_hours"] == rounds * 24.0
         assert m["server_store_bytes"] > 0 and m["device_exposed_messages"] > 0
-        assert m["exposed_message_hours"] == sum(r["server_messages"] for r in readings) * 24.0
-        exposed[mode] = m["exposed_messages"]
+        assert m["exposed_messages_max"] >= m["exposed_messages"]
+        # no message can be readable longer than the timeline
+        assert 0 < m["exposed_message_hours"] <= m["delivered_messages"] * rounds * 24.0
+        assert m["exposed_messages_mean"] == pytest.approx(m["exposed_message_hours"] / (rounds * 24.0))
+        assert m["device_exposed_message_hours"] == max(outcome.info["device_message_hours"].values()) > 0
+        exposed[mode], hours[mode] = m["exposed_messages"], m["exposed_message_hours"]
+        if mode == "pop3-delete":  # the mailbox waited on the server for the phone's first poll
+            assert m["exposed_messages_max"] >= MESSAGES
     assert exposed["pop3-delete"] == 0 < exposed["pop3-keep"] <= exposed["imap"]
+    assert 0 < hours["pop3-delete"] < hours["imap"]
+
+
+def test_the_default_timeline_separates_the_protocols_by_changes_reached_and_exposure(dovecot, tmp_path):
+    """The scenarios' own timeline (ten rounds, a late tablet, an offline phone) on 12 messages."""
+
+    def run(scenario, mode, variant):
+        ctx = SampleContext(dovecot, MODES[mode], variant, 12, GeneratedCorpus(seed=1), AccessOptions(),
+                            tmp_path / f"{scenario.name}-{mode}-{variant}")
+        return scenario.run_sample(ctx).metrics
+
+    for variant in MultiDeviceSync.variants:
+        imap = run(MultiDeviceSync(), "imap", variant)
+        assert imap["sync_misses"] == 0 and imap["changes_seen_share_read"] == 1.0
+        assert imap["join_visible_share"] == 1.0
+    keep = run(MultiDeviceSync(), "pop3-keep", "incremental")
+    assert keep["changes_seen_share_read"] == 0.0 and keep["sync_misses"] > 0
+    exposure = {mode: run(StorageExposure(), mode, "timeline") for mode in ("imap", "pop3-delete")}
+    assert 0 < exposure["pop3-delete"]["exposed_message_hours"] < exposure["imap"]["exposed_message_hours"]
 
 
 # -- a device or the harness wrong: the cell must fail ---------------------------------------
