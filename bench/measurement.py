@@ -2,6 +2,16 @@
 
 Client CPU (this process) sits beside server CPU (the container's cgroup) so a reader can
 tell the protocol's cost on the server from the harness's own work.
+
+Memory is recorded as what the measured block added, never as a level, because a level
+carries what earlier cells left behind (a long-lived container's memory only rises in run
+order):
+
+- ``server_mem_delta_mb``: the container's memory after the block minus before it, both
+  read the same way (``RunningServer.resources``); negative when the server freed memory.
+- ``client_rss_growth_mb``: the peak resident set size of this process during the block
+  minus its RSS at the block's start (``bench.process`` says why a reset peak alone is not
+  enough).
 """
 
 from __future__ import annotations
@@ -28,19 +38,21 @@ class Measurement:
 def measure(server: RunningServer) -> Iterator[Measurement]:
     """Measure the block; the container's counters are read outside the timed window."""
     measurement = Measurement()
-    process.reset_peak_rss()
     before = server.resources()
+    process.reset_peak_rss()
+    start_rss = process.rss_bytes()
     cpu_start = time.process_time()
     start = time.perf_counter()
     yield measurement
     elapsed = time.perf_counter() - start
     client_cpu = time.process_time() - cpu_start
+    peak_rss = process.peak_rss_bytes()
     after = server.resources()
     measurement.metrics.update(
         elapsed_s=elapsed,
         client_cpu_s=client_cpu,
         server_cpu_s=max(0.0, after.cpu_s - before.cpu_s),
-        server_mem_mb=after.memory_bytes / MB,
-        client_peak_rss_mb=process.peak_rss_bytes() / MB,
+        server_mem_delta_mb=(after.memory_bytes - before.memory_bytes) / MB,
+        client_rss_growth_mb=process.rss_growth_bytes(start_rss, peak_rss) / MB,
         **measurement.meter.totals(),
     )

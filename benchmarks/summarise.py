@@ -27,7 +27,7 @@ COLUMNS = (
     ("wire MB down", "wire_bytes_down", "{:.2f}", 1e-6),
     ("client CPU s", "client_cpu_s", "{:.2f}"),
     ("server CPU s", "server_cpu_s", "{:.2f}"),
-    ("client peak RSS MB", "client_peak_rss_mb", "{:.0f}"),
+    ("client RSS growth MB", "client_rss_growth_mb", "{:.1f}"),
     ("delivery msg/s", "delivery_messages_per_s", "{:,.0f}"),
 )
 

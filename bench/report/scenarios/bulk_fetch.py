@@ -22,7 +22,8 @@ VARIANTS = {
 
 SPEED = ("messages", "elapsed_s", "messages_per_s", "mb_per_s", "round_trips", "connections")
 TRAFFIC = ("bytes_down", "bytes_up", "wire_bytes_down", "wire_bytes_up")
-RESOURCES = ("client_cpu_s", "server_cpu_s", "client_peak_rss_mb", "server_mem_mb")
+RESOURCES = ("client_cpu_s", "server_cpu_s", "client_rss_growth_mb", "server_mem_delta_mb",
+             "client_peak_rss_mb", "server_mem_mb")  # the last two: their names in older files
 STORAGE = ("server_disk_bytes", "server_disk_after_bytes")
 LIMIT = ("limit_s", "efficiency")  # shown under Links, as shares, beside the time they come from
 SPREAD = "median (min–max) over the samples"
