@@ -15,6 +15,11 @@ Variants:
 Every message on the device is checked against the truth (the corpus as delivered, or its
 matches in ``search``); any lost, changed or unexpected message fails the cell, naming the
 messages.
+
+The account's store on the server is read before and after the measured sync, each time
+after the server's own purge of deleted mail (``RunningServer.purge``: Cyrus keeps expunged
+messages until its expunge runs), so it counts what a reader can still get back; after the
+sync it is also split into message files and the server's state (``store_usage``).
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ class BulkFetch(Scenario):
             with ctx.connect(mailbox) as access:
                 device.sync(access, part)
             ctx.deliver(mailbox, later)
+        # The store is read after the server's own purge (Cyrus keeps expunged mail until its
+        # expunge runs), so it counts what a reader can still get back.
+        purge = ctx.server.purge(mailbox.account)
         server_disk = ctx.server.disk_bytes(mailbox.account)
 
         with ctx.measure() as measured:
@@ -60,7 +68,9 @@ class BulkFetch(Scenario):
                 pipelined = access.pipelined
                 used = sorted(access.capabilities_used)
 
+        ctx.server.purge(mailbox.account)
         server_disk_after = ctx.server.disk_bytes(mailbox.account)
+        usage = ctx.server.store_usage(mailbox.account)
         if found is not None:
             report = _matches(ctx, mailbox, SEARCH_TERM).check(device.store)
             if not report.passed:
@@ -80,9 +90,12 @@ class BulkFetch(Scenario):
             mb_per_s=measured.metrics["bytes_down"] / MB / elapsed,
             server_disk_bytes=server_disk,
             server_disk_after_bytes=server_disk_after,
+            server_message_file_bytes=usage.message_bytes,
+            server_state_bytes=usage.state_bytes,
             delivery_messages_per_s=delivery.messages_per_s,
         )
-        info = {"pipelined": pipelined, "capabilities_used": used}
+        info = {"pipelined": pipelined, "capabilities_used": used, "server_purge": purge,
+                "server_deletion": ctx.server.spec.deletion}
         if found is not None:
             metrics.update(search_matches=found.matches, messages_downloaded_to_search=found.downloaded)
             info["search"] = f"SUBJECT {SEARCH_TERM}"

@@ -1,15 +1,17 @@
 """The life of one mail server container, whatever the implementation.
 
 A subclass of ``MailServer`` says only what differs between implementations (its name,
-where it keeps mail); this module starts the container with its ports published on
-127.0.0.1 only, waits until a real LOGIN succeeds on every protocol (never a fixed sleep),
-hands out test accounts, reads the container's resources, and removes it, also when the
-start fails or the run is interrupted.
+where it keeps mail, which of its files are messages, how it purges deleted mail); this
+module starts the container with its ports published on 127.0.0.1 only, waits until a
+real LOGIN succeeds on every protocol (never a fixed sleep), hands out test accounts, reads
+the container's resources and an account's store, and removes it, also when the start
+fails or the run is interrupted.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import ssl
 import time
@@ -52,6 +54,12 @@ class MailServer:
     mail_store: ClassVar[str] = "/var/mail"
     version_file: ClassVar[str] = "/etc/mailbench/version"
     password: ClassVar[str] = "mailbench"
+    # Which files of a user's store (paths relative to it) hold one message each; every
+    # other file is the server's state (indexes, UID lists, caches, flags). Maildir: the
+    # files in cur/, new/ and tmp/ of each folder.
+    message_file: ClassVar[re.Pattern[str]] = re.compile(r"(?:^|/)(?:cur|new|tmp)/[^/]+$")
+    # What becomes of a message the user deleted (IMAP EXPUNGE, POP3 DELE and QUIT).
+    deletion: ClassVar[str] = "removed at once: its file is unlinked when the deletion is committed"
 
     def username(self, index: int) -> str:
         return f"user{index}"
@@ -59,6 +67,12 @@ class MailServer:
     def user_store(self, username: str) -> str:
         """Where one user's mail lies in the container (a shell glob), for its disk use."""
         return f"{self.mail_store}/{username}"
+
+    def purge(self, container: Container, username: str) -> str:
+        """Make the server remove for good the mail ``username`` deleted, so that a reading of
+        the store counts only what a reader can still get back; returns what was done, for
+        the results. Servers that delete at once need nothing."""
+        return "none: the server deletes at once"
 
     def environment(self, users: int) -> dict[str, str]:
         return {"MAILBENCH_USERS": str(users), "MAILBENCH_PASSWORD": self.password}
@@ -68,6 +82,15 @@ class MailServer:
 class Account:
     index: int
     username: str
+
+
+@dataclass(frozen=True)
+class StoreUsage:
+    """One account's store by kind of file, in bytes (directories not counted; a file with
+    several links counted once)."""
+
+    message_bytes: int  # the message files
+    state_bytes: int  # every other file: indexes, UID lists, caches, flags
 
 
 @dataclass(frozen=True)
@@ -140,6 +163,22 @@ class RunningServer:
         except (IndexError, ValueError):
             raise RuntimeError(f"du in {self.name} failed ({code}): {output.decode(errors='replace').strip()}") from None
 
+    def store_usage(self, account: Account) -> StoreUsage:
+        """The bytes of message files and of every other file in the account's store
+        (``MailServer.message_file`` tells them apart). Per-user state kept outside the
+        store (Cyrus's, in /var/lib/cyrus) is not in it: docs/servers.md."""
+        path = self.spec.user_store(account.username)
+        code, output = self.container.exec_run(
+            ["sh", "-c", f"find {path} -type f -printf '%i %s %P\\n'"])
+        if code != 0:
+            raise RuntimeError(f"find in {self.name} failed ({code}): {output.decode(errors='replace').strip()}")
+        return store_usage_of(output.decode(errors="surrogateescape"), self.spec.message_file)
+
+    def purge(self, account: Account) -> str:
+        """Have the server remove for good what the account deleted (``MailServer.purge``);
+        returns what was done."""
+        return self.spec.purge(self.container, account.username)
+
     def kill(self) -> None:
         """Kill every process of the server at once (``docker kill``: SIGKILL), as a crash or
         a power cut of the process would; the container and its mail store stay."""
@@ -176,6 +215,23 @@ class RunningServer:
             return self.container.logs(tail=lines).decode(errors="replace")
         except (APIError, NotFound):
             return "(no logs: container gone)"
+
+
+def store_usage_of(listing: str, message_file: re.Pattern[str]) -> StoreUsage:
+    """Sum ``find -printf '%i %s %P\\n'`` lines (inode, size, path in the store) by kind;
+    a file linked under several names (a copied message) is counted once, as ``du`` does."""
+    seen: set[str] = set()
+    message_bytes = state_bytes = 0
+    for line in listing.splitlines():
+        inode, size, path = (line.split(" ", 2) + ["", ""])[:3]
+        if not size.isdigit() or inode in seen:
+            continue
+        seen.add(inode)
+        if message_file.search(path):
+            message_bytes += int(size)
+        else:
+            state_bytes += int(size)
+    return StoreUsage(message_bytes, state_bytes)
 
 
 def check_port_free(port: int) -> None:

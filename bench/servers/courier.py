@@ -36,6 +36,9 @@ What differs from the other servers, as measured on this image:
 - POP3 CAPA, the same before and after login: TOP, USER, LOGIN-DELAY 10, PIPELINING, UIDL,
   UTF8 USER, IMPLEMENTATION Courier Mail Server (and STLS with a certificate); no SASL, no
   RESP-CODES.
+- Deleted mail is removed at once: the Maildir file is unlinked when QUIT (or EXPUNGE)
+  commits it, so nothing needs purging. All of a user's state (``courierimapuiddb``,
+  ``courierpop3dsizelist``, keywords, subscriptions) is in their Maildir.
 - Sessions of one user wait for each other: 30 simultaneous SELECTs of one INBOX took
   1.2 s each (Dovecot 0.16 s, Cyrus 0.03 s); different users do not wait.
 """

@@ -11,8 +11,8 @@ differ from Debian's: ``popminpoll: 0`` (Debian allows one POP3 login a minute),
 retransmission, 1 s), ``sasl_mech_list: PLAIN LOGIN`` like the other servers, no reverse
 DNS (Cyrus looks up every client's host name; under a burst, lost DNS answers held some
 greetings for the resolver's 5 s), and mailbox folders named after users
-(``mailbox_legacy_dirs``, no hashing), so one user's mail is ``user/<name>``. Seen and
-subscription files and ``mailboxes.db`` live in /var/lib/cyrus, outside ``mail_store``.
+(``mailbox_legacy_dirs``, no hashing), so one user's mail is ``user/<name>``. Subscription
+files, quota roots and ``mailboxes.db`` live in /var/lib/cyrus, outside ``mail_store``.
 
 What differs from the other servers, as measured on this image:
 
@@ -36,18 +36,47 @@ What differs from the other servers, as measured on this image:
   (before login, STARTTLS too when a certificate was given).
 - POP3 CAPA after login: EXPIRE NEVER, LOGIN-DELAY 0, TOP, UIDL, PIPELINING, RESP-CODES,
   AUTH-RESP-CODE, IMPLEMENTATION; before login also SASL PLAIN LOGIN, USER (and STLS).
+- Expunged mail stays on disk: Cyrus 3.6's defaults are ``expunge_mode: delayed`` and
+  ``delete_mode: delayed`` (``cyr_info conf-default``), so an expunged message (IMAP
+  EXPUNGE, POP3 DELE and QUIT) leaves the index but its file stays, recoverable with
+  ``unexpunge``, until ``cyr_expire -X`` runs (a server runs it from cyrus.conf's EVENTS;
+  this image's cyrus.conf has no such event). 20 messages deleted over POP3 left the store at
+  1,348,696 bytes, byte for byte as before; ``cyr_expire -X 0 -u <user>`` brought it to
+  4,794 in 0.09 s. ``purge`` runs that, as the cyrus user, for one account.
+- The owner's seen flags are in the folder's ``cyrus.index``; reading messages creates no
+  seen database. Outside the account's folder, in /var/lib/cyrus: its subscriptions
+  (``user/<x>/<name>.sub``), its quota root (``quota/<x>/user.<name>``), and its folders'
+  entries in ``mailboxes.db`` and ``annotations.db``.
 - A process serves one connection at a time and none is started ahead (Debian's
   ``prefork=0``): when 60 connections arrive at once on a fresh server, the later ones
   wait up to about 1.3 s for their greeting.
 """
 
+import re
+
+from docker.models.containers import Container
+
 from bench.servers.base import MailServer
+
+CYR_EXPIRE = "/usr/lib/cyrus/bin/cyr_expire"
 
 
 class Cyrus(MailServer):
     name = "cyrus"
     description = "Cyrus IMAP and POP3, Cyrus's own mailbox format"
     mail_store = "/var/spool/cyrus/mail"
+    message_file = re.compile(r"(?:^|/)[0-9]+\.$")  # one file per message, "<uid>."
+    deletion = ("kept, recoverable (unexpunge), until Cyrus's expunge runs (cyr_expire -X): "
+                "expunge_mode is delayed, Cyrus 3.6's default")
 
     def user_store(self, username: str) -> str:
         return f"{self.mail_store}/user/{username}"
+
+    def purge(self, container: Container, username: str) -> str:
+        """Run Cyrus's expunge for the user's folders at once (``cyr_expire -X 0``)."""
+        command = [CYR_EXPIRE, "-X", "0", "-u", username]
+        code, output = container.exec_run(command, user="cyrus")
+        if code != 0:
+            raise RuntimeError(f"{' '.join(command)} in cyrus failed ({code}): "
+                               f"{output.decode(errors='replace').strip()}")
+        return "cyr_expire -X 0 (as the cyrus user) before each reading of the store"
