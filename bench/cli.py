@@ -216,6 +216,8 @@ def list_() -> None:
     click.echo("scenarios:")
     for scenario in SCENARIOS.values():
         click.echo(f"  {scenario.name:<20} {scenario.description} (variants: {', '.join(scenario.variants)})")
+        for (mode, variant), reason in scenario.excluded.items():
+            click.echo(f"  {'':<20} left out: {mode} with variant {variant} ({reason})")
     click.echo("servers:")
     for server in SERVERS.values():
         click.echo(f"  {server.name:<20} {server.description}")

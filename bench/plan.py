@@ -1,11 +1,14 @@
-"""Which cells a run holds: scenario x server x mode x variant, each repeated.
+"""Which cells a run holds: scenario x server x mode x variant, each repeated, and in
+which order each server runs its cells.
 
 Names are checked here, before anything starts, so a typo costs one line, not a
-container.
+container. A scenario may leave (mode, variant) pairs out, with a reason
+(``Scenario.excluded``); they are dropped from every plan and listed by ``exclusions``.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -30,6 +33,52 @@ class Cell:
         return cell_id(self.scenario, self.server, self.mode, self.variant, self.tls, self.link)
 
 
+@dataclass(frozen=True)
+class Exclusion:
+    """A (mode, variant) pair a scenario leaves out of every plan, and why."""
+
+    scenario: str
+    mode: str
+    variant: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"scenario": self.scenario, "mode": self.mode, "variant": self.variant, "reason": self.reason}
+
+
+def _names(scenarios: Sequence[str], modes: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The scenarios and modes a plan covers: those named, or the defaults."""
+    from scenarios import SCENARIOS
+
+    scenario_names = list(dict.fromkeys(scenarios)) or [n for n, s in SCENARIOS.items() if s.in_default_plan]
+    return scenario_names, list(dict.fromkeys(modes)) or list(MODES)
+
+
+def exclusions(scenarios: Sequence[str], modes: Sequence[str], variants: Sequence[str] = ()) -> list[Exclusion]:
+    """The pairs the filters would have given cells but their scenarios leave out."""
+    from scenarios import SCENARIOS
+
+    scenario_names, mode_names = _names(scenarios, modes)
+    return [
+        Exclusion(name, mode, variant, reason)
+        for name in scenario_names if name in SCENARIOS
+        for (mode, variant), reason in SCENARIOS[name].excluded.items()
+        if mode in mode_names and variant in SCENARIOS[name].variants and (not variants or variant in variants)
+    ]
+
+
+def _instead(excluded: Sequence[Exclusion]) -> str:
+    """What to run instead of the excluded pairs, for the error that nothing is left."""
+    from scenarios import SCENARIOS
+
+    first = excluded[0]
+    scenario = SCENARIOS[first.scenario]
+    variants = [v for v in scenario.variants if (first.mode, v) not in scenario.excluded]
+    modes = [m for m in MODES if (m, first.variant) not in scenario.excluded]
+    return (f"run --mode {first.mode} with another --variant ({', '.join(variants)}), "
+            f"or --variant {first.variant} with another --mode ({', '.join(modes)})")
+
+
 def build_plan(
     scenarios: Sequence[str],
     servers: Sequence[str],
@@ -38,18 +87,19 @@ def build_plan(
     tls: Sequence[str] = (),
     links: Sequence[str] = (),
 ) -> list[Cell]:
-    """Every combination asked for, grouped by server.
+    """Every combination asked for, grouped by server, less the pairs scenarios exclude.
 
     An empty filter means all, except two defaults that keep the default comparison to
     minutes: without ``scenarios``, those a scenario marks ``in_default_plan`` (new-mail
     watches for mail in real time and runs when named); without ``tls``, each scenario's
-    ``default_tls`` (bulk-fetch measures TLS off and on; the device scenarios, off).
+    ``default_tls`` (bulk-fetch measures TLS off and on; the device scenarios, off). When
+    the filters leave no cell because of an exclusion, the ``UsageError`` says why and
+    what to run instead.
     """
     from scenarios import SCENARIOS, get_scenario
 
-    scenario_names = list(dict.fromkeys(scenarios)) or [n for n, s in SCENARIOS.items() if s.in_default_plan]
+    scenario_names, mode_names = _names(scenarios, modes)
     server_names = list(dict.fromkeys(servers)) or list(SERVERS)
-    mode_names = list(dict.fromkeys(modes)) or list(MODES)
     for name in scenario_names:
         get_scenario(name)
     for name in server_names:
@@ -74,8 +124,31 @@ def build_plan(
         if not variants or variant in variants
         for link in (list(dict.fromkeys(links)) or ["lan"])
         for mode in mode_names
+        if (mode, variant) not in SCENARIOS[scenario].excluded
         for tls_mode in (list(dict.fromkeys(tls)) or SCENARIOS[scenario].default_tls)
     ]
     if not cells:
+        excluded = exclusions(scenario_names, mode_names, variants)
+        if excluded:
+            first = excluded[0]
+            raise UsageError(
+                f"the filters leave no cell to run: {first.scenario} does not run {first.mode} with variant "
+                f"{first.variant} ({first.reason}); {_instead(excluded)}")
         raise UsageError("the filters leave no cell to run; see `mailbench list`")
     return cells
+
+
+def run_order(cells: Sequence[Cell], seed: int) -> dict[str, list[Cell]]:
+    """Each server's cells in a random order drawn from ``seed`` (servers in plan order).
+
+    Cells of one server share a long-lived container, whose state drifts over a run
+    (memory, caches, files left by earlier cells); a shuffled order spreads that drift over
+    modes and variants instead of favouring whichever runs first. The order depends only
+    on the seed, the server's name and its cells: the same seed gives the same order.
+    """
+    by_server: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_server.setdefault(cell.server, []).append(cell)
+    for server, mine in by_server.items():
+        random.Random(f"order-{seed}-{server}").shuffle(mine)  # str seeds hash with SHA-512: stable
+    return by_server

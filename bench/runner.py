@@ -6,6 +6,13 @@ the next server. Each cell has a wall-clock limit (``RunConfig.cell_timeout_s``)
 the cell fails with "timed out after N s" and the next cell runs. ``results.json`` is
 rewritten after every cell, so an interrupted run keeps everything it finished, and the
 containers are removed on every way out.
+
+Servers run one after another, each in one long-lived container, and each server's cells
+run in a random order drawn from ``--seed`` (``bench.plan.run_order``), not grouped by
+scenario, variant and mode: drift in the container over the run (memory, caches, what
+earlier cells left) then falls on every mode alike instead of favouring one. The results
+record the seed (``plan["order_seed"]``) and each cell's place in its server's order
+(``info["position"]``, from 0); the cells of ``results.json`` are in the order they ran.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +41,7 @@ from bench.errors import IntegrityError, MailbenchError, UsageError, one_line
 from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link, service_name
 from bench.modes import get_mode
-from bench.plan import Cell, build_plan
+from bench.plan import Cell, build_plan, exclusions, run_order
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
 from bench.servers.base import PROTOCOLS, RunningServer, check_port_free
@@ -189,6 +195,8 @@ class Run:
         self.links = {profile.name: profile for profile in map(parse_link, config.links or ["lan"])}
         self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants, config.tls,
                                 list(self.links))
+        self.excluded = exclusions(config.scenarios, config.modes, config.variants)
+        self.order = run_order(self.cells, config.seed)
         if config.port_base is not None:  # refuse a taken port now, before any container
             for offset in range(max(len(get_server(c.server).ports) for c in self.cells)):
                 check_port_free(config.port_base + offset)
@@ -210,6 +218,8 @@ class Run:
             "messages": self.messages,
             "repeat": config.repeat,
             "seed": config.seed,
+            "order_seed": config.seed,
+            "excluded": [exclusion.as_dict() for exclusion in self.excluded],
             "pipelining": config.pipelining,
             "cell_timeout_s": config.cell_timeout_s,
             "corpus": self.corpus.describe(self.messages),
@@ -230,14 +240,14 @@ class Run:
         base = ensure_base_image(client, say)
         self.results.environment["base_image"] = {"ref": base.ref, "source": base.source}
         self.results.environment["servers"] = {}
+        for exclusion in self.excluded:
+            say(f"left out of the plan: {exclusion.scenario} {exclusion.mode} with variant {exclusion.variant} "
+                f"({exclusion.reason})")
 
-        by_server: dict[str, list[Cell]] = defaultdict(list)
-        for cell in self.cells:
-            by_server[cell.server].append(cell)
         self.observer.start(len(self.cells) * self.config.repeat)
         with tempfile.TemporaryDirectory(prefix="mailbench-run-") as workdir:
             certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept
-            for server_name, cells in by_server.items():
+            for server_name, cells in self.order.items():
                 self._run_server(client, base, server_name, cells, Path(workdir), certificates)
         self.results.finished_at = now_iso()
         self.save()
@@ -254,8 +264,8 @@ class Run:
                 running.fresh_account()  # user1 is for probes and readiness checks
                 self.results.environment["servers"][server_name] = _probe(running)
                 self.save()
-                for cell in cells:
-                    self._run_cell(running, cell, workdir)
+                for position, cell in enumerate(cells):
+                    self._run_cell(running, cell, workdir, position)
         except UsageError:
             raise  # the user must act (a port in use, say): end the run with their one line
         except (MailbenchError, DockerException) as exc:
@@ -263,17 +273,19 @@ class Run:
 
     def _fail_remaining(self, cells: list[Cell], error: str) -> None:
         done = {r.id for r in self.results.cells}
-        for cell in cells:
+        for position, cell in enumerate(cells):
             if cell.id not in done:
                 result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
+                result.info["position"] = position
                 result.fail(error)
                 self.results.cells.append(result)
                 for _ in range(self.config.repeat):
                     self.observer.advance(f"{cell.id} failed")
         self.save()
 
-    def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path) -> None:
+    def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path, position: int) -> None:
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
+        result.info["position"] = position  # its place in the server's run order
         try:
             revived = running.revive()  # an earlier cell's fault or a crash may have left it down
             if revived is not None:
@@ -308,7 +320,7 @@ class Run:
                 try:
                     ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
                                         AccessOptions(pipelining=self.config.pipelining), sample_dir,
-                                        tls=cell.tls, sample=repeat,
+                                        tls=cell.tls, sample=repeat, run_seed=self.config.seed,
                                         link=cell_link if profile.relayed or cuttable else None)
                     outcome = scenario.run_sample(ctx)
                 finally:

@@ -7,6 +7,7 @@ library and never asks which protocol it is running.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ class SampleContext:
         tls: str = "off",
         link: CellLink | None = None,
         sample: int = 0,
+        run_seed: int | None = None,
     ) -> None:
         # Devices reach the server through the cell's link; setup (delivery) goes direct.
         self.direct_server = server
@@ -82,6 +84,8 @@ class SampleContext:
         # Which repetition of the cell this is (0, 1, ...): scenarios that draw seeded fault
         # points draw different ones per repetition, the same on every server and mode.
         self.sample = sample
+        # The run's --seed (None: the corpus's, as ``seed``), from which ``timeline_seed`` is drawn.
+        self.run_seed = run_seed
         # Messages a server refused in this sample's deliveries (``deliver``), for the results.
         self.refused: list[Refusal] = []
 
@@ -120,15 +124,30 @@ class SampleContext:
 
     @property
     def seed(self) -> int:
-        """The run's seed, for scenarios that draw a timeline (the generated corpus's seed;
-        1 with a corpus read from disk)."""
+        """The corpus's seed (the run's ``--seed`` for the generated corpus; 1 with a corpus
+        read from disk)."""
         return getattr(self.corpus, "seed", 1)
+
+    @property
+    def timeline_seed(self) -> int:
+        """The seed of this sample's timeline: drawn from the run's seed and the sample's
+        index, so each sample of a cell plays a timeline of its own (its outcome figures
+        have a spread), while sample i plays the same one on every server and mode, and
+        ``--seed`` reproduces them all. Device scenarios record it in their info."""
+        return draw_timeline_seed(self.seed if self.run_seed is None else self.run_seed, self.sample)
 
     def connect_within(self, mailbox: Mailbox, timeout_s: float, meter: WireMeter | None = None) -> MailAccess:
         """As ``connect``, but giving up after ``timeout_s`` without an answer (a device
         finding out that it is offline)."""
         endpoint = self.server.endpoint(self.mode.protocol, mailbox.account, self.tls, timeout_s=timeout_s)
         return open_access(self.mode.protocol, endpoint, meter or WireMeter(), self.options)
+
+
+def draw_timeline_seed(run_seed: int, sample: int) -> int:
+    """A 32-bit seed from (run seed, sample index), the same in every process and Python
+    version (a digest, not ``hash``, which is salted per process)."""
+    digest = hashlib.sha256(f"timeline:{run_seed}:{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 class Scenario(ABC):
@@ -142,6 +161,8 @@ class Scenario(ABC):
     # Whether a run that names no scenario runs this one, and with which TLS settings.
     in_default_plan: ClassVar[bool] = True
     default_tls: ClassVar[tuple[str, ...]] = ("off",)
+    # (mode, variant) pairs no plan holds, each with the reason (``mailbench list`` shows it).
+    excluded: ClassVar[dict[tuple[str, str], str]] = {}
 
     @abstractmethod
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:

@@ -3,7 +3,8 @@
 Variants:
 
 - ``full``: every message, whole (IMAP ``BODY.PEEK[]`` vs POP3 ``RETR``).
-- ``headers``: the header block of every message (IMAP ``BODY.PEEK[HEADER]`` vs ``TOP n 0``).
+- ``headers``: the header block of every message (IMAP ``BODY.PEEK[HEADER]`` vs ``TOP n 0``);
+  not with pop3-delete, which would delete what it never downloaded (``excluded``).
 - ``new``: the device synced the mailbox earlier; a tenth more mail arrived since, and only
   that sync is measured (IMAP UIDs above the last seen vs POP3 UIDL against the known set).
 - ``search``: a device that never synced wants the messages whose Subject contains
@@ -41,6 +42,10 @@ class BulkFetch(Scenario):
                    "search finds) to a device")
     variants = ("full", "headers", "new", "search")
     default_tls = ("off", "on")  # the handshake's and encryption's cost shows here
+    excluded = {
+        ("pop3-delete", "headers"): "POP3 TOP n 0 downloads only a message's header, and pop3-delete then "
+                                    "deletes the message: its body would be lost, on the server and the device",
+    }
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         part = "headers" if ctx.variant == "headers" else "full"

@@ -1,7 +1,7 @@
 """multi-device-sync: three devices (phone, laptop, tablet) keep one mailbox over a timeline.
 
-The seeded timeline (``bench.timeline.sync_timeline``) is the same for every protocol and
-mode: the mailbox arrives, then each round brings new mail and actions (read, flag,
+The seeded timeline (``bench.timeline.sync_timeline``, drawn per sample from
+``ctx.timeline_seed``) is the same for every protocol and mode: the mailbox arrives, then each round brings new mail and actions (read, flag,
 unflag, move to Archive, delete) taken on one device or another; the phone is offline for
 two rounds (its actions are queued and sent when it is back, with conflicts counted), the
 tablet joins half-way, and a last round with nothing new shows where everything ends up.
@@ -43,7 +43,8 @@ class MultiDeviceSync(Scenario):
         self.spec = spec
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
-        timeline = fit_timeline(ctx, self.name, lambda initial: sync_timeline(ctx.seed, initial, self.spec))
+        timeline = fit_timeline(ctx, self.name,
+                                lambda initial: sync_timeline(ctx.timeline_seed, initial, self.spec))
         listing = "full" if ctx.variant == "full-resync" else "best"
         devices = [DeviceSpec(name, SyncPolicy.for_mode(ctx.mode, listing=listing)) for name in self.spec.devices]
         playback = Playback(ctx, ctx.new_mailbox(), timeline, devices)
@@ -55,6 +56,7 @@ class MultiDeviceSync(Scenario):
             metrics.update(sync_metrics(playback))
             info = {
                 "rounds": playback.rounds,
+                "timeline_seed": ctx.timeline_seed,
                 "timeline": playback.timeline.summary(),
                 "listing": listing,
                 "listing_methods": dict(Counter(f"{folder}:{method}" for s in playback.sessions

@@ -82,7 +82,7 @@ class NewMail(Scenario):
             for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s):
                 name = policy.name
                 info["policies"].append(name)
-                gaps = arrival_gaps(ctx.seed, self.arrivals, *self.gap_s)
+                gaps = arrival_gaps(ctx.timeline_seed, self.arrivals, *self.gap_s)
                 wait = policy.push_timeout_s if policy.push else policy.interval_s
                 arrivals = Arrivals(ctx, mailbox, gaps)
                 try:
@@ -117,7 +117,8 @@ class NewMail(Scenario):
         finally:
             device.close()
         info["capabilities_used"] = sorted(access.capabilities_used)
-        info["arrival_gaps_s"] = [round(g, 3) for g in arrival_gaps(ctx.seed, self.arrivals, *self.gap_s)]
+        info["timeline_seed"] = ctx.timeline_seed
+        info["arrival_gaps_s"] = [round(g, 3) for g in arrival_gaps(ctx.timeline_seed, self.arrivals, *self.gap_s)]
         split = corpus_split(ctx, mailbox, stored_first)
         if split is not None:
             info["corpus_split"] = split

@@ -122,7 +122,7 @@ class OfflineUse(Scenario):
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         timeline = fit_timeline(ctx, self.name, lambda initial: offline_timeline(
-            ctx.seed, initial, self.new_mail, self.desk_actions, self.offline_actions))
+            ctx.timeline_seed, initial, self.new_mail, self.desk_actions, self.offline_actions))
         devices = [DeviceSpec("mobile", SyncPolicy.for_mode(ctx.mode, cache="full"))]
         devices += [DeviceSpec(f"mobile-{policy}", SyncPolicy.for_mode(ctx.mode, cache=policy), follows="mobile")
                     for policy in cache_policies(ctx.mode) if policy != "full"]
@@ -139,6 +139,7 @@ class OfflineUse(Scenario):
             info = {
                 "outage": outage.does,
                 "rounds": playback.rounds,
+                "timeline_seed": ctx.timeline_seed,
                 "timeline": playback.timeline.summary(),
                 "cache_policies": list(cache_policies(ctx.mode)),
                 "offline_reading": {policy: dict(zip(("messages", "listed", "readable"), counts))

@@ -139,7 +139,8 @@ class StorageExposure(Scenario):
         self.hours_per_round = hours_per_round
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
-        timeline = fit_timeline(ctx, self.name, lambda initial: sync_timeline(ctx.seed, initial, self.spec))
+        timeline = fit_timeline(ctx, self.name,
+                                lambda initial: sync_timeline(ctx.timeline_seed, initial, self.spec))
         devices = [DeviceSpec(name, SyncPolicy.for_mode(ctx.mode)) for name in self.spec.devices]
         mailbox = ctx.new_mailbox()
         exposure = Exposure(ctx, mailbox, self.hours_per_round)
@@ -172,7 +173,7 @@ class StorageExposure(Scenario):
             device_exposed_message_hours=max(device_hours.values(), default=0.0),
             delivered_messages=playback.timeline.messages,
         )
-        info = {"readings": readings, "hours_per_round": hours,
+        info = {"readings": readings, "hours_per_round": hours, "timeline_seed": ctx.timeline_seed,
                 "timeline_hours": end, "device_message_hours": device_hours,
                 "timeline": playback.timeline.summary(),
                 "capabilities_used": sorted(playback.capabilities_used)}

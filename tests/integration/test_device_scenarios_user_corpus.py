@@ -17,7 +17,7 @@ from bench.corpus.source import FileCorpus
 from bench.errors import MailbenchError
 from bench.modes import MODES
 from bench.timeline import SyncSpec, offline_timeline, sync_timeline
-from scenarios.base import SampleContext
+from scenarios.base import SampleContext, draw_timeline_seed
 from scenarios.multi_device_sync import MultiDeviceSync
 from scenarios.new_mail import NewMail
 from scenarios.offline_use import OfflineUse
@@ -26,6 +26,8 @@ from scenarios.storage_exposure import StorageExposure
 pytestmark = pytest.mark.integration
 
 SPEC = SyncSpec(rounds=3, new_mail=(1, 2), actions=(2, 4), joins=(("tablet", 2),), offline=(("phone", 1, 3),))
+# The timeline of sample 0 of a run with a corpus file and no --seed (the corpus's seed, 1).
+SEED = draw_timeline_seed(1, 0)
 SMALL_NEW_MAIL = dict(intervals_s=(0.4,), arrivals=2, gap_s=(0.1, 0.3), push_timeout_s=1.0, quiet_s=0.4)
 CORPUS = 14
 
@@ -58,10 +60,10 @@ def _largest_fitting(make, available: int) -> int:
 def test_the_device_scenarios_run_on_a_small_user_mbox(dovecot, tmp_path, mode):
     corpus = FileCorpus(add_user_messages(tmp_path / "user.mbox", 0, CORPUS))
     runs = {
-        "multi-device-sync": (MultiDeviceSync(SPEC), "incremental", lambda k: sync_timeline(1, k, SPEC)),
-        "storage-exposure": (StorageExposure(SPEC), "timeline", lambda k: sync_timeline(1, k, SPEC)),
+        "multi-device-sync": (MultiDeviceSync(SPEC), "incremental", lambda k: sync_timeline(SEED, k, SPEC)),
+        "storage-exposure": (StorageExposure(SPEC), "timeline", lambda k: sync_timeline(SEED, k, SPEC)),
         "offline-use": (OfflineUse(new_mail=2, desk_actions=3, offline_actions=4, attempt_timeout_s=0.5),
-                        "server-down", lambda k: offline_timeline(1, k, 2, 3, 4)),
+                        "server-down", lambda k: offline_timeline(SEED, k, 2, 3, 4)),
     }
     for name, (scenario, variant, make) in runs.items():
         outcome = scenario.run_sample(_context(dovecot, tmp_path / name, corpus, mode, variant))
@@ -94,8 +96,8 @@ def test_a_message_over_the_servers_limit_is_left_out_of_the_timeline(dovecot, t
     outcome = MultiDeviceSync(SPEC).run_sample(ctx)
     assert outcome.integrity["passed"]
     assert [r.index for r in ctx.refused] == [2]
-    initial = _largest_fitting(lambda k: sync_timeline(1, k, SPEC), 16)
-    drawn = sync_timeline(1, initial, SPEC)
+    initial = _largest_fitting(lambda k: sync_timeline(SEED, k, SPEC), 16)
+    drawn = sync_timeline(SEED, initial, SPEC)
     assert outcome.info["timeline"] == drawn.without({2}).summary()
     split = outcome.info["corpus_split"]
     assert (split["initial_mailbox"], split["refused"]) == (initial - 1, 1)
