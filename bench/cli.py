@@ -76,9 +76,12 @@ def cli() -> None:
                    "bulk-fetch, off for the device scenarios).")
 @click.option("--link", "links", multiple=True, metavar="LINK",
               help="Network link: lan, broadband, mobile-4g, mobile-3g, satellite, or rtt=80ms,down=20mbit,up=5mbit "
-                   "(repeatable; default: lan).")
+                   "(repeatable; default: lan, and with no --scenario also bulk-fetch's full download, TLS off, "
+                   "on mobile-4g).")
 @click.option("--messages", type=click.IntRange(min=1), help="Messages per mailbox (default 300; with --corpus, all of it).")
-@click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Samples per cell.")
+@click.option("--repeat", type=click.IntRange(min=1), default=None,
+              help="Samples per cell (default: each scenario's own: 5 for bulk-fetch, whose speed test needs them; "
+                   "3 for the others).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated corpus.")
 @click.option("--corpus", type=click.Path(path_type=Path), help="Use your own mbox file, Maildir or .eml instead.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True, help="Where run folders go.")

@@ -89,12 +89,14 @@ def build_plan(
 ) -> list[Cell]:
     """Every combination asked for, grouped by server, less the pairs scenarios exclude.
 
-    An empty filter means all, except two defaults that keep the default comparison to
+    An empty filter means all, except three defaults that keep the default comparison to
     minutes: without ``scenarios``, those a scenario marks ``in_default_plan`` (new-mail
     watches for mail in real time and runs when named); without ``tls``, each scenario's
-    ``default_tls`` (bulk-fetch measures TLS off and on; the device scenarios, off). When
-    the filters leave no cell because of an exclusion, the ``UsageError`` says why and
-    what to run instead.
+    ``default_tls`` (bulk-fetch measures TLS off and on; the device scenarios, off); without
+    ``links``, lan, and in the default comparison (no ``scenarios`` named either) each
+    scenario's ``default_links`` with the variants it names there, TLS off (bulk-fetch's
+    full download on mobile-4g). When the filters leave no cell
+    because of an exclusion, the ``UsageError`` says why and what to run instead.
     """
     from scenarios import SCENARIOS, get_scenario
 
@@ -127,6 +129,19 @@ def build_plan(
         if (mode, variant) not in SCENARIOS[scenario].excluded
         for tls_mode in (list(dict.fromkeys(tls)) or SCENARIOS[scenario].default_tls)
     ]
+    if not links and not scenarios:
+        cells += [
+            Cell(scenario, server, mode, variant, "off", link)
+            for server in server_names
+            for scenario in scenario_names
+            for link, on_link in SCENARIOS[scenario].default_links.items()
+            for variant in on_link
+            if not variants or variant in variants
+            for mode in mode_names
+            if (mode, variant) not in SCENARIOS[scenario].excluded
+            if not tls or "off" in tls
+        ]
+        cells.sort(key=lambda cell: server_names.index(cell.server))  # stable: each server's cells together
     if not cells:
         excluded = exclusions(scenario_names, mode_names, variants)
         if excluded:
@@ -136,6 +151,14 @@ def build_plan(
                 f"{first.variant} ({first.reason}); {_instead(excluded)}")
         raise UsageError("the filters leave no cell to run; see `mailbench list`")
     return cells
+
+
+def samples_per_cell(cells: Sequence[Cell], repeat: int | None) -> dict[str, int]:
+    """How many samples each scenario's cells take: ``repeat`` when the run says, else
+    the scenario's ``default_repeat``."""
+    from scenarios import SCENARIOS
+
+    return {c.scenario: repeat or SCENARIOS[c.scenario].default_repeat for c in cells}
 
 
 def run_order(cells: Sequence[Cell], seed: int) -> dict[str, list[Cell]]:

@@ -12,7 +12,8 @@ Layout (``schema_version`` 1)::
       "started_at": "...", "finished_at": "..." | null,
       "command": "mailbench run ...",          # how to reproduce the run
       "environment": {...},                    # machine, Docker, libraries, servers, base image
-      "plan": {...},                           # scenarios, servers, modes, messages, repeat, seed, cell_timeout_s, corpus
+      "plan": {...},                           # scenarios, servers, modes, messages, repeat (a number, or
+                                               # samples per scenario), seed, order_seed, excluded, cell_timeout_s, corpus
       "micro": [...],                          # per-operation micro-benchmarks, if run
       "cells": [
         {
@@ -180,6 +181,20 @@ class Results:
     @property
     def failed_cells(self) -> list[CellResult]:
         return [cell for cell in self.cells if not cell.ok]
+
+    def samples_per_cell(self) -> str:
+        """The plan's samples per cell in words: ``3 samples per cell``, or, where each
+        scenario took its own default (``plan["repeat"]`` a mapping), ``5 samples per
+        bulk-fetch cell, 3 per other cell``."""
+        repeat = self.plan.get("repeat")
+        if not isinstance(repeat, dict):
+            return f"{repeat} samples per cell"
+        counts = sorted(set(repeat.values()), key=lambda n: -sum(v == n for v in repeat.values()))
+        if len(counts) == 1:
+            return f"{counts[0]} samples per cell"
+        usual = counts[0]
+        special = ", ".join(f"{n} per {name} cell" for name, n in repeat.items() if n != usual)
+        return f"{special}, {usual} per other cell"
 
 
 def save(results: Results, path: Path) -> None:

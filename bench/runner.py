@@ -41,7 +41,7 @@ from bench.errors import IntegrityError, MailbenchError, UsageError, one_line
 from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link, service_name
 from bench.modes import get_mode
-from bench.plan import Cell, build_plan, exclusions, run_order
+from bench.plan import Cell, build_plan, exclusions, run_order, samples_per_cell
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
 from bench.servers.base import PROTOCOLS, RunningServer, check_port_free
@@ -63,7 +63,7 @@ class RunConfig:
     tls: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     messages: int | None = None
-    repeat: int = 3
+    repeat: int | None = None  # samples per cell; None: each scenario's default_repeat
     seed: int = 1
     corpus: Path | None = None
     out: Path = Path("reports")
@@ -194,7 +194,10 @@ class Run:
         self.messages = self.corpus.resolve_count(config.messages)
         self.links = {profile.name: profile for profile in map(parse_link, config.links or ["lan"])}
         self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants, config.tls,
-                                list(self.links))
+                                list(self.links) if config.links else [])
+        for cell in self.cells:  # a scenario's default links (bulk-fetch's mobile-4g) beside lan
+            self.links.setdefault(cell.link, parse_link(cell.link))
+        self.repeats = samples_per_cell(self.cells, config.repeat)
         self.excluded = exclusions(config.scenarios, config.modes, config.variants)
         self.order = run_order(self.cells, config.seed)
         if config.port_base is not None:  # refuse a taken port now, before any container
@@ -216,7 +219,7 @@ class Run:
             "links": {name: profile.as_dict() for name, profile in self.links.items()},
             "cells": len(self.cells),
             "messages": self.messages,
-            "repeat": config.repeat,
+            "repeat": config.repeat if config.repeat else self.repeats,
             "seed": config.seed,
             "order_seed": config.seed,
             "excluded": [exclusion.as_dict() for exclusion in self.excluded],
@@ -244,7 +247,7 @@ class Run:
             say(f"left out of the plan: {exclusion.scenario} {exclusion.mode} with variant {exclusion.variant} "
                 f"({exclusion.reason})")
 
-        self.observer.start(len(self.cells) * self.config.repeat)
+        self.observer.start(sum(self.repeats[c.scenario] for c in self.cells))
         with tempfile.TemporaryDirectory(prefix="mailbench-run-") as workdir:
             certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept
             for server_name, cells in self.order.items():
@@ -256,7 +259,7 @@ class Run:
     def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path,
                     certificates: RunCertificates) -> None:
         spec = get_server(server_name)
-        users = len(cells) * self.config.repeat + 1
+        users = sum(self.repeats[c.scenario] for c in cells) + 1
         try:
             image = ensure_server_image(client, server_name, base, self.observer.say)
             with run_server(client, spec, image, users=users, run_id=self.run_id, certificates=certificates,
@@ -279,7 +282,7 @@ class Run:
                 result.info["position"] = position
                 result.fail(error)
                 self.results.cells.append(result)
-                for _ in range(self.config.repeat):
+                for _ in range(self.repeats[cell.scenario]):
                     self.observer.advance(f"{cell.id} failed")
         self.save()
 
@@ -297,7 +300,7 @@ class Run:
             result.fail(one_line(exc))
             if isinstance(exc, IntegrityError):
                 result.integrity = dict(exc.integrity, samples=len(result.samples) + 1)
-            for _ in range(self.config.repeat - len(result.samples)):
+            for _ in range(self.repeats[cell.scenario] - len(result.samples)):
                 self.observer.advance(f"{cell.id} failed")
         self.results.cells.append(result)
         self.save()
@@ -314,7 +317,7 @@ class Run:
         result.info["link"] = profile.as_dict()
         services = [service_name(mode.protocol, cell.tls)]
         with open_cell_link(running, services, profile, cuttable=cuttable) as cell_link:
-            for repeat in range(self.config.repeat):
+            for repeat in range(self.repeats[cell.scenario]):
                 sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
                 ctx: SampleContext | None = None
                 try:

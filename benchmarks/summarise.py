@@ -53,7 +53,7 @@ def pipelining(on_path: str, off_path: str, variant: str = "full", tls: str = "o
         sys.exit(f"summarise: {on_path} must be a run with pipelining and {off_path} one with --no-pipelining")
     for results in (on, off):
         print(f"`{results.command}` (run {results.run_id}, {results.plan.get('messages')} messages, "
-              f"{results.plan.get('repeat')} samples per cell, medians)")
+              f"{results.samples_per_cell()}, medians)")
     print(f"\nvariant {variant}, TLS {tls}; \"pipelined\" says whether the session had several "
           "commands in flight\n")
     print("| server | mode | link | pipelined: time s, round trips, efficiency | pipelined | "
@@ -87,7 +87,7 @@ def main(paths: list[str]) -> None:
     for path in paths:
         results = load(Path(path))
         print(f"\n`{results.command}` (run {results.run_id}, {results.plan.get('messages')} messages, "
-              f"{results.plan.get('repeat')} samples per cell, medians)\n")
+              f"{results.samples_per_cell()}, medians)\n")
         # A run over links other than lan gets a link column and the link's figures.
         links = any(cell.link != "lan" for cell in results.cells)
         columns = COLUMNS + LINK_COLUMNS if links else COLUMNS

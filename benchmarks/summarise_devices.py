@@ -36,7 +36,7 @@ def main() -> None:
     cells = {(c.scenario, c.server, c.mode, c.variant): c for c in results.cells if c.tls == "off" and c.link == "lan"}
     servers = list(dict.fromkeys(c.server for c in results.cells))
     print(f"`{results.command}` (run {results.run_id}, {results.plan.get('messages')} messages, "
-          f"{results.plan.get('repeat')} samples per cell, medians)\n")
+          f"{results.samples_per_cell()}, medians)\n")
 
     print("| server | incremental: bytes down / listing overhead | full resync: bytes down / listing overhead |")
     print("|---|---:|---:|")

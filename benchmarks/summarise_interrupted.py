@@ -38,7 +38,7 @@ def main() -> None:
         if cell.ok:
             by_row[(cell.variant, cell.mode)].extend(cell.samples)
     print(f"`{results.command}` (run {results.run_id}, {results.plan.get('messages')} messages, "
-          f"{results.plan.get('repeat')} samples per cell; servers: {', '.join(servers)}; "
+          f"{results.samples_per_cell()}; servers: {', '.join(servers)}; "
           f"failed cells: {', '.join(failed) or 'none'})\n")
     print("| fault | mode | lost / duplicated / partial (sum) | kept through the fault | noticed after s | "
           "recovered in s | MB received to recover | sessions to recover (max) |")

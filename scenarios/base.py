@@ -163,6 +163,11 @@ class Scenario(ABC):
     default_tls: ClassVar[tuple[str, ...]] = ("off",)
     # (mode, variant) pairs no plan holds, each with the reason (``mailbench list`` shows it).
     excluded: ClassVar[dict[tuple[str, str], str]] = {}
+    # Samples per cell when the run does not say (``--repeat``).
+    default_repeat: ClassVar[int] = 3
+    # Links a run that names none adds beside lan, each with the variants it runs there
+    # (TLS off only): what a figure on a slow link needs, without every cell paying for it.
+    default_links: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @abstractmethod
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:

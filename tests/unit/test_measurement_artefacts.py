@@ -30,13 +30,15 @@ def test_pop3_delete_with_headers_is_left_out_of_every_plan():
 
 
 def test_exclusions_name_what_the_filters_asked_for_and_why():
-    [excluded] = exclusions(["bulk-fetch"], [], [])
+    [excluded, searching] = exclusions(["bulk-fetch"], [], [])
+    assert (searching.mode, searching.variant) == ("pop3-delete", "search") and "lost" in searching.reason
     assert (excluded.scenario, excluded.mode, excluded.variant) == ("bulk-fetch", "pop3-delete", "headers")
     assert "TOP" in excluded.reason and "deletes" in excluded.reason
     assert excluded.as_dict() == {"scenario": "bulk-fetch", "mode": "pop3-delete", "variant": "headers",
                                   "reason": excluded.reason}
     assert exclusions(["bulk-fetch"], ["imap"], []) == []
     assert exclusions(["bulk-fetch"], [], ["full"]) == []
+    assert [e.variant for e in exclusions(["bulk-fetch"], [], ["headers"])] == ["headers"]
     assert exclusions(["multi-device-sync"], [], []) == []
 
 

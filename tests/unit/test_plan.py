@@ -8,8 +8,31 @@ def test_empty_filters_mean_everything():
     cells = build_plan([], [], [])
     assert {c.mode for c in cells} == {"imap", "pop3-keep", "pop3-delete"}
     assert {c.variant for c in cells if c.scenario == "bulk-fetch"} == {"full", "headers", "new", "search"}
-    assert {c.link for c in cells} == {"lan"}
+    assert {c.link for c in cells} == {"lan", "mobile-4g"}
     assert len(cells) == len(set(cells))
+
+
+def test_the_default_comparison_adds_bulk_fetch_s_full_download_on_a_mobile_link_and_nothing_else():
+    extra = [c for c in build_plan([], ["dovecot"], []) if c.link != "lan"]
+    assert sorted(c.id for c in extra) == ["bulk-fetch/dovecot/imap/full/tls-off/mobile-4g",
+                                           "bulk-fetch/dovecot/pop3-delete/full/tls-off/mobile-4g",
+                                           "bulk-fetch/dovecot/pop3-keep/full/tls-off/mobile-4g"]
+    # a run that names its scenarios or its links gets no link it did not ask for
+    assert {c.link for c in build_plan(["bulk-fetch"], ["dovecot"], [])} == {"lan"}
+    assert {c.link for c in build_plan([], ["dovecot"], [], links=["lan"])} == {"lan"}
+
+
+def test_samples_per_cell_are_each_scenario_s_unless_the_run_says():
+    from bench.plan import samples_per_cell
+
+    cells = build_plan(["bulk-fetch", "offline-use"], ["dovecot"], ["imap"])
+    assert samples_per_cell(cells, None) == {"bulk-fetch": 5, "offline-use": 3}
+    assert samples_per_cell(cells, 2) == {"bulk-fetch": 2, "offline-use": 2}
+
+
+def test_no_mode_deletes_what_it_did_not_keep():
+    cells = build_plan(["bulk-fetch"], ["dovecot"], ["pop3-delete"])
+    assert {c.variant for c in cells} == {"full", "new"}
 
 
 def test_filters_narrow_the_plan():

@@ -50,3 +50,12 @@ def test_load_refuses_what_is_not_a_results_file(tmp_path, text):
 def test_load_of_a_missing_file_says_so(tmp_path):
     with pytest.raises(ResultsError, match="does not exist"):
         results.load(tmp_path / "nope.json")
+
+
+def test_samples_per_cell_in_words_for_one_count_and_for_each_scenario_s_own():
+    from bench.results import Results
+
+    assert Results("r", "t", "c", plan={"repeat": 3}).samples_per_cell() == "3 samples per cell"
+    per_scenario = {"bulk-fetch": 5, "offline-use": 3, "storage-exposure": 3}
+    assert Results("r", "t", "c", plan={"repeat": per_scenario}).samples_per_cell() == \
+        "5 per bulk-fetch cell, 3 per other cell"
