@@ -135,6 +135,7 @@ def report(results_file: Path, out: Path | None) -> None:
     _check_writable(folder)
     files = render(results, folder)
     click.echo(files.markdown)
+    click.echo(files.appendix)
     click.echo(files.html)
 
 

@@ -4,8 +4,10 @@
     from bench.report import render
     files = render(load("reports/<run-id>/results.json"), Path("reports/<run-id>"))
 
-``render`` draws the charts (``charts.write_charts``), builds the document once
-(``sections.build_document``) and renders it as ``report.md`` and ``report.html``.
+``render`` draws the charts (``decision.write_decision_chart``, ``charts.write_charts``), builds the report and its appendix
+once (``sections.build_document``, ``sections.build_appendix``) and renders them as
+``report.md``, ``appendix.md`` and ``report.html`` (one self-contained page: the report, then
+the appendix folded in a ``<details>``).
 ``write_charts(results, out_dir, formats=("png", "svg"))`` also works alone, for a
 charts-only command. The claims' verdicts come from ``bench.claims``; comparing two
 runs is ``bench.compare``.
@@ -18,8 +20,9 @@ from pathlib import Path
 
 from bench.report import html, markdown
 from bench.report.charts import write_charts
+from bench.report.decision import write_decision_chart
 from bench.report.document import Document
-from bench.report.sections import build_document
+from bench.report.sections import build_appendix, build_document
 from bench.results import Results
 
 
@@ -29,24 +32,31 @@ class ReportFiles:
 
     markdown: Path
     html: Path
+    appendix: Path
     charts: list[Path] = field(default_factory=list)
 
     @property
     def all(self) -> list[Path]:
-        return [self.markdown, self.html, *self.charts]
+        return [self.markdown, self.appendix, self.html, *self.charts]
+
+
+REPORT_MD = "report.md"
+APPENDIX_MD = "appendix.md"
+REPORT_HTML = "report.html"
 
 
 def render(results: Results, out_dir: Path) -> ReportFiles:
-    """Write report.md, report.html and charts/ into ``out_dir``, creating it if need be."""
+    """Write report.md, appendix.md, report.html and charts/ into ``out_dir``, creating it
+    if need be."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    charts = write_charts(results, out_dir)
-    document = build_document(results)
-    md_path = out_dir / "report.md"
-    html_path = out_dir / "report.html"
-    md_path.write_text(markdown.render(document), encoding="utf-8")
-    html_path.write_text(html.render(document, out_dir), encoding="utf-8")
-    return ReportFiles(markdown=md_path, html=html_path, charts=charts)
+    charts = [*write_decision_chart(results, out_dir), *write_charts(results, out_dir)]
+    document, appendix = build_document(results), build_appendix(results)
+    md_path, appendix_path, html_path = out_dir / REPORT_MD, out_dir / APPENDIX_MD, out_dir / REPORT_HTML
+    md_path.write_text(markdown.render(document, {APPENDIX_MD: appendix}), encoding="utf-8")
+    appendix_path.write_text(markdown.render(appendix, {REPORT_MD: document}), encoding="utf-8")
+    html_path.write_text(html.render(document, out_dir, appendix), encoding="utf-8")
+    return ReportFiles(markdown=md_path, html=html_path, appendix=appendix_path, charts=charts)
 
 
-__all__ = ["Document", "ReportFiles", "build_document", "render", "write_charts"]
+__all__ = ["Document", "ReportFiles", "build_appendix", "build_document", "render", "write_charts"]

@@ -217,7 +217,7 @@ class Grid:
 
     @property
     def reference_link(self) -> str:
-        """The link the summary compares modes and servers on: lan when it ran, else the
+        """The link the report compares modes and servers on: lan when it ran, else the
         one with the shortest round-trip time."""
         return LAN if LAN in self.links else self.links[0]
 
@@ -229,7 +229,7 @@ class Grid:
 
     @property
     def reference_tls(self) -> str:
-        """The TLS setting the summary compares modes and servers at: off when it ran."""
+        """The TLS setting the report compares modes and servers at: off when it ran."""
         return "off" if "off" in self.tls else self.tls[0]
 
     def metric_names(self) -> set[str]:

@@ -1,7 +1,7 @@
 """Charts of a run, one consistent style, drawn with matplotlib's Agg canvas.
 
 A chart is a function ``plot_x(results, ax, *, scenario=None, server=None, variant=None)``
-that draws on an axes it is given; ``write_charts`` makes the figures, saves each as PNG
+that draws on an axes it is given (a chart of several panels: on a sequence of axes); ``write_charts`` makes the figures, saves each as PNG
 and SVG and closes them. Nothing here uses pyplot or changes matplotlib's global settings: the
 style is applied with ``rc_context`` around each figure, and figures are bound to the
 Agg canvas directly, so no window can ever open.
@@ -18,6 +18,14 @@ are never drawn as one; the link is named under the title and in the file name
 ``per="rtt"`` charts belong to the report's Links section: time against the links'
 round-trip time, one line per mode (and TLS setting), once per server and variant
 (``bulk-fetch-dovecot-full-rtt``), with the limit of a perfect protocol drawn dashed.
+
+``per="scenario"`` charts are drawn once for a scenario, on the reference link, as the
+headline of its section in the report: which changes reached the other devices
+(``multi-device-sync-sync-kinds``), who can read the mail at the end
+(``storage-exposure-exposure``), what each fault point cost to recover
+(``interrupted-sync-recovery-points``: one dot per sample, since each sample strikes at its
+own seeded point). Sync quality round by round (``plot_sync_rounds``, per server) is read by
+``bench.report.sync_rounds`` and drawn only for results that record it.
 
 Colour is the mode's, always the same; TLS is the fill: solid for TLS off, a lighter
 shade with hatching for TLS on (``////``) or STARTTLS (``....``), and the legend says so.
@@ -50,7 +58,7 @@ from matplotlib.ticker import (
     NullLocator,
 )
 
-from bench.report import units
+from bench.report import fault_points, sync_rounds, units
 from bench.report.cells import Grid, scenarios, stat_of, tls_label
 from bench.report.document import slug
 from bench.results import Results
@@ -133,6 +141,8 @@ def _choose(results: Results, scenario: str | None) -> Grid:
 
 def _samples(results: Results) -> str:
     repeat = results.plan.get("repeat")
+    if repeat == 1:
+        return "one sample"
     return f"median of {repeat} samples" if repeat else "median of the samples"
 
 
@@ -561,17 +571,9 @@ def plot_time_against_rtt(results: Results, ax: Axes, *, scenario: str | None = 
 
 # --- Device scenarios -------------------------------------------------------------------
 
-ROUND_PREFIX = "consistency_round_"
-VARIANT_LINES = {"incremental": "-", "full-resync": (0, (5, 3))}  # full-resync dashed
+VARIANT_LINES = ("-", (0, (5, 3)), ":")  # a scenario's first variant solid, the second dashed, then dotted
 POLICY_SHADES = {"": 0.0, "full": 0.0, "headers": 0.45, "online": 0.7, "idle": 0.0, "poll_1s": 0.4, "poll_5s": 0.7}
 POLICY_HATCHES = {"headers": "////", "online": "....", "poll_1s": "////", "poll_5s": "...."}
-
-
-def round_metrics(grid: Grid) -> list[tuple[int, str]]:
-    """The ``consistency_round_<r>`` metrics the grid recorded, as (round, metric) by round."""
-    found = [(int(m[len(ROUND_PREFIX):]), m) for m in grid.metric_names()
-             if m.startswith(ROUND_PREFIX) and m[len(ROUND_PREFIX):].isdigit()]
-    return sorted(found)
 
 
 def suffixed(grid: Grid, prefix: str) -> list[str]:
@@ -597,55 +599,248 @@ def _one_server(results: Results, scenario: str | None, server: str | None, link
     return grid, server, named
 
 
-def plot_consistency_rounds(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
-                            variant: str | None = None, link: str | None = None) -> None:
-    """Consistency at the end of each round (``consistency_round_<r>``), one line per mode in
-    its colour; ``incremental`` solid, ``full-resync`` dashed (every other variant dotted)."""
+def _variant_style(grid: Grid, variant: str) -> Any:
+    return VARIANT_LINES[min(grid.variants.index(variant), len(VARIANT_LINES) - 1)]
+
+
+def _share_axis(ax: Axes, rounds: Sequence[int], title: str, lowest: float) -> None:
+    ax.set_xticks(list(rounds))
+    ax.set_xlabel("round")
+    ax.set_ylim(max(0.0, min(lowest, 1.0) - 0.05) if lowest > 0.5 else -0.03, 1.03)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y * 100:.0f}%"))
+    ax.set_title(title, loc="left", fontsize=10.5)
+
+
+def _not_recorded(ax: Axes, what: str) -> None:
+    ax.annotate(f"{what}: not recorded in these results", (0.5, 0.5), xycoords="axes fraction", ha="center",
+                va="center", fontsize=9, color=MUTED, style="italic")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_sync_rounds(results: Results, axes: Sequence[Axes], *, scenario: str | None = None,
+                     server: str | None = None, variant: str | None = None, link: str | None = None) -> None:
+    """Sync quality per round on one server, two panels: the share of the changes made on one
+    device (and of the new mail) that reached the other devices, and the share of the intended
+    messages the devices show; a line per mode in its colour, the first variant solid, the
+    others dashed (``bench.report.sync_rounds``)."""
+    changes, presence = axes
     grid, server, named = _one_server(results, scenario, server, link)
-    rounds = round_metrics(grid)
-    if not rounds:
-        raise ValueError(f"the {grid.scenario} cells record no {ROUND_PREFIX}<r> metrics")
     tls = grid.reference_tls
     variants = [v for v in grid.variants if variant is None or v == variant]
-    drawn: list[float] = []
-    shown_variants = []
+    rounds: set[int] = set()
+    lowest = {"changes": 1.0, "presence": 1.0}
+    drawn_variants = []
     for v in variants:
-        style = VARIANT_LINES.get(v, ":")
+        style = _variant_style(grid, v)
+        solid = style == "-"
         for mode in grid.modes:
-            points = [(r, stat) for r, metric in rounds
-                      if (stat := grid.stat(server, mode, v, tls, metric)) is not None]
-            if not points:
-                continue
-            xs = [r for r, _ in points]
-            ys = [stat.median for _, stat in points]
+            cell = grid.cell(server, mode, v, tls)
             colour = mode_colour(mode, grid.modes)
-            solid = style == "-"  # the others drawn lighter on top, so they show where they coincide
-            ax.plot(xs, ys, color=colour if solid else lighter(colour, 0.5), linestyle=style,
-                    linewidth=1.8 if solid else 1.6, marker="o" if solid else None, markersize=3.5,
-                    zorder=3 if solid else 4)
-            drawn += [stat.min for _, stat in points] + ys
-            if v not in shown_variants:
-                shown_variants.append(v)
-    if not drawn:
-        raise ValueError(f"no {grid.scenario} cell on {server} has a consistency to draw")
-    ax.set_xticks([r for r, _ in rounds])
-    ax.set_xlabel("round")
-    ax.set_ylabel("consistency (share right)")
-    low = min(drawn)
-    ax.set_ylim(max(0.0, low - (1.0 - low) * 0.1 - 0.005), 1.005)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.3g}"))
-    ax.set_title(f"{grid.scenario} on {server}: consistency per round", loc="left", pad=18)
+            for name, ax, points in (("changes", changes, sync_rounds.reached(cell)),
+                                     ("presence", presence, sync_rounds.present(cell))):
+                if not points:
+                    continue
+                ax.plot([p.round for p in points], [p.median for p in points],
+                        color=colour if solid else lighter(colour, 0.45), linestyle=style,
+                        linewidth=1.8 if solid else 1.6, marker="o" if solid else None, markersize=3.5,
+                        zorder=3 if solid else 4)
+                rounds.update(p.round for p in points)
+                lowest[name] = min(lowest[name], *(p.low for p in points))
+                if v not in drawn_variants:
+                    drawn_variants.append(v)
+    if not rounds:
+        raise ValueError(f"no {grid.scenario} cell on {server} records its changes round by round")
+    ordered_rounds = sorted(rounds)
+    _share_axis(changes, ordered_rounds, "changes that reached the other devices", lowest["changes"])
+    changes.set_ylabel("share (cumulative)")
+    if presence.get_lines():
+        _share_axis(presence, ordered_rounds, "messages present on the devices", lowest["presence"])
+    else:
+        _not_recorded(presence, "messages present")
     note = f"{named}; " if named else ""
-    ax.annotate(f"{note}{_samples(results)}; mean over the joined devices at each round's end, {tls_label(tls)}",
-                (0, 1), xycoords="axes fraction", xytext=(0, 6), textcoords="offset points",
-                fontsize=8.5, color=MUTED)
+    changes.figure.suptitle(f"{grid.scenario} on {server}: sync quality per round", x=0.01, ha="left",
+                            fontsize=12, fontweight="bold")
+    changes.annotate(f"{note}{_samples(results)}; {tls_label(tls)}; new mail counts as a change", (0, 1),
+                     xycoords="axes fraction", xytext=(0, 20), textcoords="offset points", fontsize=8.5, color=MUTED)
     handles = [Line2D([], [], color=mode_colour(m, grid.modes), linewidth=1.8, label=m) for m in grid.modes]
-    if len(shown_variants) > 1:
-        handles += [Line2D([], [], color="#555555" if VARIANT_LINES.get(v, ":") == "-" else lighter("#555555", 0.5),
-                           linewidth=1.4, linestyle=VARIANT_LINES.get(v, ":"), label=v)
-                    for v in shown_variants]
-    ax.legend(handles=handles, title=f"server: {server}", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              alignment="left", handlelength=2.4)
+    if len(drawn_variants) > 1:
+        handles += [Line2D([], [], color="#555555" if _variant_style(grid, v) == "-" else lighter("#555555", 0.45),
+                           linewidth=1.4, linestyle=_variant_style(grid, v), label=v) for v in drawn_variants]
+    presence.legend(handles=handles, title=f"server: {server}", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                    alignment="left", handlelength=2.4)
+
+
+KIND_STYLES = {  # colour and marker per kind of change, apart from the modes' colours
+    "read": ("#56B4E9", "o"), "flag": ("#D55E00", "s"), "move": ("#CC79A7", "^"),
+    "delete": ("#000000", "x"), "new": ("#8C8C00", "D"),
+}
+PRESENCE_STYLE = {"color": "#777777", "linestyle": (0, (4, 2)), "linewidth": 2.2}
+
+
+def headline_variant(grid: Grid) -> str:
+    """The variant a scenario's headline shows: ``incremental`` where it ran, else the first."""
+    return "incremental" if "incremental" in grid.variants else grid.variants[0]
+
+
+def plot_sync_kinds(results: Results, axes: Sequence[Axes], *, scenario: str | None = None,
+                    server: str | None = None, variant: str | None = None, link: str | None = None) -> None:
+    """The headline of sync quality: a panel per mode, in it a line per kind of change (the
+    share made on one device that reached the other devices by each round) and, dashed grey,
+    the share of the intended messages the devices show; on one server (the first) and one
+    variant (``headline_variant``)."""
+    grid, server, named = _one_server(results, scenario, server, link)
+    tls = grid.reference_tls
+    variant = headline_variant(grid) if variant is None else variant
+    cells = [c for m in grid.modes if (c := grid.cell(server, m, variant, tls)) is not None]
+    kinds = sync_rounds.kinds_of(cells)
+    if not kinds:
+        raise ValueError(f"no {grid.scenario} cell on {server} records its changes round by round")
+    rounds: set[int] = set()
+    for ax, mode in zip(axes, grid.modes):
+        cell = grid.cell(server, mode, variant, tls)
+        for kind in kinds:
+            points = sync_rounds.reached(cell, [kind])
+            colour, marker = KIND_STYLES.get(kind, ("#999999", "."))
+            if points:
+                ax.plot([p.round for p in points], [p.median for p in points], color=colour, marker=marker,
+                        markersize=4, linewidth=1.5, zorder=3)
+                rounds.update(p.round for p in points)
+        shown = sync_rounds.present(cell)
+        if shown:
+            ax.plot([p.round for p in shown], [p.median for p in shown], zorder=2, **PRESENCE_STYLE)
+            rounds.update(p.round for p in shown)
+        ax.set_title(mode, loc="left", fontsize=10.5, color=mode_colour(mode, grid.modes))
+    for ax in axes:
+        _share_axis(ax, sorted(rounds), ax.get_title(loc="left"), 0.0)
+    axes[0].set_ylabel("share that reached the other devices")
+    note = f"{named}; " if named else ""
+    axes[0].figure.suptitle(f"{grid.scenario} on {server}, {variant}: which changes reached the other devices",
+                            x=0.01, ha="left", fontsize=12, fontweight="bold")
+    axes[0].figure.supxlabel(f"{note}{_samples(results)}; {tls_label(tls)}; cumulative, by the end of each round",
+                             x=0.01, ha="left", fontsize=8.5, color=MUTED)
+    handles = [Line2D([], [], color=KIND_STYLES.get(k, ("#999999", "."))[0],
+                      marker=KIND_STYLES.get(k, ("#999999", "."))[1], markersize=4, linewidth=1.5, label=k)
+               for k in kinds]
+    handles.append(Line2D([], [], label="messages present", **PRESENCE_STYLE))
+    axes[-1].legend(handles=handles, title="change", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                    alignment="left", handlelength=2.4)
+
+
+SERVER_MARKERS = ("o", "s", "^", "D", "v", "P")
+RECOVERY = "recover_bytes_down"
+
+
+def plot_recovery_points(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                         variant: str | None = None, link: str | None = None) -> None:
+    """interrupted-sync: the bytes each device received to recover, one dot per sample, at its
+    own fault point (``bench.report.fault_points``): the samples strike at different points
+    on purpose, so no median is drawn. Faults along x, their points within; modes side by side
+    in their colours, servers by marker."""
+    grid, named = _one_link(_choose(results, scenario), link)
+    tls = grid.reference_tls
+    faults = [v for v in grid.variants if variant is None or v == variant]
+    servers = [s for s in grid.servers if server is None or s == server]
+    ticks, labels, centres = [], [], []
+    x = 0.0
+    values: list[float] = []
+    width = 0.8 / max(1, len(grid.modes))
+    for fault in faults:
+        points = fault_points.point_labels(grid, fault)
+        first = x
+        for index, label in enumerate(points):
+            ticks.append(x)
+            labels.append(label)
+            for m, mode in enumerate(grid.modes):
+                offset = (m + 0.5 - len(grid.modes) / 2) * width
+                for s, name in enumerate(servers):
+                    cell = grid.cell(name, mode, fault, tls)
+                    if cell is None or not cell.ok or index >= len(cell.samples):
+                        continue
+                    value = cell.samples[index].get(RECOVERY)
+                    if value is None:
+                        continue
+                    spread = (s - (len(servers) - 1) / 2) * width * 0.3
+                    marker = SERVER_MARKERS[s % len(SERVER_MARKERS)]
+                    ax.plot([x + offset + spread], [value], linestyle="none", marker=marker, markersize=5,
+                            markerfacecolor=mode_colour(mode, grid.modes), markeredgecolor="white",
+                            markeredgewidth=0.5, zorder=3)
+                    values.append(value)
+            x += 1
+        centres.append(((first + x - 1) / 2, fault))
+        if fault != faults[-1]:
+            ax.axvline(x - 0.5 + 0.25, color=MUTED, linewidth=0.6, linestyle=":")
+        x += 0.5
+    if not values:
+        raise ValueError(f"no {grid.scenario} cell records {RECOVERY}")
+    ax.set_xticks(ticks, labels, rotation=90, fontsize=7.5)
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlim(-0.6, x - 0.9)
+    for centre, fault in centres:
+        ax.annotate(fault, (centre, 1), xycoords=("data", "axes fraction"), xytext=(0, 2),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8.5, fontweight="bold")
+    ax.set_ylim(0, max(values) * 1.1 or 1.0)
+    ax.yaxis.set_major_formatter(EngFormatter(unit="B", sep=" "))
+    ax.set_ylabel("received to recover")
+    ax.set_xlabel("fault point of each sample (the same on every server and mode)")
+    ax.set_title(f"{grid.scenario}: bytes received to recover, at each fault point", loc="left", pad=30)
+    note = f"{named}; " if named else ""
+    ax.annotate(f"{note}each dot one sample; {tls_label(tls)}", (0, 1), xycoords="axes fraction",
+                xytext=(0, 16), textcoords="offset points", fontsize=8.5, color=MUTED)
+    handles = [Patch(facecolor=mode_colour(m, grid.modes), label=m) for m in grid.modes]
+    handles += [Line2D([], [], linestyle="none", marker=SERVER_MARKERS[i % len(SERVER_MARKERS)], color="#555555",
+                       label=name) for i, name in enumerate(servers)]
+    ax.legend(handles=handles, title="mode, server", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              alignment="left", handlelength=1.6)
+
+
+EXPOSURE = (("exposed_messages", "readable on the server\nwith the password"),
+            ("device_exposed_messages", "whole on the fullest device\n(lost or stolen)"))
+
+
+def plot_exposure(results: Results, axes: Sequence[Axes], *, scenario: str | None = None, server: str | None = None,
+                  variant: str | None = None, link: str | None = None) -> None:
+    """storage-exposure: messages readable at the end with the account's password, and on the
+    fullest device (what a lost one gives away), per mode on each server; two panels."""
+    grid, named = _one_link(_choose(results, scenario), link)
+    tls = grid.reference_tls
+    variant = grid.variants[0] if variant is None else variant
+    servers = [s for s in grid.servers if server is None or s == server]
+    width = 0.84 / max(1, len(grid.modes))
+    top = 0.0
+    for ax, (metric, what) in zip(axes, EXPOSURE):
+        drawn = False
+        for m, mode in enumerate(grid.modes):
+            xs, ys = [], []
+            for i, name in enumerate(servers):
+                stat = grid.stat(name, mode, variant, tls, metric)
+                if stat is not None:
+                    xs.append(i + (m + 0.5 - len(grid.modes) / 2) * width)
+                    ys.append(stat.median)
+            if xs:
+                colour = mode_colour(mode, grid.modes)
+                bars = ax.bar(xs, ys, width * 0.92, color=colour, edgecolor=colour)
+                ax.bar_label(bars, labels=[units.number(y) for y in ys], padding=2, fontsize=7, color="#222222")
+                top = max(top, *ys)
+                drawn = True
+        if not drawn:
+            _not_recorded(ax, what)
+            continue
+        ax.set_xticks(range(len(servers)), servers)
+        ax.tick_params(axis="x", length=0)
+        ax.set_title(what, loc="left", fontsize=10.5)
+    for ax in axes:
+        if ax.patches:
+            ax.set_ylim(0, (top or 1.0) * 1.15)
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    axes[0].set_ylabel("messages at the end")
+    axes[0].figure.suptitle(f"{grid.scenario}: who can read the mail at the end", x=0.01, ha="left",
+                            fontsize=12, fontweight="bold")
+    note = f"{named}; " if named else ""
+    axes[0].figure.supxlabel(f"{note}{_samples(results)}; {tls_label(tls)}", x=0.01, ha="left", fontsize=8.5,
+                             color=MUTED)
+    handles = [Patch(facecolor=mode_colour(m, grid.modes), label=m) for m in grid.modes]
+    axes[-1].legend(handles=handles, title="mode", loc="upper left", bbox_to_anchor=(1.02, 1.0), alignment="left")
 
 
 def _policy_bars(results: Results, ax: Axes, prefix: str, *, scenario: str | None, server: str | None,
@@ -726,10 +921,6 @@ def plot_new_mail_latency(results: Results, ax: Axes, *, scenario: str | None = 
                  formatter=units.number, share=False)
 
 
-def _has_rounds(grid: Grid) -> bool:
-    return bool(round_metrics(grid))
-
-
 def _has_latency(grid: Grid) -> bool:
     return any(policies_of(grid, "latency_ms"))
 
@@ -740,22 +931,38 @@ PlotFunction = Callable[..., None]
 @dataclass(frozen=True)
 class ChartSpec:
     """A kind of chart: its file-name part, its function, the metrics it needs, and
-    whether it is drawn per server or per variant (servers side by side)."""
+    whether it is drawn per server, per variant (servers side by side) or once per scenario.
+
+    A chart of several panels (``panels``: a number, or a function of the scenario's grid) is
+    given a sequence of axes instead of one, side by side in a figure of ``figsize``."""
 
     kind: str
     plot: PlotFunction
     needs: tuple[str, ...]
     caption: str
     scenarios: frozenset[str] | None = None  # None: every scenario that has the metrics
-    per: str = "server"  # or "variant": drawn only when the run had several servers; "rtt": see below
+    per: str = "server"  # or "variant": drawn only when the run had several servers; "rtt", "scenario": see below
     wants: Callable[[Grid], bool] | None = None  # beyond ``needs``: metrics named by pattern
+    panels: int | Callable[[Grid], int] = 1
+    figsize: tuple[float, float] | Callable[[int], tuple[float, float]] = FIGSIZE
 
     @property
     def section(self) -> str:
         """Where the report shows the chart: ``links`` for charts against round-trip time
         (drawn per server and variant when the run had several links or a relayed one),
-        else the scenario's own section."""
-        return "links" if self.per == "rtt" else "scenario"
+        ``headline`` for a chart drawn once per scenario (its headline, in the report), else
+        the scenario's own section (in the appendix)."""
+        return {"rtt": "links", "scenario": "headline"}.get(self.per, "scenario")
+
+    def panel_count(self, grid: Grid) -> int:
+        return self.panels(grid) if callable(self.panels) else self.panels
+
+    def size(self, panels: int) -> tuple[float, float]:
+        return self.figsize(panels) if callable(self.figsize) else self.figsize
+
+
+def _has_change_rounds(grid: Grid) -> bool:
+    return sync_rounds.has_rounds(grid)
 
 
 CHARTS: tuple[ChartSpec, ...] = (
@@ -773,13 +980,28 @@ CHARTS: tuple[ChartSpec, ...] = (
               "Time against the link's round-trip time, one line per mode: the median of each cell, error "
               "bars spanning the samples' min–max; dashed, the limit: the time a perfect protocol would need "
               "on each link for the same bytes (lan has none).", per="rtt"),
-    ChartSpec("consistency", plot_consistency_rounds, (),
-              "Consistency per round: the mean share of the intended mailbox (messages and their states) the "
-              "joined devices have right at each round's end, one line per mode; full-resync (IMAP without "
-              "CONDSTORE/QRESYNC) dashed.", scenarios=frozenset({"multi-device-sync"}), wants=_has_rounds),
+    ChartSpec("sync-kinds", plot_sync_kinds, (),
+              "Which changes reached the other devices: a panel per mode, a line per kind of change made on "
+              "one device (new mail included), the share of those made so far that the other devices show by "
+              "the end of each round; dashed grey, the share of the intended messages the devices show.",
+              scenarios=frozenset({"multi-device-sync"}), per="scenario", wants=_has_change_rounds,
+              panels=lambda grid: len(grid.modes), figsize=lambda n: (2.9 * n + 1.9, 3.9)),
+    ChartSpec("sync", plot_sync_rounds, (),
+              "Sync quality per round: left, the share of the changes made on one device so far (new mail "
+              "included) that reached the other devices; right, the share of the intended messages the "
+              "devices show; a line per mode, the first variant solid, the others dashed.",
+              wants=_has_change_rounds, panels=2, figsize=(9.6, 4.0)),
     ChartSpec("readable-offline", plot_readable_offline, ("readable_offline_share",),
               "Share of the mailbox each mode (and each caching policy, lighter and hatched) can show whole "
               "with no connection.", scenarios=frozenset({"offline-use"})),
+    ChartSpec("exposure", plot_exposure, ("exposed_messages",),
+              "Who can read the mail at the end: messages readable on the server with the account's password, "
+              "and whole on the fullest device (what a lost or stolen one gives away), per mode and server.",
+              scenarios=frozenset({"storage-exposure"}), per="scenario", panels=2, figsize=(8.6, 4.0)),
+    ChartSpec("recovery-points", plot_recovery_points, (RECOVERY,),
+              "Bytes received to recover from each fault, one dot per sample at its own seeded fault point "
+              "(the same points on every server and mode); the mode's colour, the server's marker.",
+              scenarios=frozenset({"interrupted-sync"}), per="scenario", figsize=(9.6, 4.8)),
     ChartSpec("latency", plot_new_mail_latency, (),
               "New-mail latency: median time from delivery to the message showing on the device, per mode "
               "and policy.", scenarios=frozenset({"new-mail"}), wants=_has_latency),
@@ -806,9 +1028,12 @@ class PlannedChart:
     def files(self, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
         return [out_dir / f"{self.stem}.{fmt}" for fmt in formats]
 
-    def draw(self, results: Results, ax: Axes) -> None:
+    def draw(self, results: Results, ax: Axes | Sequence[Axes]) -> None:
         self.spec.plot(results, ax, scenario=self.scenario, server=self.server, variant=self.variant,
                        link=self.link)
+
+    def panels(self, results: Results) -> int:
+        return self.spec.panel_count(Grid.of(results, self.scenario))
 
 
 def planned_charts(results: Results, scenario: str | None = None) -> list[PlannedChart]:
@@ -824,7 +1049,9 @@ def planned_charts(results: Results, scenario: str | None = None) -> list[Planne
                 continue
             if spec.wants is not None and not spec.wants(grid):
                 continue
-            if spec.per == "rtt":
+            if spec.per == "scenario":
+                planned.append(PlannedChart(name, spec))
+            elif spec.per == "rtt":
                 timed = time_metric(grid)
                 if grid.shows_links and timed is not None:
                     planned += [PlannedChart(name, spec, server=server, variant=variant)
@@ -852,9 +1079,13 @@ def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMA
         paths = chart.files(Path(out_dir), formats)
         paths[0].parent.mkdir(parents=True, exist_ok=True)
         with matplotlib.rc_context(STYLE):
-            figure = Figure(figsize=FIGSIZE, layout="constrained")
+            panels = chart.panels(results)
+            figure = Figure(figsize=chart.spec.size(panels), layout="constrained")
             FigureCanvasAgg(figure)
-            chart.draw(results, figure.add_subplot())
+            if panels == 1:
+                chart.draw(results, figure.add_subplot())
+            else:
+                chart.draw(results, list(figure.subplots(1, panels)))
             for path in paths:
                 # No creation date in the files: the same results give the same charts.
                 metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}

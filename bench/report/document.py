@@ -40,8 +40,22 @@ class Spread:
 
 
 @dataclass(frozen=True)
+class Same:
+    """A figure that every sample of a cell had: 7 (all 3 samples). Not a range of equal
+    values, and not a median of figures that differ by construction."""
+
+    value: str
+    samples: int
+
+    @property
+    def plain(self) -> str:
+        return self.value if self.samples < 2 else f"{self.value} (all {self.samples} samples)"
+
+
+@dataclass(frozen=True)
 class Link:
-    """Words that lead to an ``Anchor`` elsewhere in the same document."""
+    """Words that lead to an ``Anchor`` or a section: in the same document, or in the other
+    part of the report (the appendix), which the renderers resolve."""
 
     text: str
     target: str
@@ -59,9 +73,9 @@ class Break:
     """A line break, for several short lines in one table cell."""
 
 
-Inline = str | Code | Strong | Spread | Link | Anchor | Break
+Inline = str | Code | Strong | Spread | Same | Link | Anchor | Break
 Text = tuple[Inline, ...]
-INLINES = (str, Code, Strong, Spread, Link, Anchor, Break)
+INLINES = (str, Code, Strong, Spread, Same, Link, Anchor, Break)
 
 
 def text(*parts: Inline | Iterable[Inline]) -> Text:
@@ -92,7 +106,7 @@ def plain(run: Text) -> str:
 def _plain(piece: Inline) -> str:
     if isinstance(piece, str):
         return piece
-    if isinstance(piece, Spread):
+    if isinstance(piece, (Spread, Same)):
         return piece.plain
     if isinstance(piece, Anchor):
         return ""
@@ -177,6 +191,27 @@ class Document:
 
     def charts(self) -> list[Chart]:
         return [block for _, s in self.walk() for block in s.blocks if isinstance(block, Chart)]
+
+    def runs(self) -> Iterable[Text]:
+        """Every run of inline pieces: paragraphs, list items and table cells."""
+        blocks = [*self.intro, *(block for _, s in self.walk() for block in s.blocks)]
+        for block in blocks:
+            if isinstance(block, Paragraph):
+                yield block.parts
+            elif isinstance(block, BulletList):
+                yield from block.items
+            elif isinstance(block, Table):
+                yield from (cell for row in block.rows for cell in row)
+
+    def anchors(self) -> set[str]:
+        """Every place a link can lead to in this document: sections and ``Anchor``s."""
+        found = {s.anchor for _, s in self.walk()}
+        found.update(piece.name for run in self.runs() for piece in run if isinstance(piece, Anchor))
+        return found
+
+    def link_targets(self) -> set[str]:
+        """Where this document's links lead."""
+        return {piece.target for run in self.runs() for piece in run if isinstance(piece, Link)}
 
 
 def slug(title: str) -> str:

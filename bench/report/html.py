@@ -2,11 +2,16 @@
 
 Styles are embedded and every chart is embedded as an SVG data URI, so the file can be
 mailed or archived alone: it loads nothing from anywhere and needs no JavaScript.
+
+The appendix (``appendix.md`` in Markdown) is part of the same page, folded: a closed
+``<details id="appendix">`` after the report. Links into it work as in-page links (browsers
+open a closed ``<details>`` when a link leads into it); its charts are embedded too.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 from pathlib import Path
 
@@ -22,6 +27,7 @@ from bench.report.document import (
     Inline,
     Link,
     Paragraph,
+    Same,
     Section,
     Spread,
     Strong,
@@ -31,6 +37,9 @@ from bench.report.document import (
 )
 
 SHORT = 24  # table cells up to this many characters are kept on one line
+APPENDIX = "appendix"  # the id of the folded appendix
+# Text that follows a code span with no space: the code's right padding would look like one.
+PUNCTUATION = re.compile(r"^[,.;:!?)\]]")
 
 CSS = """
 :root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --rule: #d1d9e0; --band: #f6f8fa; }
@@ -40,9 +49,11 @@ body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sa
 h1 { font-size: 1.7rem; margin-bottom: .25rem; }
 h2 { font-size: 1.35rem; border-bottom: 1px solid var(--rule); padding-bottom: .25rem; margin-top: 2.5rem; }
 h3 { font-size: 1.1rem; margin-top: 1.75rem; }
-nav ol { columns: 2; padding-left: 1.25rem; }
+nav ol { columns: 2; column-gap: 2rem; padding-left: 1.25rem; }
+nav li { break-inside: avoid; overflow-wrap: anywhere; }
 code { font: .86em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
        background: var(--band); padding: .05em .3em; border-radius: 4px; overflow-wrap: anywhere; }
+code.tight { padding-right: 0; border-radius: 4px 0 0 4px; }
 pre { background: var(--band); padding: .75rem 1rem; border-radius: 6px; overflow-x: auto; }
 pre code { background: none; padding: 0; }
 .table { overflow-x: auto; margin: 1rem 0; }
@@ -52,7 +63,13 @@ th, td { border-bottom: 1px solid var(--rule); padding: .35rem .6rem; vertical-a
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
 td.short, td a { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.range { display: block; color: var(--muted); font-size: .8em; }
+.range, .same { display: block; color: var(--muted); font-size: .8em; }
+details.appendix { margin-top: 3rem; border-top: 2px solid var(--rule); }
+details.appendix > summary { cursor: pointer; font-size: 1.35rem; font-weight: 600; padding: 1rem 0; }
+@media (max-width: 40rem) {
+  body { padding: 1rem .75rem 3rem; }
+  nav ol { columns: 1; }
+}
 figure { margin: 1.5rem 0; }
 figure img { width: 100%; max-width: 800px; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: .88rem; max-width: 800px; }
@@ -70,6 +87,10 @@ def inline(piece: Inline) -> str:
         if piece.low == piece.high == piece.median:
             return escape(piece.median)
         return f'{escape(piece.median)}<span class="range">{escape(piece.low)}–{escape(piece.high)}</span>'
+    if isinstance(piece, Same):
+        if piece.samples < 2:
+            return escape(piece.value)
+        return f'{escape(piece.value)}<span class="same">all {piece.samples} samples</span>'
     if isinstance(piece, Link):
         return f'<a href="#{escape(piece.target)}">{escape(piece.text)}</a>'
     if isinstance(piece, Anchor):
@@ -80,7 +101,14 @@ def inline(piece: Inline) -> str:
 
 
 def run(parts: Text) -> str:
-    return "".join(inline(piece) for piece in parts)
+    out = []
+    for i, piece in enumerate(parts):
+        after = parts[i + 1] if i + 1 < len(parts) else ""
+        if isinstance(piece, Code) and isinstance(after, str) and PUNCTUATION.match(after):
+            out.append(f'<code class="tight">{escape(piece.text)}</code>')
+        else:
+            out.append(inline(piece))
+    return "".join(out)
 
 
 class HtmlRenderer:
@@ -132,10 +160,18 @@ class HtmlRenderer:
         parts.append("</section>")
         return "\n".join(parts)
 
-    def render(self, document: Document) -> str:
+    def appendix(self, appendix: Document, anchors: dict[int, str]) -> str:
+        """The appendix, folded: its title as the summary line, then its intro and sections."""
+        intro = "\n".join(self.block(item) for item in appendix.intro)
+        body = "\n".join(self.section(s, 2, anchors) for s in appendix.sections)
+        return (f'<details class="appendix" id="{APPENDIX}">\n<summary>{escape(appendix.title)}</summary>\n'
+                f"{intro}\n{body}\n</details>\n")
+
+    def render(self, document: Document, appendix: Document | None = None) -> str:
         anchors: dict[int, str] = {}  # keyed by id(): sections are mutable, not hashable
-        used: set[str] = set()
-        for _, section in document.walk():
+        used: set[str] = {APPENDIX}
+        walked = [*document.walk(), *(appendix.walk() if appendix is not None else ())]
+        for _, section in walked:
             anchor, n = section.anchor, 2
             while anchor in used:
                 anchor, n = f"{section.anchor}-{n}", n + 1
@@ -144,7 +180,10 @@ class HtmlRenderer:
         toc = "".join(
             f'<li><a href="#{anchors[id(s)]}">{escape(s.title)}</a></li>' for s in document.sections
         )
+        if appendix is not None:
+            toc += f'<li><a href="#{APPENDIX}">{escape(appendix.title)}</a></li>'
         body = "\n".join(self.section(s, 2, anchors) for s in document.sections)
+        folded = self.appendix(appendix, anchors) if appendix is not None else ""
         intro = "\n".join(self.block(item) for item in document.intro)
         return (
             "<!DOCTYPE html>\n"
@@ -152,10 +191,11 @@ class HtmlRenderer:
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(document.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
             f"<header><h1>{escape(document.title)}</h1>\n{intro}</header>\n"
-            f'<nav aria-label="Contents"><ol>{toc}</ol></nav>\n<main>\n{body}\n</main>\n</body>\n</html>\n'
+            f'<nav aria-label="Contents"><ol>{toc}</ol></nav>\n<main>\n{body}\n{folded}</main>\n</body>\n</html>\n'
         )
 
 
-def render(document: Document, base: Path) -> str:
-    """The HTML text of the document; chart files are read from ``base``."""
-    return HtmlRenderer(base).render(document)
+def render(document: Document, base: Path, appendix: Document | None = None) -> str:
+    """The HTML text of the document, with ``appendix`` folded at its end; chart files are
+    read from ``base``."""
+    return HtmlRenderer(base).render(document, appendix)

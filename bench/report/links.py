@@ -1,4 +1,4 @@
-"""The report's Links section, and the summary's lines on links.
+"""The appendix's Links section, with its lines on how each mode's time grows with the link.
 
 Present only when the run had more than one link or a relayed one (``cells.shows_links``):
 
@@ -9,7 +9,7 @@ Present only when the run had more than one link or a relayed one (``cells.shows
   would need on that link for the same bytes, ``limit_s``) and the median of the samples'
   efficiency (``efficiency`` = limit / time: 100 % is as fast as the link allows).
 
-The summary's lines (``summary_lines``) say how each mode's time grows from the link of the
+Its opening lines (``summary_lines``) say how each mode's time grows from the link of the
 shortest round trip to the longest, which mode was fastest on each link, and which came
 closest to the limit. Everything is read from the cells' figures; nothing is assumed of a
 scenario beyond the metric names above, so a new scenario is covered as soon as it records
@@ -24,9 +24,9 @@ from typing import Any
 from bench.report import units
 from bench.report.cells import LAN, Grid, Stat, link_figures, scenarios, shows_links, stat_of, tls_label
 from bench.report.charts import TIME_METRICS, time_metric
-from bench.report.document import Block, BulletList, Paragraph, Section, Spread, Strong, Table, Text, text
+from bench.report.document import Block, BulletList, Paragraph, Section, Strong, Table, Text, text
 from bench.report.scenarios.base import chart_blocks
-from bench.report.tables import key_cells, key_headers
+from bench.report.tables import figure, key_cells, key_headers
 from bench.results import Results
 
 EFFICIENCY = "efficiency"
@@ -98,8 +98,7 @@ def efficiency_table(grid: Grid, server: str) -> Table | None:
             *row,
             text("n/a" if time is None else units.number(time.median)),
             text("n/a" if limit is None else units.number(limit.median)),
-            text("n/a") if share is None else text(Spread(percent(share.median), percent(share.min),
-                                                          percent(share.max))),
+            text("n/a") if share is None else text(figure(share, percent)),
             text(Strong("yes")) if closest else text(""),
         ))
     return Table(
@@ -128,6 +127,8 @@ def links_section(results: Results) -> list[Section]:
         profiles_table(results),
     ])
     for name in scenarios(results):
+        section.blocks += summary_lines(results, Grid.of(results, name))
+    for name in scenarios(results):
         grid = Grid.of(results, name)
         if not grid.shows_links:
             continue
@@ -155,14 +156,16 @@ def links_section(results: Results) -> list[Section]:
     return [section]
 
 
-# --- Summary ------------------------------------------------------------------------------
+# --- How time grows with the round trip -------------------------------------------------
 
 
 def _joined_figures(pairs: Sequence[tuple[str, str]]) -> str:
     return ", ".join(f"{who} {figure}" for who, figure in pairs)
 
 
-def _variant_line(grid: Grid, server: str, variant: str, metric: str) -> Text | None:
+def variant_line(grid: Grid, server: str, variant: str, metric: str) -> Text | None:
+    """One variant on one server over the links: each mode's time from the shortest round trip
+    to the longest, the fastest mode, and the mode closest to the limit."""
     tls = grid.reference_tls
     times = {link: {m: s for m in grid.modes if (s := grid.stat(server, m, variant, tls, metric, link)) is not None}
              for link in grid.links}
@@ -217,7 +220,7 @@ def summary_lines(results: Results, grid: Grid) -> list[Block]:
         return []
     blocks: list[Block] = []
     for server in grid.servers:
-        lines = [line for variant in grid.variants if (line := _variant_line(grid, server, variant, metric))]
+        lines = [line for variant in grid.variants if (line := variant_line(grid, server, variant, metric))]
         if not lines:
             continue
         what = TIME_METRICS[metric].replace(" (s)", "")
@@ -227,7 +230,7 @@ def summary_lines(results: Results, grid: Grid) -> list[Block]:
             f" ({tls_label(grid.reference_tls)}, medians): each mode's {what} from the shortest round trip to "
             "the longest (how many times as long)"
             + (", and its efficiency against the limit (100%: as fast as the link allows)" if limited else "")
-            + "; charts" + (" and tables" if limited else "") + " under Links:",
+            + "; charts" + (" and tables" if limited else "") + " below:",
         )))
         blocks.append(BulletList(tuple(lines)))
     return blocks

@@ -1,8 +1,12 @@
-"""From results to a document: one function per section, in report order.
+"""From results to two documents, the report and its appendix: one function per section.
 
-``build_document`` runs the functions of ``SECTIONS`` in turn. A new kind of section is
-one more function in that tuple; a new scenario's section is registered in
-``bench.report.scenarios``, not here.
+``build_document`` runs the functions of ``SECTIONS`` in turn: the decision page, the
+claims, one short section per scenario (its headline chart, a few findings, a link to the
+rest), the run in brief, integrity, failed cells (when any) and how to reproduce the run.
+``build_appendix`` runs those of ``APPENDIX``: every scenario in detail, the links, TLS
+overhead, capabilities, per-command latency, the integrity of every cell, micro-benchmarks,
+and the environment and plan in full. A new kind of section is one more function in one of
+those tuples; a new scenario's parts are registered in ``bench.report.scenarios``, not here.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import numpy
 
 from bench.report import links, units
 from bench.report.capabilities import capabilities
-from bench.report.cells import Grid, cell_anchor, link_figures, link_label, scenarios, shows_links, tls_label
+from bench.report.cells import Grid, link_figures, link_label, scenarios, shows_links, tls_label
+from bench.report.decision import decision_section
 from bench.report.document import (
+    Anchor,
     Block,
-    Break,
+    BulletList,
+    Chart,
     Code,
     CodeBlock,
     Document,
@@ -28,11 +35,13 @@ from bench.report.document import (
     Table,
     Text,
     joined,
+    slug,
     text,
 )
 from bench.report.overhead import Overhead, overheads, typical
 from bench.report.scenarios import report_for
-from bench.report.verdicts import claims_section
+from bench.report.scenarios.base import detail_anchor, detail_title, headline_chart, title
+from bench.report.verdicts import claims_evidence, claims_section
 from bench.results import CellResult, Results
 
 SectionBuilder = Callable[[Results], Section | list[Section]]
@@ -52,59 +61,32 @@ PLAN_LABELS = {
     "pipelining": "pipelining allowed",
 }
 IDS_SHOWN = 20  # message ids named per integrity problem before "and N more"
+INTEGRITY_TITLE = "Integrity of every cell"
 
 
-def summary(results: Results) -> Section:
+def _run_words(results: Results) -> str:
+    """The run in one sentence: cells, servers, TLS, links, mailbox, samples."""
     plan = results.plan
     corpus = plan.get("corpus", {})
+    grids = [Grid.of(results, name) for name in scenarios(results)]
+    servers = list(dict.fromkeys(server for grid in grids for server in grid.servers))
+    settings = list(dict.fromkeys(tls for grid in grids for tls in grid.tls))
+    words = f"run {results.run_id}: {len(results.cells)} cells on {', '.join(servers) or 'no server'}"
+    if settings:
+        words += f", with {' and '.join(tls_label(tls) for tls in settings)}"
+    figures = link_figures(results)
+    if shows_links(list(figures)):
+        words += f", over the links {', '.join(link_label(name, f) for name, f in figures.items())}"
     facts = []
     if "messages" in corpus:
         size = f", {units.byte_size(corpus['bytes'])}" if "bytes" in corpus else ""
         facts.append(f"a mailbox of {units.number(corpus['messages'])} {corpus.get('source', '')} messages{size}")
     if "repeat" in plan:
         facts.append(f"{plan['repeat']} samples per cell")
-    if results.micro:
-        count = len(results.micro)
-        facts.append(f"{count} micro-benchmark{'' if count == 1 else 's'} (see Micro-benchmarks)")
-    grids = [Grid.of(results, name) for name in scenarios(results)]
-    servers = list(dict.fromkeys(server for grid in grids for server in grid.servers))
-    settings = list(dict.fromkeys(tls for grid in grids for tls in grid.tls))
-    opening = f"Run {results.run_id}: {len(results.cells)} cells on {', '.join(servers) or 'no server'}"
-    if settings:
-        opening += f", with {' and '.join(tls_label(tls) for tls in settings)}"
-    figures = link_figures(results)
-    if shows_links(list(figures)):
-        opening += f", over the links {', '.join(link_label(name, f) for name, f in figures.items())}"
-    blocks: list[Block] = [Paragraph(text(opening + (f"; {'; '.join(facts)}." if facts else ".")))]
-    for grid in grids:
-        report = report_for(grid.scenario)
-        if report.summary is not None:
-            blocks += report.summary(results, grid)
-        blocks += links.summary_lines(results, grid)
-        line = _tls_summary(grid)
-        if line is not None:
-            blocks.append(Paragraph(line))
+    return words + (f"; {'; '.join(facts)}" if facts else "")
 
-    checked = [cell for cell in results.cells if cell.integrity]
-    passed = [cell for cell in checked if cell.integrity.get("passed")]
-    messages = sum(int(cell.integrity.get("checked", 0)) for cell in checked)
-    closing: list[Any] = [
-        f"Integrity: {len(passed)} of {len(checked)} checked cells passed "
-        + f"({units.number(messages)} messages checked in all)."
-    ]
-    refusing = [cell for cell in results.cells if cell.info.get("refused")]
-    if refusing:
-        closing.append(f" In {len(refusing)} cell{'' if len(refusing) == 1 else 's'} the server refused corpus "
-                       "messages at delivery; the rest were delivered and checked (see Integrity).")
-    failed = results.failed_cells
-    if failed:
-        closing.append(f" {len(failed)} of {len(results.cells)} cells failed: ")
-        closing += joined([Code(cell.id) for cell in failed])
-        closing.append("; their figures are left out above (see Failed cells).")
-    else:
-        closing.append(" No cell failed.")
-    blocks.append(Paragraph(text(*closing)))
-    return Section("Summary", blocks)
+
+APPENDIX_TOP = "appendix-top"  # the appendix's first place, for links from the report
 
 
 def _tls_summary(every: Grid) -> Text | None:
@@ -129,7 +111,7 @@ def _tls_summary(every: Grid) -> Text | None:
                          + "; ".join(per_server) + ".")
     if not parts:
         return None
-    return text(Strong("TLS:"), " ", " ".join(parts), " Per cell under TLS overhead.")
+    return text(Strong("In short:"), " ", " ".join(parts))
 
 
 def _describe(value: Any) -> str:
@@ -258,9 +240,12 @@ def tls_overhead(results: Results) -> Section:
         "sample counts allow it, else min–max ranges apart). n/a: one side is missing, failed or did not "
         "record the figure."
     ))]
-    tables = []
+    tables: list[Block] = []
     for name in scenarios(results):
         grid = Grid.of(results, name)
+        line = _tls_summary(grid)
+        if line is not None:
+            blocks.append(Paragraph(line))
         per_link = grid.links if grid.shows_links else [None]
         tables += [table for server in grid.servers for link in per_link
                    if (table := _overhead_table(grid, server, link)) is not None]
@@ -305,7 +290,32 @@ def plan_and_corpus(results: Results) -> Section:
     return Section("Plan & corpus", blocks)
 
 
-def scenario_sections(results: Results) -> list[Section]:
+def scenario_brief(results: Results, name: str) -> Section:
+    """A scenario in the report: what it does, its headline chart, a few findings, and a
+    link to the rest in the appendix."""
+    grid = Grid.of(results, name)
+    report = report_for(name)
+    blocks: list[Block] = [Paragraph(text(report.about))] if report.about else []
+    blocks += headline_chart(results, grid, report.headline)
+    lines = report.findings(results, grid) if report.findings is not None else []
+    if lines:
+        blocks.append(BulletList(tuple(lines)))
+    if report.brief is not None:
+        blocks += report.brief(grid)
+    failed = [cell for cell in grid.cells.values() if not cell.ok]
+    if failed:
+        blocks.append(Paragraph(text(f"{len(failed)} of {len(grid.cells)} cells failed; their figures are left "
+                                     "out (see Failed cells).")))
+    blocks.append(Paragraph(text("Every figure of every cell, per server, and the other charts: ",
+                                 Link(detail_title(name), detail_anchor(name)), " in the appendix.")))
+    return Section(title(name), blocks)
+
+
+def scenario_briefs(results: Results) -> list[Section]:
+    return [scenario_brief(results, name) for name in scenarios(results)]
+
+
+def scenario_details(results: Results) -> list[Section]:
     return [report_for(name).section(results, Grid.of(results, name)) for name in scenarios(results)]
 
 
@@ -401,11 +411,18 @@ def _problems(integrity: dict[str, Any], refused: dict[str, Any] | None = None) 
     return text(*pieces) if pieces else text("—")
 
 
-def integrity(results: Results) -> Section:
+INTEGRITY_SAID = ("After each sample the messages the device holds are compared with the corpus as delivered: "
+                  "a message missing, changed or not in the corpus fails the cell, however fast it was. "
+                  "Messages checked are summed over the cell's samples.")
+
+
+def _integrity_rows(results: Results, only_problems: bool = False) -> list[tuple[Text, ...]]:
     rows = []
     for name in scenarios(results):
         for cell in Grid.of(results, name).in_order():
             check = cell.integrity
+            if only_problems and check.get("passed") and not cell.info.get("refused"):
+                continue
             if not check:
                 rows.append((text(Code(cell.id)), text("—"), text("not checked"), _problems({}, cell.info.get("refused"))))
                 continue
@@ -419,24 +436,48 @@ def integrity(results: Results) -> Section:
                 verdict = text(f"passed{samples}, then the cell failed")
             rows.append((text(Code(cell.id)), text(units.number(check.get("checked", 0))), verdict,
                          _problems(check, cell.info.get("refused"))))
-    return Section(
-        "Integrity",
-        [
-            Paragraph(text(
-                "After each sample the messages the device holds are compared with the corpus as delivered: "
-                "a message missing, changed or not in the corpus fails the cell, however fast it was. "
-                "Messages checked are summed over the cell's samples."
-            )),
-            Table(("cell", "messages checked", "result", "problems"), tuple(rows), (False, True, False, False)),
-        ],
-    )
+    return rows
 
 
-def failed_cells(results: Results) -> Section:
+def _integrity_table(rows: list[tuple[Text, ...]]) -> Table:
+    return Table(("cell", "messages checked", "result", "problems"), tuple(rows), (False, True, False, False))
+
+
+def integrity(results: Results) -> Section:
+    """Every cell's integrity check (appendix)."""
+    return Section(INTEGRITY_TITLE, [Paragraph(text(INTEGRITY_SAID)), _integrity_table(_integrity_rows(results))])
+
+
+def integrity_brief(results: Results) -> Section:
+    """The integrity of the run in a few lines, and the cells that did not pass cleanly."""
+    checked = [cell for cell in results.cells if cell.integrity]
+    passed = [cell for cell in checked if cell.integrity.get("passed")]
+    messages = sum(int(cell.integrity.get("checked", 0)) for cell in checked)
+    words: list[Any] = [
+        Strong(f"{len(passed)} of {len(checked)} checked cells passed"),
+        f" ({units.number(messages)} messages checked in all). {INTEGRITY_SAID}"
+    ]
+    refusing = [cell for cell in results.cells if cell.info.get("refused")]
+    if refusing:
+        words.append(f" In {len(refusing)} cell{'' if len(refusing) == 1 else 's'} the server refused corpus "
+                     "messages at delivery; the rest were delivered and checked.")
+    failed = results.failed_cells
+    words.append(f" {len(failed)} of {len(results.cells)} cells failed (below)." if failed else " No cell failed.")
+    blocks: list[Block] = [Paragraph(text(*words))]
+    rows = _integrity_rows(results, only_problems=True)
+    if rows:
+        blocks.append(_integrity_table(rows))
+    blocks.append(Paragraph(text("Every cell's check: ", Link(INTEGRITY_TITLE, slug(INTEGRITY_TITLE)),
+                                 " in the appendix.")))
+    return Section("Integrity", blocks)
+
+
+def failed_cells(results: Results) -> list[Section]:
+    """The cells that failed, with their errors; no section when none did."""
     failed = results.failed_cells
     if not failed:
-        return Section("Failed cells", [Paragraph(text("None: every cell completed."))])
-    return Section(
+        return []
+    return [Section(
         "Failed cells",
         [
             Paragraph(text(f"{len(failed)} of {len(results.cells)} cells failed; the run went on without them.")),
@@ -445,7 +486,7 @@ def failed_cells(results: Results) -> Section:
                 tuple((text(Code(cell.id)), text(Code(cell.error or "no error recorded"))) for cell in failed),
             ),
         ],
-    )
+    )]
 
 
 def reproduce(results: Results) -> Section:
@@ -463,33 +504,104 @@ def reproduce(results: Results) -> Section:
     )
 
 
+def run_brief(results: Results) -> Section:
+    """Environment, plan and corpus in a few lines; the full tables are in the appendix."""
+    env = results.environment
+    plan = results.plan
+    lines: list[Text] = []
+    machine = [_machine(env["machine"])] if "machine" in env else []
+    software = [f"Python {env['python']}"] if "python" in env else []
+    docker = env.get("docker")
+    if isinstance(docker, dict) and docker.get("server"):
+        software.append(f"Docker {docker['server']}")
+    if machine or software:
+        lines.append(text(Strong("Machine:"), " ", "; ".join(machine + software), "."))
+    servers = []
+    for name, server in env.get("servers", {}).items():
+        offered = {True: ", TLS offered", False: ", no TLS"}.get(server.get("tls"), "")
+        servers.append(f"{name} {server.get('version', '(version not recorded)')}{offered}")
+    image = env.get("base_image")
+    if servers or image:
+        base = []
+        if isinstance(image, dict):
+            base = ["; base image ", Code(str(image.get("ref", "?"))), f" ({image.get('source', 'source not recorded')})"]
+        lines.append(text(Strong("Servers:"), " ", "; ".join(servers) or "not recorded", *base, "."))
+    planned = [f"{label} {_describe(plan[key])}" for key, label in PLAN_LABELS.items()
+               if key in plan and key not in ("links", "cells")]
+    if planned:
+        lines.append(text(Strong("Plan:"), " ", "; ".join(planned), f"; {len(results.cells)} cells."))
+    corpus = plan.get("corpus", {})
+    if corpus:
+        size = f", {units.byte_size(corpus['bytes'])}" if "bytes" in corpus else ""
+        count = f"{units.number(corpus['messages'])} messages" if "messages" in corpus else "messages"
+        statement = corpus.get("canonicalisation")
+        lines.append(text(Strong("Corpus:"), " ", f"{corpus.get('source', 'unknown source')}, {count}{size}. ",
+                          _sentence(statement[:1].upper() + statement[1:]) if statement
+                          else "How messages were canonicalised is not recorded."))
+    lines.append(text(Strong("Ran:"), " ", f"{results.started_at} to {results.finished_at or 'did not finish'}."))
+    return Section("Environment, plan and corpus", [
+        BulletList(tuple(lines)),
+        Paragraph(text("In full in the appendix: ", *joined([Link(name, slug(name)) for name in
+                                                              ("Environment", "Plan & corpus", "Capabilities")]),
+                       ".")),
+    ])
+
+
 SECTIONS: tuple[SectionBuilder, ...] = (
-    summary,
+    decision_section,
     claims_section,
-    environment,
-    capabilities,
-    plan_and_corpus,
-    scenario_sections,
-    links.links_section,
-    tls_overhead,
-    micro_benchmarks,
-    command_latency,
-    integrity,
+    scenario_briefs,
+    run_brief,
+    integrity_brief,
     failed_cells,
     reproduce,
 )
 
+APPENDIX: tuple[SectionBuilder, ...] = (
+    claims_evidence,
+    scenario_details,
+    links.links_section,
+    tls_overhead,
+    capabilities,
+    command_latency,
+    integrity,
+    micro_benchmarks,
+    environment,
+    plan_and_corpus,
+)
 
-def build_document(results: Results, sections: Sequence[SectionBuilder] = SECTIONS) -> Document:
-    """The whole report as one document, built once and rendered by every format."""
-    document = Document(
-        title=f"mailbench report: run {results.run_id}",
-        intro=[Paragraph(text(
-            "IMAP against POP3, measured on real mail servers in containers. "
-            f"Started {results.started_at}, finished {results.finished_at or 'not finished'}."
-        ))],
-    )
+
+def _document(title: str, intro: list[Block], results: Results, sections: Sequence[SectionBuilder]) -> Document:
+    document = Document(title=title, intro=intro)
     for build in sections:
         made = build(results)
         document.sections.extend(made if isinstance(made, list) else [made])
     return document
+
+
+def build_document(results: Results, sections: Sequence[SectionBuilder] = SECTIONS) -> Document:
+    """The report as one document, built once and rendered by every format."""
+    return _document(f"mailbench report: run {results.run_id}", [Paragraph(text(
+        "IMAP against POP3, measured on real mail servers in containers, ", _run_words(results), ". "
+        f"Started {results.started_at}, finished {results.finished_at or 'not finished'}. This report gives the "
+        "decision, the claims and each scenario's headline; every figure of every cell is in ",
+        Link("the appendix", APPENDIX_TOP), " (appendix.md; in report.html, folded at the end).",
+    ))], results, sections)
+
+
+def build_appendix(results: Results, sections: Sequence[SectionBuilder] = APPENDIX) -> Document:
+    """The appendix: every figure of every cell. The charts the report shows as scenario
+    headlines are not repeated here."""
+    appendix = _document(f"Appendix: run {results.run_id}", [Paragraph(text(
+        Anchor(APPENDIX_TOP), "The detail behind the report (report.md) of ", _run_words(results), ": the "
+        "evidence for each claim, each scenario in detail, then the links, TLS overhead, capabilities, per-command latency, the integrity "
+        "of every cell, micro-benchmarks, and the environment and plan in full. A figure is the median of "
+        "the cell's samples with their range (min–max), or, where every sample had the same value, that "
+        "value and the number of samples.",
+    ))], results, sections)
+    headlines = {block.stem for name in scenarios(results)
+                 for block in headline_chart(results, Grid.of(results, name), report_for(name).headline)
+                 if isinstance(block, Chart)}
+    for _, section in appendix.walk():
+        section.blocks = [b for b in section.blocks if not (isinstance(b, Chart) and b.stem in headlines)]
+    return appendix

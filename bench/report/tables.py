@@ -2,6 +2,10 @@
 
 The link column is there when the grid has several links or a relayed one.
 
+A figure that every sample of a cell had (round trips, a device scenario's outcome) is shown
+once with the number of samples (``7 (all 3 samples)``, ``figure``), never as a range of
+equal values.
+
 A scenario's section picks the metrics it shows as a list of ``Column``s; the unit of
 every column is in its header, and byte columns choose the unit that fits their values.
 ``interval_table`` adds each median's confidence interval for the metrics where the
@@ -14,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.report import units
-from bench.report.cells import Grid, cell_anchor, stat_of
-from bench.report.document import Anchor, Spread, Strong, Table, Text, text
+from bench.report.cells import Grid, Stat, cell_anchor, stat_of
+from bench.report.document import Anchor, Same, Spread, Strong, Table, Text, text
 from bench.report.stats import MIN_SAMPLES, median_interval
 from bench.results import CellResult
 
@@ -46,7 +50,9 @@ KNOWN = {
         Column("client_cpu_s", "client CPU (s)"),
         Column("server_cpu_s", "server CPU (s)"),
         Column("client_peak_rss_mb", "client peak RSS (MB)"),
+        Column("client_rss_growth_mb", "client RSS growth (MB)"),
         Column("server_mem_mb", "server memory (MB)"),
+        Column("server_mem_delta_mb", "server memory change (MB)"),
         Column("server_disk_bytes", "server disk before", is_bytes=True),
         Column("server_disk_after_bytes", "server disk after", is_bytes=True),
         Column("limit_s", "limit (s)"),
@@ -61,6 +67,14 @@ KNOWN = {
         Column("recover_s", "recovered in (s)"),
     )
 }
+
+
+def figure(stat: Stat, fmt: Callable[[float], str] = units.number) -> Same | Spread:
+    """A cell's figure: the value with the number of samples when every sample had it, else
+    the median with the samples' range."""
+    if stat.n > 1 and stat.min == stat.max:
+        return Same(fmt(stat.median), stat.n)
+    return Spread(fmt(stat.median), fmt(stat.min), fmt(stat.max))
 
 
 def column_for(metric: str) -> Column:
@@ -78,7 +92,8 @@ def column_for(metric: str) -> Column:
 def metric_table(
     grid: Grid, server: str, metrics: Sequence[str], caption: str = "", *, anchors: bool = False
 ) -> Table:
-    """Rows of (variant, link, mode, TLS), one column per metric, each cell median (min–max).
+    """Rows of (variant, link, mode, TLS), one column per metric, each cell median (min–max),
+    or the value every sample had (``figure``).
 
     With ``anchors`` each row is the place the cell's links lead to (``cell_anchor``):
     give it to one table per cell only.
@@ -114,7 +129,7 @@ def metric_table(
             if stat is None:
                 row.append(text("n/a"))
             else:
-                row.append(text(Spread(fmt(stat.median), fmt(stat.min), fmt(stat.max))))
+                row.append(text(figure(stat, fmt)))
         rows.append(tuple(row))
     return Table(
         headers=tuple(headers),
@@ -160,7 +175,8 @@ def interval_table(grid: Grid, server: str, metric: str, caption: str = "") -> T
             shown = (
                 text(str(stat.n)),
                 text(units.number(stat.median)),
-                text(f"{units.number(stat.min)}–{units.number(stat.max)}"),
+                text(f"{units.number(stat.min)}–{units.number(stat.max)}" if stat.min != stat.max
+                     else f"all {stat.n} the same"),
                 text(interval_text(stat.values)),
             )
         rows.append((*key_cells(grid, cell), *shown))

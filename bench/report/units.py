@@ -1,13 +1,13 @@
 """How figures are written in a report: significant digits, byte units, factors.
 
-Every number a report shows goes through these functions, so the tables, the summary
+Every number a report shows goes through these functions, so the tables, the findings
 and the charts agree on how a figure looks.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -68,3 +68,17 @@ def byte_size(value: float) -> str:
 
 def seconds(value: float) -> str:
     return f"{number(value)} s"
+
+
+def share(value: float) -> str:
+    """A share as a percentage: ``100%``, ``98.5%``, ``0%``."""
+    return f"{number(value * 100)}%"
+
+
+def span(values: Iterable[float], fmt: Callable[[float], str] = number) -> str:
+    """Several figures as one: ``7`` when they read the same, else ``7–8`` (lowest–highest)."""
+    shown = sorted(set(values))
+    if not shown:
+        return "n/a"
+    low, high = fmt(shown[0]), fmt(shown[-1])
+    return low if low == high else f"{low}–{high}"

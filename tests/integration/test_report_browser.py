@@ -2,9 +2,14 @@
 
 The report of a stored run (tests/data/results_real_tls.json) is rendered into a temporary
 folder and opened as ``file://.../report.html``. The page must load without a console error,
-a page (uncaught script) error or a failed request; every image must have decoded (natural
-width > 0) and be laid out; the section headings must be there and the in-page links must
-lead somewhere; and a full-page screenshot is written next to the report.
+a page (uncaught script) error or a failed request; the appendix must be folded (a closed
+``<details>``) and open when a link leads into it; once it is open, every image must have
+decoded (natural width > 0) and be laid out; the section headings must be there and the
+in-page links must lead somewhere; and a full-page screenshot is written next to the report.
+
+The page is also opened 390 px wide (a phone): the contents list must not overlap itself or
+run out of its box, the page must not scroll sideways, and no code span may stand apart
+from the punctuation after it.
 
 Playwright drives the system's chromium (``executable_path``): it never downloads a browser
 (``playwright install`` is not needed and not called). ``--no-sandbox`` because the tests run
@@ -30,8 +35,10 @@ pytestmark = pytest.mark.integration
 DATA = Path(__file__).resolve().parents[1] / "data"
 RESULTS = DATA / "results_real_tls.json"
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 60_000
-REQUIRED_HEADINGS = {"Summary", "Claims", "Environment", "Capabilities", "Integrity"}
+REQUIRED_HEADINGS = {"Decision: which protocol, for which user", "Claims", "Scenario: bulk-fetch", "Integrity",
+                     "Capabilities", "Per-command latency", "Integrity of every cell"}
 
 # Every image the page uses: <img>, <object>/<embed> data, SVG <image> and CSS background
 # images. Each is loaded again as an Image to learn whether it decodes; an <img> also reports
@@ -77,6 +84,58 @@ async () => {
 }
 """
 
+# At a phone's width: in the contents list, each entry's text (the rectangles of its lines) and
+# the room its number takes left of it (the list's left padding, where the first column's
+# numbers stand); any two of those overlapping, an entry whose text runs out of the list, and
+# how far the page is wider than the screen.
+_NARROW_JS = """
+() => {
+    const list = document.querySelector('nav ol');
+    const room = parseFloat(getComputedStyle(list).paddingLeft);
+    const bounds = list.getBoundingClientRect();
+    const items = Array.from(list.querySelectorAll('li')).map(li => {
+        const range = document.createRange();
+        range.selectNodeContents(li);
+        const lines = Array.from(range.getClientRects()).filter(r => r.width > 0);
+        const box = li.getBoundingClientRect();
+        const first = lines.length ? lines[0] : box;
+        return {text: li.innerText.slice(0, 40), lines,
+                number: {left: box.left - room, right: box.left, top: first.top, bottom: first.bottom}};
+    });
+    const meet = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5
+                        && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+    const overlaps = [];
+    items.forEach((a, i) => items.forEach((b, j) => {
+        if (i === j) return;
+        if (a.lines.some(line => meet(line, b.number) || (j > i && b.lines.some(other => meet(line, other))))) {
+            overlaps.push([a.text, b.text]);
+        }
+    }));
+    const outside = items.filter(i => i.lines.some(r => r.right > bounds.right + 1)).map(i => i.text);
+    return {count: items.length, overlaps, outside,
+            pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
+}
+"""
+
+# The gap between the last character of each code span and the punctuation right after it,
+# in CSS pixels: the code's padding and background would show as a space.
+_CODE_GAPS_JS = """
+() => Array.from(document.querySelectorAll('code')).flatMap(code => {
+    const next = code.nextSibling;
+    if (!next || next.nodeType !== Node.TEXT_NODE || !/^[,.;:!?)\\]]/.test(next.textContent)) return [];
+    const own = code.lastChild;
+    if (!own || own.nodeType !== Node.TEXT_NODE || !own.textContent.length) return [];
+    const last = document.createRange(), range = document.createRange();
+    last.setStart(own, own.textContent.length - 1);
+    last.setEnd(own, own.textContent.length);
+    range.setStart(next, 0);
+    range.setEnd(next, 1);
+    const mark = range.getBoundingClientRect(), end = last.getBoundingClientRect();
+    if (Math.abs(mark.top - end.top) > end.height) return [];  // wrapped to the next line
+    return [{code: code.textContent.slice(0, 40), gap: mark.left - end.right}];
+})
+"""
+
 _ANCHORS_JS = """
 () => Array.from(document.querySelectorAll('a[href^="#"]'))
     .map(a => a.getAttribute('href'))
@@ -106,6 +165,10 @@ class LoadedReport:
     failed_requests: list[str] = field(default_factory=list)
     images: dict = field(default_factory=dict)
     headings: list[str] = field(default_factory=list)
+    appendix_open_at_load: bool | None = None
+    appendix_opened_by_link: bool | None = None
+    narrow: dict = field(default_factory=dict)
+    code_gaps: list = field(default_factory=list)
     broken_anchors: list[str] = field(default_factory=list)
     title: str = ""
     scroll_size: tuple[int, int] = (0, 0)
@@ -135,6 +198,12 @@ def loaded(tmp_path_factory) -> LoadedReport:
             page.on("requestfailed", lambda r: report.failed_requests.append(f"{r.url[:80]}: {r.failure}"))
             page.goto(files.html.as_uri(), wait_until="load")
             page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+            report.appendix_open_at_load = page.evaluate("document.getElementById('appendix').open")
+            # a link from the report into the appendix (a claim's evidence) opens it
+            page.locator('a[href^="#evidence-"]').first.click()
+            report.appendix_opened_by_link = page.evaluate("document.getElementById('appendix').open")
+            page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            page.wait_for_function("Array.from(document.images).every(i => i.complete)")
             report.images = page.evaluate(_IMAGES_JS)
             report.headings = [h.strip() for h in page.locator("h2").all_inner_texts()]
             report.broken_anchors = page.evaluate(_ANCHORS_JS)
@@ -143,6 +212,12 @@ def loaded(tmp_path_factory) -> LoadedReport:
                 page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
             )
             page.screenshot(path=str(report.screenshot), full_page=True)
+            report.code_gaps = page.evaluate(_CODE_GAPS_JS)
+            phone = browser.new_page(viewport=PHONE)
+            phone.set_default_timeout(TIMEOUT_MS)
+            phone.goto(files.html.as_uri(), wait_until="load")
+            report.narrow = phone.evaluate(_NARROW_JS)
+            phone.screenshot(path=str(out_dir / "report-390.png"))
         finally:
             browser.close()
     return report
@@ -166,6 +241,25 @@ def test_every_image_loaded_and_is_shown(loaded):
     assert all(i["alt"] for i in imgs), "every image has alt text"
     others = [o for o in loaded.images["others"] if o["naturalWidth"] <= 0]
     assert others == [], f"object, SVG or background images that did not load: {others}"
+
+
+def test_appendix_is_folded_and_a_link_opens_it(loaded):
+    assert loaded.appendix_open_at_load is False
+    assert loaded.appendix_opened_by_link is True
+
+
+def test_contents_list_does_not_overlap_at_a_phone_s_width(loaded):
+    narrow = loaded.narrow
+    assert narrow["count"] > 5
+    assert narrow["overlaps"] == [], f"contents entries overlapping at 390 px: {narrow['overlaps']}"
+    assert narrow["outside"] == [], f"contents entries running out of the list: {narrow['outside']}"
+    assert narrow["pageWidth"] <= narrow["viewport"], "the page scrolls sideways at 390 px"
+
+
+def test_no_gap_between_a_code_span_and_its_punctuation(loaded):
+    assert loaded.code_gaps, "the report has code spans followed by punctuation"
+    apart = [g for g in loaded.code_gaps if g["gap"] > 1.0]
+    assert apart == [], f"punctuation standing apart from its code span: {apart[:5]}"
 
 
 def test_sections_and_in_page_links(loaded):

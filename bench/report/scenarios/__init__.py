@@ -1,9 +1,10 @@
 """The scenarios' parts of the report, registered by name.
 
-To give a new scenario its own section, write a module here with a section function
-(and, if it has something to say in the summary, a summary function), build a
-``ScenarioReport`` in it, and add that to ``REPORTS`` below. A scenario that is not
-registered still gets a section: a table of every metric it recorded.
+To give a new scenario its own section, write a module here with a section function (the
+scenario in detail, for the appendix) and, for the report, a findings function and the kinds
+of chart its headline is chosen from; build a ``ScenarioReport`` in it, and add that to
+``REPORTS`` below. A scenario that is not registered still gets both: in the report its first
+chart, in the appendix a table of every metric it recorded.
 """
 
 from __future__ import annotations

@@ -1,31 +1,65 @@
-"""What a scenario contributes to a report, and the layout used when it has none."""
+"""What a scenario contributes to a report, and the layout used when it has none.
+
+A scenario has two parts: in the report, a short section (``ScenarioReport.about``, one
+headline chart, a few findings and a link to the rest); in the appendix, the scenario in
+detail (``ScenarioReport.section``: every figure of every cell, per server, and the other
+charts).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.report import charts
-from bench.report.cells import Grid
-from bench.report.document import Block, Chart, Paragraph, Section, text
+from bench.report import charts, units
+from bench.report.cells import Grid, Stat
+from bench.report.document import Block, Chart, Paragraph, Section, Text, slug, text
 from bench.report.tables import interval_table, metric_table
 from bench.results import Results
 
 SectionFunction = Callable[[Results, Grid], Section]
-SummaryFunction = Callable[[Results, Grid], list[Block]]
+FindingsFunction = Callable[[Results, Grid], list[Text]]
+BriefFunction = Callable[[Grid], list[Block]]
+
+# The charts a scenario without a headline of its own leads with, the first that was drawn.
+HEADLINE_KINDS = ("servers-time", "time", "bytes", "round-trips")
 
 
 @dataclass(frozen=True)
 class ScenarioReport:
-    """A scenario's part of the report: its section and, optionally, its summary lines."""
+    """A scenario's part of the report: the section in detail (appendix), and for the
+    report a sentence on what it does, the kinds of chart its headline is chosen from
+    (the first drawn), its findings and, where a few lines cannot say it, a small table
+    (``brief``)."""
 
     name: str
     section: SectionFunction
-    summary: SummaryFunction | None = None
+    findings: FindingsFunction | None = None
+    headline: tuple[str, ...] = HEADLINE_KINDS
+    about: str = ""
+    brief: BriefFunction | None = None
 
 
 def title(scenario: str) -> str:
+    """The scenario's section in the report."""
     return f"Scenario: {scenario}"
+
+
+def detail_title(scenario: str) -> str:
+    """The scenario's section in the appendix."""
+    return f"{scenario} in detail"
+
+
+def detail_anchor(scenario: str) -> str:
+    return slug(detail_title(scenario))
+
+
+def _chart_block(results: Results, chart: charts.PlannedChart, where: str) -> Chart:
+    grid = Grid.of(results, chart.scenario)
+    caption = chart.spec.caption
+    if chart.link is not None:
+        caption = f"Link {grid.link_label(chart.link)}. {caption}"
+    return Chart(stem=chart.stem, alt=f"{chart.scenario}, {where}: {caption}", caption=caption)
 
 
 def chart_blocks(results: Results, scenario: str, server: str | None = None,
@@ -36,16 +70,50 @@ def chart_blocks(results: Results, scenario: str, server: str | None = None,
     where = f"on {server}" if variant is None else f"variant {variant}, servers compared"
     if section == "links":
         where = f"on {server}, variant {variant}"
-    grid = Grid.of(results, scenario)
-    blocks: list[Block] = []
-    for chart in charts.planned_charts(results, scenario):
-        if chart.spec.section != section or (chart.server, chart.variant) != (server, variant):
-            continue
-        caption = chart.spec.caption
-        if chart.link is not None:
-            caption = f"Link {grid.link_label(chart.link)}. {caption}"
-        blocks.append(Chart(stem=chart.stem, alt=f"{scenario}, {where}: {caption}", caption=caption))
-    return blocks
+    return [_chart_block(results, chart, where) for chart in charts.planned_charts(results, scenario)
+            if chart.spec.section == section and (chart.server, chart.variant) == (server, variant)]
+
+
+def headline_chart(results: Results, grid: Grid, kinds: Sequence[str] = HEADLINE_KINDS) -> list[Block]:
+    """The scenario's headline: the first chart of ``kinds`` that was drawn, on the reference
+    link (or against the round-trip time of every link), for the first server, and for the
+    ``full`` (else the first) variant."""
+    planned = [c for c in charts.planned_charts(results, grid.scenario) if c.link in (None, grid.reference_link)]
+    preferred = "full" if "full" in grid.variants else (grid.variants[0] if grid.variants else None)
+    for kind in kinds:
+        found = [c for c in planned if c.spec.kind == kind]
+        found.sort(key=lambda c: (c.variant not in (None, preferred),
+                                  grid.servers.index(c.server) if c.server in grid.servers else 0))
+        if found:
+            chart = found[0]
+            caption = chart.spec.caption
+            if chart.server is not None and len(grid.servers) > 1:
+                caption = f"On {chart.server}; the other servers' in the appendix. {caption}"
+            if chart.link is not None:
+                caption = f"Link {grid.link_label(chart.link)}. {caption}"
+            return [Chart(stem=chart.stem, alt=f"{grid.scenario}: {caption}", caption=caption)]
+    return []
+
+
+def across(grid: Grid, mode: str, variant: str, metric: str, fmt: Callable[[float], str] = units.number) -> str | None:
+    """One mode's median on every server of the grid, in a few words: ``311 on every server``,
+    ``dovecot 0.30, cyrus 0.44``; ``None`` when no server recorded it."""
+    stats = {s: st for s in grid.servers if (st := grid.stat(s, mode, variant, grid.reference_tls, metric))}
+    if not stats:
+        return None
+    shown = {s: fmt(st.median) for s, st in stats.items()}
+    values = set(shown.values())
+    if len(values) == 1:
+        value = values.pop()
+        if len(grid.servers) == 1:
+            return value
+        return f"{value} on every server" if len(stats) == len(grid.servers) else f"{value} on {', '.join(stats)}"
+    return ", ".join(f"{server} {value}" for server, value in shown.items())
+
+
+def same_in_every_sample(stats: Sequence[Stat]) -> bool:
+    """Whether each of the cells had one value in all its samples (and more than one sample)."""
+    return bool(stats) and all(st.n > 1 and st.min == st.max for st in stats)
 
 
 GENERIC_COLUMNS = 6  # metrics per table in a generic section: wider tables cannot be read
@@ -56,7 +124,7 @@ def generic_section(results: Results, grid: Grid) -> Section:
     metrics stand together), per server, for scenarios with no layout of their own."""
     metrics = sorted(grid.metric_names())
     section = Section(
-        title(grid.scenario),
+        detail_title(grid.scenario),
         [Paragraph(text("This scenario has no report layout of its own yet: every metric it recorded is shown, "
                         "median (min–max) over the samples of each cell."))],
     )
@@ -88,10 +156,10 @@ MetricGroup = tuple[tuple[str, ...], str]  # metrics, caption
 
 def grouped_section(results: Results, grid: Grid, intro: list[Block], groups: list[MetricGroup],
                     extra: Callable[[Grid, str], list[Block]] | None = None) -> Section:
-    """A scenario's section: ``intro``, then per server a table per group of metrics (those
+    """A scenario in detail: ``intro``, then per server a table per group of metrics (those
     recorded; groups with none are left out), ``extra`` blocks, the other recorded metrics in
     tables of a few each, and the server's charts."""
-    result = Section(title(grid.scenario), list(intro))
+    result = Section(detail_title(grid.scenario), list(intro))
     if len(grid.servers) > 1:
         compared = [block for v in grid.variants for block in chart_blocks(results, grid.scenario, variant=v)]
         if compared:

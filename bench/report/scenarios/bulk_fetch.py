@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import units
+from bench.report import links, units
 from bench.report.cells import Grid, Stat, tls_label
+from bench.report.charts import time_metric
 from bench.report.document import Block, BulletList, Paragraph, Section, Strong, Table, Text, text
-from bench.report.scenarios.base import ScenarioReport, chart_blocks, title
+from bench.report.overhead import overheads, typical
+from bench.report.scenarios.base import ScenarioReport, chart_blocks, detail_title, same_in_every_sample
 from bench.report.stats import differs
 from bench.report.tables import interval_table, metric_table
 from bench.results import Results
@@ -61,11 +63,12 @@ def section(results: Results, grid: Grid) -> Section:
             "time (1.00: as fast as the link allows). Time against round-trip time, and efficiency per mode, "
             "under Links."
         )))
-    result = Section(title(NAME), blocks)
+    result = Section(detail_title(NAME), blocks)
+    reference = grid.at(grid.reference_link)
     if len(grid.servers) > 1:
-        compared = [block for v in grid.variants for block in chart_blocks(results, NAME, variant=v)]
-        if compared:
-            result.children.append(Section(f"{NAME}: servers compared", compared))
+        compared = [*_servers_compared(grid),
+                    *(block for v in grid.variants for block in chart_blocks(results, NAME, variant=v))]
+        result.children.append(Section(f"{NAME}: servers compared", compared))
     groups = [
         (SPEED, f"Speed, {SPREAD}"),
         (TRAFFIC, f"Traffic, {SPREAD}"),
@@ -83,7 +86,8 @@ def section(results: Results, grid: Grid) -> Section:
                 tables.append(metric_table(grid, server, present, caption=caption, anchors=not tables))
             if metrics is SPEED and grid.has_metric("elapsed_s"):
                 tables.append(interval_table(grid, server, "elapsed_s", caption="Time, with the median's interval"))
-        result.children.append(Section(f"{NAME} on {server}", [*tables, *chart_blocks(results, NAME, server)]))
+        result.children.append(Section(f"{NAME} on {server}", [*_server_lines(results, reference, server, grid),
+                                                                 *tables, *chart_blocks(results, NAME, server)]))
     return result
 
 
@@ -135,7 +139,7 @@ def _variant_line(grid: Grid, server: str, variant: str) -> Text | None:
 
 
 def _conditions(results: Results, grid: Grid, server: str, every: Grid) -> Text:
-    """What the summary lines of one server hold for: ``grid`` is the reference link's,
+    """What the lines comparing one server's modes hold for: ``grid`` is the reference link's,
     ``every`` the grid of all links."""
     cells = grid.in_order(server)
     if every.shows_links:
@@ -286,38 +290,134 @@ def _same_mode_lines(grid: Grid) -> list[Text]:
     return lines
 
 
-def summary(results: Results, every: Grid) -> list[Block]:
-    """The answer on the reference link (lan when it ran); the other links are summed up
-    under Links (``bench.report.links``)."""
+def _servers_compared(every: Grid) -> list[Block]:
+    """Which mode was fastest on each server, and how far apart the servers are for the same
+    mode, on the reference link (lan when it ran)."""
     grid = every.at(every.reference_link)
-    blocks: list[Block] = []
-    if len(grid.servers) > 1:
-        on_link = f", link {grid.link_label(grid.links[0])}" if every.shows_links else ""
-        blocks.append(Paragraph(text(
-            Strong(f"{NAME}, servers compared"),
-            f" ({', '.join(grid.servers)}): which mode was fastest on each server, and how far apart the "
-            f"servers are for the same mode ({tls_label(grid.reference_tls)}{on_link}):",
-        )))
-        same_mode = _same_mode_lines(grid)
-        if same_mode:
-            blocks.append(BulletList(tuple(same_mode)))
-        blocks.append(_servers_table(grid))
-    for server in grid.servers:
-        lines = [line for line in [_fastest(grid, server)] if line is not None]
-        lines += [line for v in grid.variants if (line := _variant_line(grid, server, v)) is not None]
-        trips = [s.median for m in grid.modes for v in grid.variants
-                 if (s := grid.stat(server, m, v, grid.reference_tls, "round_trips")) is not None and s.median > 0]
-        if trips and max(trips) > 2 * min(trips):
-            lines.append(text(
-                "Every round trip waits for the link's latency, so the gap in round trips above "
-                "weighs more on a slower link than it does here."
-            ))
-        storage = _storage_line(grid, server)
-        if storage is not None:
-            lines.append(storage)
-        if lines:
-            blocks += [Paragraph(_conditions(results, grid, server, every)), BulletList(tuple(lines))]
+    on_link = f", link {grid.link_label(grid.links[0])}" if every.shows_links else ""
+    blocks: list[Block] = [Paragraph(text(
+        f"Which mode was fastest on each server ({', '.join(grid.servers)}), and how far apart the servers are "
+        f"for the same mode ({tls_label(grid.reference_tls)}{on_link}):",
+    ))]
+    same_mode = _same_mode_lines(grid)
+    if same_mode:
+        blocks.append(BulletList(tuple(same_mode)))
+    blocks.append(_servers_table(grid))
     return blocks
 
 
-REPORT = ScenarioReport(NAME, section, summary)
+def _server_lines(results: Results, grid: Grid, server: str, every: Grid) -> list[Block]:
+    """One server's modes compared in a few lines (``grid``: the reference link's)."""
+    if server not in grid.servers:
+        return []
+    lines = [line for line in [_fastest(grid, server)] if line is not None]
+    lines += [line for v in grid.variants if (line := _variant_line(grid, server, v)) is not None]
+    storage = _storage_line(grid, server)
+    if storage is not None:
+        lines.append(storage)
+    if not lines:
+        return []
+    return [Paragraph(_conditions(results, grid, server, every)), BulletList(tuple(lines))]
+
+
+def _factor_span(ratios: list[float]) -> str:
+    low, high = min(ratios), max(ratios)
+    return units.factor(low) if units.factor(low) == units.factor(high) else f"{low:.2f}–{units.factor(high)}"
+
+
+def _variant_finding(grid: Grid, variant: str) -> Text | None:
+    """The fastest mode of a variant on every server, and how much longer the others took."""
+    tls = grid.reference_tls
+    times = {s: t for s in grid.servers if (t := _times(grid, s, variant, tls))}
+    if not times:
+        return None
+    fastest = {s: min(t, key=lambda m: t[m].median) for s, t in times.items()}
+    winners: dict[str, list[str]] = {}
+    for server, mode in fastest.items():
+        winners.setdefault(mode, []).append(server)
+    if len(winners) == 1:
+        mode, servers = next(iter(winners.items()))
+        where = "on every server" if len(servers) == len(grid.servers) > 1 else f"on {', '.join(servers)}"
+        said: list[Any] = [Strong(mode), f" fastest {where}"]
+    else:
+        said = ["fastest: " + "; ".join(f"{mode} on {', '.join(servers)}" for mode, servers in winners.items())]
+    others = []
+    for mode in grid.modes:
+        pairs = [(times[s][mode], times[s][fastest[s]]) for s in times if mode in times[s] and mode != fastest[s]]
+        if not pairs:
+            continue
+        beyond = sum(differs(best.values, stat.values).significant for stat, best in pairs)
+        others.append(f"{mode} {_factor_span([stat.median / best.median for stat, best in pairs])} as long "
+                      f"(beyond the noise on {beyond} of {len(pairs)})")
+    messages = [st.median for s in times if (st := grid.stat(s, fastest[s], variant, tls, "messages"))]
+    count = f" ({units.span(messages)} messages)" if messages else ""
+    return text(Strong(variant_label(variant)), count, ": ", *said,
+                f"; {', '.join(others)}." if others else ".")
+
+
+def _round_trips_finding(grid: Grid) -> Text | None:
+    """Each mode's round trips in the full download (else the first variant), every server."""
+    variant = "full" if "full" in grid.variants else grid.variants[0]
+    tls = grid.reference_tls
+    parts, stats = [], []
+    for mode in grid.modes:
+        found = [st for s in grid.servers if (st := grid.stat(s, mode, variant, tls, "round_trips")) is not None]
+        if found:
+            parts.append(f"{mode} {units.span([st.median for st in found])}")
+            stats += found
+    if not parts:
+        return None
+    same = ", the same in every sample of each cell" if same_in_every_sample(stats) else ""
+    return text(f"Round trips of a {variant_label(variant).lower()} ({variant}): {', '.join(parts)}{same}; "
+                "each one waits for the link's latency, so they weigh more on a slow link than here.")
+
+
+def _tls_finding(grid: Grid) -> Text | None:
+    """What TLS cost, per server: the median over the cells of time and wire-byte ratios."""
+    parts = []
+    for tls in grid.tls:
+        if tls == "off":
+            continue
+        times, wires = [], []
+        for server in grid.servers:
+            found = [o for o in overheads(grid, server) if o.tls == tls]
+            time, wire = typical([o.time_ratio for o in found]), typical([o.wire_ratio for o in found])
+            if time is not None:
+                times.append(f"{server} {units.factor(time)}")
+            if wire is not None:
+                wires.append(wire)
+        if times:
+            wire_words = f"; bytes on the wire {_close_span(wires)}" if wires else ""
+            parts.append(f"{tls_label(tls)} against off, median of the cells' ratios: time {', '.join(times)}"
+                         f"{wire_words}")
+    return text("; ".join(parts) + ".") if parts else None
+
+
+def _close_span(ratios: list[float]) -> str:
+    low, high = units.close_factor(min(ratios)), units.close_factor(max(ratios))
+    return low if low == high else f"{low[:-1]}–{high}"
+
+
+def findings(results: Results, every: Grid) -> list[Text]:
+    """The modes compared on every server, on the reference link (lan when it ran); the other
+    links in one line per variant of the first server."""
+    grid = every.at(every.reference_link)
+    lines = [line for variant in grid.variants if (line := _variant_finding(grid, variant)) is not None]
+    for line in (_round_trips_finding(grid), _tls_finding(grid)):
+        if line is not None:
+            lines.append(line)
+    metric = time_metric(every)
+    if every.shows_links and metric is not None:
+        server = every.servers[0]
+        variant = "full" if "full" in every.variants else every.variants[0]
+        line = links.variant_line(every, server, variant, metric)
+        if line is not None:
+            lines.append(text(f"Over the links, on {server}, ", *line))
+    return lines
+
+
+REPORT = ScenarioReport(
+    NAME, section, findings, headline=("rtt", "servers-time", "time"),
+    about="A device downloads a mailbox holding the corpus (variants: every message in full, the headers only, "
+          "or only the mail that arrived since its last sync), and every message is checked against the corpus.",
+)

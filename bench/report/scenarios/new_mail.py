@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from bench.report import units
 from bench.report.cells import Grid
 from bench.report.charts import policies_of
-from bench.report.document import Block, Paragraph, Section, text
-from bench.report.scenarios.base import ScenarioReport, grouped_section
+from bench.report.document import Block, Paragraph, Section, Text, text
+from bench.report.scenarios.base import ScenarioReport, across, grouped_section
 from bench.results import Results
 
 NAME = "new-mail"
-SPREAD = "median (min–max) over the samples"
+SPREAD = "median (min–max) over the samples, or the value every sample had"
 
 
 def section(results: Results, grid: Grid) -> Section:
@@ -26,4 +27,20 @@ def section(results: Results, grid: Grid) -> Section:
     return grouped_section(results, grid, intro, groups)
 
 
-REPORT = ScenarioReport(NAME, section)
+def findings(results: Results, every: Grid) -> list[Text]:
+    grid = every.at(every.reference_link)
+    variant = grid.variants[0]
+    lines = []
+    for policy in [p for p in policies_of(grid, "latency_ms") if p]:
+        parts = [f"{mode} {value}" for mode in grid.modes
+                 if (value := across(grid, mode, variant, f"latency_ms_{policy}", lambda v: f"{units.number(v)} ms"))]
+        if parts:
+            lines.append(text(f"Delivery to visible, {policy}: ", "; ".join(parts), "."))
+    return lines
+
+
+REPORT = ScenarioReport(
+    NAME, section, findings, headline=("latency",),
+    about="A device keeps watch while new mail arrives (IMAP IDLE, or polling): how soon each message shows, and "
+          "what watching costs.",
+)

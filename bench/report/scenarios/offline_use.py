@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from bench.report import units
 from bench.report.cells import Grid
-from bench.report.document import Block, Paragraph, Section, text
+from bench.report.charts import policies_of
+from bench.report.document import Block, Paragraph, Section, Text, text
 from bench.report.scenarios.base import ScenarioReport, grouped_section
+from bench.report.scenarios.multi_device_sync import CHANGES, changes_line, rounds_table
 from bench.results import Results
 
 NAME = "offline-use"
-SPREAD = "median (min–max) over the samples"
+SPREAD = "median (min–max) over the samples, or the value every sample had"
 READABLE = ("readable_offline_share", "readable_offline_share_full", "readable_offline_share_headers",
             "readable_offline_share_online")
 LOSS = ("messages_lost_with_device", "messages_missing", "consistency_after_catchup", "consistency_final_min")
+POLICY_SAID = {"full": "full copy", "headers": "headers cached", "online": "online only"}
 
 
 def section(results: Results, grid: Grid) -> Section:
@@ -25,8 +29,57 @@ def section(results: Results, grid: Grid) -> Section:
     groups = [
         (READABLE, f"Share of the mailbox readable offline, {SPREAD}"),
         (LOSS, f"Messages lost with the device, and consistency against the intended mailbox, {SPREAD}"),
+        (CHANGES, f"Changes made on one device that reached the other by the end, per kind, {SPREAD}"),
     ]
-    return grouped_section(results, grid, intro, groups)
+    return grouped_section(results, grid, intro, groups, extra=rounds_table)
 
 
-REPORT = ScenarioReport(NAME, section)
+def _readable_line(grid: Grid) -> Text | None:
+    """Per mode, the share readable with no connection, per caching policy where it has several,
+    over every variant and server (lowest–highest where they differ)."""
+    tls = grid.reference_tls
+    policies = [p for p in policies_of(grid, "readable_offline_share") if p]
+    parts = []
+    for mode in grid.modes:
+        shown = []
+        for policy in policies or [""]:
+            metric = f"readable_offline_share_{policy}" if policy else "readable_offline_share"
+            values = [st.median for s in grid.servers for v in grid.variants
+                      if (st := grid.stat(s, mode, v, tls, metric)) is not None]
+            if values:
+                shown.append((POLICY_SAID.get(policy, policy), units.span(values, units.share)))
+        if not shown:
+            values = [st.median for s in grid.servers for v in grid.variants
+                      if (st := grid.stat(s, mode, v, tls, "readable_offline_share")) is not None]
+            shown = [("", units.span(values, units.share))] if values else []
+        if len({value for _, value in shown}) == 1 and shown:
+            parts.append(f"{mode} {shown[0][1]}")
+        elif shown:
+            parts.append(f"{mode} " + ", ".join(f"{value} ({said})" for said, value in shown))
+    return text("Readable with no connection, the most a client keeps (per caching policy where the mode has "
+                "several), every variant and server: ", "; ".join(parts), ".") if parts else None
+
+
+def _lost_line(grid: Grid) -> Text | None:
+    tls = grid.reference_tls
+    parts = []
+    for mode in grid.modes:
+        values = [st.median for s in grid.servers for v in grid.variants
+                  if (st := grid.stat(s, mode, v, tls, "messages_lost_with_device")) is not None]
+        if values:
+            parts.append(f"{mode} {units.span(values)}")
+    return text("Messages that exist nowhere once the mobile device is lost: ", "; ".join(parts),
+                ".") if parts else None
+
+
+def findings(results: Results, every: Grid) -> list[Text]:
+    grid = every.at(every.reference_link)
+    lines = [_readable_line(grid), _lost_line(grid), changes_line(grid, grid.variants[0])]
+    return [line for line in lines if line is not None]
+
+
+REPORT = ScenarioReport(
+    NAME, section, findings, headline=("readable-offline",),
+    about="A device through an outage (server down, or link cut): what it can read with no connection, how it "
+          "catches up, and what is lost with it if the device itself is lost.",
+)
