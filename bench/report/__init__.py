@@ -4,7 +4,7 @@
     from bench.report import render
     files = render(load("reports/<run-id>/results.json"), Path("reports/<run-id>"))
 
-``render`` draws the charts (``decision.write_decision_chart``, ``charts.write_charts``), builds the report and its appendix
+``render`` draws the charts (``charts.write_charts``, the decision chart among them), builds the report and its appendix
 once (``sections.build_document``, ``sections.build_appendix``) and renders them as
 ``report.md``, ``appendix.md`` and ``report.html`` (one self-contained page: the report, then
 the appendix folded in a ``<details>``).
@@ -20,7 +20,6 @@ from pathlib import Path
 
 from bench.report import html, markdown
 from bench.report.charts import write_charts
-from bench.report.decision import write_decision_chart
 from bench.report.document import Document
 from bench.report.sections import build_appendix, build_document
 from bench.results import Results
@@ -50,7 +49,7 @@ def render(results: Results, out_dir: Path) -> ReportFiles:
     if need be."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    charts = [*write_decision_chart(results, out_dir), *write_charts(results, out_dir)]
+    charts = write_charts(results, out_dir)
     document, appendix = build_document(results), build_appendix(results)
     md_path, appendix_path, html_path = out_dir / REPORT_MD, out_dir / APPENDIX_MD, out_dir / REPORT_HTML
     md_path.write_text(markdown.render(document, {APPENDIX_MD: appendix}), encoding="utf-8")

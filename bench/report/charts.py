@@ -60,6 +60,7 @@ from matplotlib.ticker import (
 
 from bench.report import fault_points, sync_rounds, units
 from bench.report.cells import Grid, scenarios, stat_of, tls_label
+from bench.report.decision import write_decision_chart
 from bench.report.document import slug
 from bench.results import Results
 
@@ -139,8 +140,13 @@ def _choose(results: Results, scenario: str | None) -> Grid:
     return Grid.of(results, scenario)
 
 
-def _samples(results: Results) -> str:
+def _samples(results: Results, scenario: str | None = None) -> str:
+    """``median of 3 samples``: the plan's samples per cell, the scenario's own where each
+    scenario took its default (``plan["repeat"]`` a mapping)."""
     repeat = results.plan.get("repeat")
+    if isinstance(repeat, dict):
+        counts = set(repeat.values())
+        repeat = repeat.get(scenario) if scenario in repeat else (counts.pop() if len(counts) == 1 else None)
     if repeat == 1:
         return "one sample"
     return f"median of {repeat} samples" if repeat else "median of the samples"
@@ -296,7 +302,7 @@ def _titles_and_legend(ax: Axes, layout: _Layout, results: Results, what: str, l
         where = f"{grid.scenario} on {', '.join(servers)}"
     ax.set_title(f"{where}: {what}", loc="left", pad=18)
     note = f"{link}; " if link else ""
-    ax.annotate(f"{note}{_samples(results)}; error bars span min–max", (0, 1), xycoords="axes fraction",
+    ax.annotate(f"{note}{_samples(results, grid.scenario)}; error bars span min–max", (0, 1), xycoords="axes fraction",
                 xytext=(0, 6), textcoords="offset points", fontsize=8.5, color=MUTED)
     handles = [Patch(facecolor=mode_colour(m, grid.modes), edgecolor=mode_colour(m, grid.modes), label=m)
                for m in grid.modes]
@@ -545,7 +551,7 @@ def plot_time_against_rtt(results: Results, ax: Axes, *, scenario: str | None = 
     _time_axis(ax, drawn, TIME_METRICS[metric])
     ax.grid(True, axis="y")
     notes = [f"variant {variant}" if len(grid.variants) > 1 or variant not in ("", "default") else "",
-             f"{_samples(results)}, error bars min–max",
+             f"{_samples(results, grid.scenario)}, error bars min–max",
              "dashed: the limit (a perfect protocol, same bytes)" if limits else ""]
     subtitle = "; ".join(note for note in notes if note)
     if len(subtitle) > SUBTITLE_CHARS:  # two lines rather than into the legend
@@ -661,7 +667,7 @@ def plot_sync_rounds(results: Results, axes: Sequence[Axes], *, scenario: str | 
     note = f"{named}; " if named else ""
     changes.figure.suptitle(f"{grid.scenario} on {server}: sync quality per round", x=0.01, ha="left",
                             fontsize=12, fontweight="bold")
-    changes.annotate(f"{note}{_samples(results)}; {tls_label(tls)}; new mail counts as a change", (0, 1),
+    changes.annotate(f"{note}{_samples(results, grid.scenario)}; {tls_label(tls)}; new mail counts as a change", (0, 1),
                      xycoords="axes fraction", xytext=(0, 20), textcoords="offset points", fontsize=8.5, color=MUTED)
     handles = [Line2D([], [], color=mode_colour(m, grid.modes), linewidth=1.8, label=m) for m in grid.modes]
     if len(drawn_variants) > 1:
@@ -717,7 +723,7 @@ def plot_sync_kinds(results: Results, axes: Sequence[Axes], *, scenario: str | N
     note = f"{named}; " if named else ""
     axes[0].figure.suptitle(f"{grid.scenario} on {server}, {variant}: which changes reached the other devices",
                             x=0.01, ha="left", fontsize=12, fontweight="bold")
-    axes[0].figure.supxlabel(f"{note}{_samples(results)}; {tls_label(tls)}; cumulative, by the end of each round",
+    axes[0].figure.supxlabel(f"{note}{_samples(results, grid.scenario)}; {tls_label(tls)}; cumulative, by the end of each round",
                              x=0.01, ha="left", fontsize=8.5, color=MUTED)
     handles = [Line2D([], [], color=KIND_STYLES.get(k, ("#999999", "."))[0],
                       marker=KIND_STYLES.get(k, ("#999999", "."))[1], markersize=4, linewidth=1.5, label=k)
@@ -837,7 +843,7 @@ def plot_exposure(results: Results, axes: Sequence[Axes], *, scenario: str | Non
     axes[0].figure.suptitle(f"{grid.scenario}: who can read the mail at the end", x=0.01, ha="left",
                             fontsize=12, fontweight="bold")
     note = f"{named}; " if named else ""
-    axes[0].figure.supxlabel(f"{note}{_samples(results)}; {tls_label(tls)}", x=0.01, ha="left", fontsize=8.5,
+    axes[0].figure.supxlabel(f"{note}{_samples(results, grid.scenario)}; {tls_label(tls)}", x=0.01, ha="left", fontsize=8.5,
                              color=MUTED)
     handles = [Patch(facecolor=mode_colour(m, grid.modes), label=m) for m in grid.modes]
     axes[-1].legend(handles=handles, title="mode", loc="upper left", bbox_to_anchor=(1.02, 1.0), alignment="left")
@@ -891,7 +897,7 @@ def _policy_bars(results: Results, ax: Axes, prefix: str, *, scenario: str | Non
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: formatter(y)))
     ax.set_title(f"{grid.scenario} on {server}: {what}", loc="left", pad=18)
     note = f"{named}; " if named else ""
-    ax.annotate(f"{note}{_samples(results)}; {tls_label(tls)}", (0, 1), xycoords="axes fraction",
+    ax.annotate(f"{note}{_samples(results, grid.scenario)}; {tls_label(tls)}", (0, 1), xycoords="axes fraction",
                 xytext=(0, 6), textcoords="offset points", fontsize=8.5, color=MUTED)
     handles = [Patch(facecolor=mode_colour(m, grid.modes), edgecolor=mode_colour(m, grid.modes), label=m)
                for m in grid.modes if any(s[0] == m for s in slots)]
@@ -1069,12 +1075,13 @@ def planned_charts(results: Results, scenario: str | None = None) -> list[Planne
 
 
 def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Draw every planned chart and save it in each of ``formats`` (PNG and SVG unless told)
-    under ``out_dir/charts/``; returns the files written. The HTML report embeds the SVGs."""
+    """Draw the decision chart and every planned chart and save each in each of ``formats``
+    (PNG and SVG unless told) under ``out_dir/charts/``; returns the files written. The HTML
+    report embeds the SVGs."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ValueError(f"unknown chart format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    written = []
+    written = write_decision_chart(results, out_dir, formats)
     for chart in planned_charts(results):
         paths = chart.files(Path(out_dir), formats)
         paths[0].parent.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,7 @@ def _run_words(results: Results) -> str:
         size = f", {units.byte_size(corpus['bytes'])}" if "bytes" in corpus else ""
         facts.append(f"a mailbox of {units.number(corpus['messages'])} {corpus.get('source', '')} messages{size}")
     if "repeat" in plan:
-        facts.append(f"{plan['repeat']} samples per cell")
+        facts.append(results.samples_per_cell())
     return words + (f"; {'; '.join(facts)}" if facts else "")
 
 
