@@ -9,11 +9,20 @@
   Mann–Whitney U test (``scipy.stats.mannwhitneyu``) when the sample sizes let it reach
   ``alpha`` at all; below that (3 against 3 cannot: its smallest two-sided p is 0.10),
   the samples' min–max ranges must not overlap, the strongest evidence so few samples give.
+  For one comparison of two sets of samples (a report's TLS overhead, its fastest mode).
+- ``noise_test`` and ``adjust_p_values``: what ``bench.compare`` judges hundreds of figures
+  with at once. ``noise_test`` gives two p-values for one figure: Welch's t-test
+  (``scipy.stats.ttest_ind``, ``equal_var=False``) on the logarithms of the samples when
+  every sample is positive (a ratio model: timings are skewed, and a slowdown multiplies
+  them), on the samples themselves otherwise; and a two-sided Mann–Whitney U, which cannot
+  reach ``alpha`` at all with 3 samples against 3. ``adjust_p_values`` corrects the first
+  over every figure compared with Benjamini–Hochberg (``scipy.stats.false_discovery_control``).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -88,3 +97,51 @@ def differs(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Dif
         return Difference(bool(p < alpha), "Mann–Whitney U", p)
     apart = max(a) < min(b) or max(b) < min(a)
     return Difference(apart, "min–max ranges apart" if apart else "min–max ranges overlap")
+
+
+@dataclass(frozen=True)
+class NoiseTest:
+    """Two views of whether two sets of samples differ; ``bench.compare`` needs both to agree.
+
+    ``p_value`` is Welch's t-test's (``None`` below 2 samples a side: no variance to
+    estimate); ``on_logs`` says whether it was taken on the logarithms. ``rank_p`` is the
+    two-sided Mann–Whitney U's, and ``rank_can_decide`` whether the sample sizes let it
+    reach ``alpha`` at all (``mann_whitney_can_decide``)."""
+
+    p_value: float | None
+    on_logs: bool
+    rank_p: float | None
+    rank_can_decide: bool
+
+
+def noise_test(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> NoiseTest:
+    """Welch's t (on logarithms when every sample is positive) and Mann–Whitney U for ``a``
+    against ``b``. With at least 2 samples a side that are constant within each set, the
+    t-test's p is 1 when the two constants are equal and 0 when they are not (no spread:
+    any difference is beyond it); the rank test still needs its sample sizes."""
+    x, y = numpy.asarray(a, dtype=float), numpy.asarray(b, dtype=float)
+    if x.size == 0 or y.size == 0:
+        return NoiseTest(None, False, None, False)
+    on_logs = bool(x.min() > 0 and y.min() > 0)
+    if on_logs:
+        x, y = numpy.log(x), numpy.log(y)
+    identical = bool(numpy.ptp(numpy.concatenate([x, y])) == 0)
+    rank_p = 1.0 if identical else float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    can_decide = mann_whitney_can_decide(len(a), len(b), alpha)
+    if x.size < 2 or y.size < 2:
+        return NoiseTest(None, on_logs, rank_p, can_decide)
+    if numpy.ptp(x) == 0 and numpy.ptp(y) == 0:
+        return NoiseTest(1.0 if identical else 0.0, on_logs, rank_p, can_decide)
+    with warnings.catch_warnings():  # samples equal to many digits (byte counts) lose precision: harmless
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p_value = float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+    return NoiseTest(p_value if math.isfinite(p_value) else None, on_logs, rank_p, can_decide)
+
+
+def adjust_p_values(p_values: Sequence[float]) -> list[float]:
+    """Benjamini–Hochberg adjusted p-values, in the order given: rejecting where the adjusted
+    p is below ``alpha`` keeps the expected share of false findings at most ``alpha``, and,
+    when nothing changed at all, the chance of any false finding at most ``alpha``."""
+    if not p_values:
+        return []
+    return [float(p) for p in stats.false_discovery_control(numpy.asarray(p_values, dtype=float), method="bh")]
