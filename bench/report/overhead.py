@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy
 
 from bench.report.cells import Grid, Stat, stat_of
-from bench.report.stats import Difference, differs
+from bench.report.stats import ALPHA, Difference, adjust_p_values, differs
 from bench.results import CellResult
 
 TIME = "elapsed_s"
@@ -82,6 +82,22 @@ def overheads(grid: Grid, server: str | None = None) -> list[Overhead]:
                             stat_of(off, TIME), stat_of(on, TIME), stat_of(off, WIRE_DOWN), stat_of(on, WIRE_DOWN),
                         ))
     return found
+
+
+EFFECT = 0.10  # a TLS cost (or gain) under 10 % of the time is not called one
+
+
+def beyond_noise(found: list[Overhead], alpha: float = ALPHA) -> set[tuple[str, ...]]:
+    """The overheads whose times differ beyond the noise once corrected for how many were
+    compared (Benjamini–Hochberg over ``found``) and by at least ``EFFECT``: a run of two
+    dozen TLS comparisons at p < 0.05 each would otherwise show one or two by chance.
+    Keyed by ``cell_ids``."""
+    tested = [(o, d.p_value) for o in found if (d := o.time_difference) is not None and d.p_value is not None]
+    if not tested:
+        return set()
+    adjusted = adjust_p_values([p for _, p in tested])
+    return {o.cell_ids for (o, _), q in zip(tested, adjusted)
+            if q < alpha and o.time_ratio is not None and abs(o.time_ratio - 1) >= EFFECT}
 
 
 def typical(ratios: list[float | None]) -> float | None:

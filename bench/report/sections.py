@@ -38,7 +38,7 @@ from bench.report.document import (
     slug,
     text,
 )
-from bench.report.overhead import Overhead, overheads, typical
+from bench.report.overhead import Overhead, beyond_noise, overheads, typical
 from bench.report.scenarios import report_for
 from bench.report.scenarios.base import detail_anchor, detail_title, headline_chart, title
 from bench.report.verdicts import claims_evidence, claims_section
@@ -190,8 +190,10 @@ def _side(cell: CellResult | None, value: float | None, fmt: Callable[[float], s
     return "n/a" if value is None else fmt(value)
 
 
-def _overhead_table(grid: Grid, server: str, link: str | None = None) -> Table | None:
-    """One server's TLS overhead, on one link when the run had several (``link``)."""
+def _overhead_table(grid: Grid, server: str, link: str | None = None,
+                    significant: set[tuple[str, ...]] = frozenset()) -> Table | None:
+    """One server's TLS overhead, on one link when the run had several (``link``);
+    ``significant``: the overheads beyond the noise after the correction (``beyond_noise``)."""
     found = [o for o in overheads(grid, server) if link is None or o.link == link]
     if not found:
         return None
@@ -219,7 +221,7 @@ def _overhead_table(grid: Grid, server: str, link: str | None = None) -> Table |
                     text(f"{_side(o.off, o.time_off and o.time_off.median, units.number)} → "
                          f"{_side(o.on, o.time_on and o.time_on.median, units.number)}"),
                     text(units.factor(o.time_ratio) if o.time_ratio is not None else "n/a"),
-                    text("n/a" if difference is None else ("yes" if difference.significant else "no")),
+                    text("n/a" if difference is None else ("yes" if o.cell_ids in significant else "no")),
                     text(f"{_side(o.off, o.wire_off and o.wire_off.median, unit)} → "
                          f"{_side(o.on, o.wire_on and o.wire_on.median, unit)}"),
                     text(units.close_factor(o.wire_ratio) if o.wire_ratio is not None else "n/a"),
@@ -235,12 +237,13 @@ def tls_overhead(results: Results) -> Section:
         "What TLS costs, from this run: each cell with TLS on (or STARTTLS) against the same cell with TLS "
         "off, on the same server, mode and variant. Time is the ratio of the medians; received on the wire is "
         "what the TCP connection carried to the client, TLS records and handshake included; both cells on "
-        "the same link. Beyond the noise: "
-        "whether the two cells' times differ beyond the spread of their samples (Mann–Whitney U where the "
-        "sample counts allow it, else min–max ranges apart). n/a: one side is missing, failed or did not "
-        "record the figure."
+        "the same link. Beyond the noise: whether the two cells' times differ by a two-sided Mann–Whitney U "
+        "test, corrected for the number of comparisons in this section (Benjamini–Hochberg), and by at "
+        "least 10 %; with fewer than 4 samples a side no difference can be told from noise. n/a: one side is missing, failed or "
+        "did not record the figure."
     ))]
     tables: list[Block] = []
+    significant = beyond_noise([o for name in scenarios(results) for o in overheads(Grid.of(results, name))])
     for name in scenarios(results):
         grid = Grid.of(results, name)
         line = _tls_summary(grid)
@@ -248,7 +251,7 @@ def tls_overhead(results: Results) -> Section:
             blocks.append(Paragraph(line))
         per_link = grid.links if grid.shows_links else [None]
         tables += [table for server in grid.servers for link in per_link
-                   if (table := _overhead_table(grid, server, link)) is not None]
+                   if (table := _overhead_table(grid, server, link, significant)) is not None]
     if tables:
         blocks += tables
     else:
