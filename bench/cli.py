@@ -195,8 +195,8 @@ def charts(results_file: Path, out: Path, formats) -> None:
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("--threshold", type=float, default=None,
-              help="Smallest change of a noisy figure's median that counts, in percent (default 175; exact figures "
-                   "count at any change).")
+              help="How far apart a noisy figure's medians must be to count, in percent: the larger of new/old "
+                   "and old/new, less 1 (default 175; exact figures count at any change).")
 @click.option("--out", type=click.Path(path_type=Path), help="Also write comparison.md into this folder.")
 def compare(old: Path, new: Path, threshold: float | None, out: Path | None) -> None:
     """Which figures changed between two runs, beyond the noise; exit 1 on a regression (docs/compare.md)."""

@@ -16,8 +16,8 @@ judged and how; in short:
   exactly: any change of the value is reported, a regression when it is worse in the
   metric's direction. A figure is exact when its name is not of a noisy kind *and* its
   samples are identical in every cell of both runs with the same scenario, server, mode
-  and TLS (Dovecot writes the time a command took into its answers, so its IMAP byte counts
-  vary by a few bytes between samples; those are then judged as noisy). Messages lost,
+  and TLS (Dovecot ends its IMAP answers with the time the command took, so its IMAP byte
+  counts can vary by a few bytes between samples; those are then judged as noisy). Messages lost,
   missing, duplicated or partial and states wrong are always exact, on the worst sample.
 - **Noisy figures** (times, CPU, rates, memory growth, efficiency, latencies, and exact
   kinds whose samples varied) are changed only when three tests agree: Welch's t-test on
