@@ -506,7 +506,11 @@ def c3(results: Results) -> Verdict:
         more += "; flexibility (search) not run"
     if not evidence.cases:
         return _not_measured("C3", "no comparison decided" + more, evidence)
-    return _decide("C3", evidence, ("aspect", "variant", "server", "tls", "link"), more)
+    verdict = _decide("C3", evidence, ("aspect", "variant", "server", "tls", "link"), more)
+    if compared and not decided and verdict.verdict != REFUTED:
+        # "faster and more flexible": with the speed undecided, only a refuted part decides
+        return _not_measured("C3", f"faster: undecided; {verdict.condition}", evidence)
+    return verdict
 
 
 def c4(results: Results) -> Verdict:

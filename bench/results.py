@@ -188,7 +188,7 @@ class Results:
         bulk-fetch cell, 3 per other cell``."""
         repeat = self.plan.get("repeat")
         if not isinstance(repeat, dict):
-            return f"{repeat} samples per cell"
+            return f"{repeat} sample{'' if repeat == 1 else 's'} per cell"
         counts = sorted(set(repeat.values()), key=lambda n: -sum(v == n for v in repeat.values()))
         if len(counts) == 1:
             return f"{counts[0]} samples per cell"

@@ -169,6 +169,16 @@ def test_c3_undecided_with_three_samples_a_side_however_far_apart():
     assert "--repeat 5" in v.condition
 
 
+def test_c3_a_cheaper_search_alone_does_not_make_it_supported_while_speed_is_undecided():
+    cells = [timed("imap", [1.0, 1.01, 1.02]), timed("pop3-keep", [9.0, 9.1, 9.2])]
+    cells += [timed(m, [1.0, 1.1, 1.2], variant="search", bytes_down=1e5 if m == "imap" else 5e6)
+              for m in ("imap", "pop3-keep")]
+    v = verdict(claims.c3, *cells)
+    assert v.verdict == NOT_MEASURED and "faster: undecided" in v.condition
+    cells[-1] = timed("pop3-keep", [1.0, 1.1, 1.2], variant="search", bytes_down=1e5)
+    assert verdict(claims.c3, *cells).verdict == REFUTED  # a refuted part decides "faster and more flexible"
+
+
 def test_c3_corrects_for_many_comparisons():
     # one comparison at p = 0.008 passes alone; among many comparisons at p = 1 it does not
     alone = verdict(claims.c3, timed("imap", FAST5), timed("pop3-keep", SLOW5))
