@@ -98,6 +98,14 @@ class Verdict:
     condition: str
     figures: list[Figure]
     deciding: Figure | None = None  # the one figure a reader needs first; the first figure if unset
+    # Each part of a claim of several parts: aspect → (outcome, condition); "" for the whole.
+    parts: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def part(self, aspect: str | None) -> tuple[str, str]:
+        """A part's outcome and condition; the whole claim's for ``None`` or an unknown part."""
+        if aspect is not None and aspect in self.parts:
+            return self.parts[aspect]
+        return self.verdict, self.condition
 
     @property
     def headline(self) -> Figure | None:
@@ -234,6 +242,7 @@ def _messages(results: Results) -> str:
 # Judging cases
 
 
+_NO_CASE = "holds in no case measured"
 DIMENSIONS = ("aspect", "mode", "policy", "server", "variant", "tls", "link")
 DIMENSION_NAMES = {"tls": "TLS setting", "aspect": "part of the claim", "policy": "client's cache policy"}
 MAX_NAMED = 8
@@ -284,16 +293,17 @@ def _judge(cases: Sequence[_Case], dims: Sequence[str] = DIMENSIONS) -> tuple[st
     if held == 0:
         notes = Counter(c.note for c in cases if c.note)
         why = f": {', '.join(f'{note} ({n})' for note, n in notes.most_common())}" if notes else ""
-        return REFUTED, f"holds in no case measured ({scope}){why}"
+        return REFUTED, f"{_NO_CASE} ({scope}){why}"
     return DEPENDS, _split(cases, dims)
 
 
-def _verdict(claim_id: str, outcome: str, condition: str, evidence: _Evidence | None = None) -> Verdict:
+def _verdict(claim_id: str, outcome: str, condition: str, evidence: _Evidence | None = None,
+             parts: dict[str, tuple[str, str]] | None = None) -> Verdict:
     if evidence is not None and evidence.deciding is None:
         evidence.decide(outcome)
     figures = list(evidence.figures) if evidence else []
     return Verdict(claim_id, CLAIMS[claim_id], outcome, condition, figures,
-                   evidence.deciding if evidence else None)
+                   evidence.deciding if evidence else None, dict(parts or {}))
 
 
 def _combined(outcomes: Sequence[str]) -> str:
@@ -319,7 +329,8 @@ def _decide(claim_id: str, evidence: _Evidence, dims: Sequence[str] = DIMENSIONS
         parts.append((aspect, outcome, condition))
     condition = "; ".join(f"{aspect}: {condition}" if outcome == DEPENDS else f"{aspect}: {outcome}, {condition}"
                           for aspect, outcome, condition in parts)
-    return _verdict(claim_id, _combined([o for _, o, _ in parts]), condition + more, evidence)
+    return _verdict(claim_id, _combined([o for _, o, _ in parts]), condition + more, evidence,
+                    {aspect: (outcome, condition) for aspect, outcome, condition in parts})
 
 
 def _not_measured(claim_id: str, condition: str, evidence: _Evidence | None = None) -> Verdict:
@@ -703,49 +714,77 @@ def c10(results: Results) -> Verdict:
 # C11: one sentence per kind of user, from the decided parts
 
 
-class _Part(NamedTuple):
+class _Reason(NamedTuple):
+    claim: str
+    aspect: str | None  # the part of the claim it rests on; None: the whole claim
+    says: str  # what holds when the part is supported
+
+
+class _User(NamedTuple):
     user: str
     article: str  # what the article recommends for this user
-    claims: tuple[str, ...]
+    reasons: tuple[_Reason, ...]
 
 
-C11_PARTS = (
-    _Part("several devices", "IMAP", ("C1", "C9")),
-    _Part("frequent use of large mailboxes", "IMAP", ("C3",)),
-    _Part("reading offline", "POP3", ("C4", "C7")),
-    _Part("security-minded", "POP3", ("C5", "C8", "C10")),
+C11_USERS = (
+    _User("several devices", "IMAP", (
+        _Reason("C1", None, "IMAP devices stay in sync and a broken download loses nothing"),
+        _Reason("C9", "no sync of changes", "no change made on one POP3 device reaches another"))),
+    _User("frequent use of large mailboxes", "IMAP", (
+        _Reason("C3", None, "IMAP is faster and answers a search with fewer bytes"),)),
+    _User("reading offline", "POP3", (
+        _Reason("C7", "works offline", "a POP3 device reads all its mail offline"),
+        _Reason("C4", "needs the server online", "an IMAP client cannot read its mail offline"))),
+    _User("the security-minded", "POP3", (
+        _Reason("C8", "password holder", "POP3 leaves less for someone holding the password"),
+        _Reason("C8", "stolen device", "POP3 leaves less on a stolen device"),
+        _Reason("C8", "device lost", "POP3 loses less with the device"))),
 )
 
 
-def _sentence(part: _Part, by_id: dict[str, Verdict]) -> tuple[str, str]:
-    """The part's outcome and its sentence: what the claims it rests on decided."""
-    verdicts = [by_id[i] for i in part.claims if i in by_id]
-    outcomes = [v.verdict for v in verdicts]
-    said = "; ".join(f"{v.claim_id} {v.verdict} ({v.condition})" for v in verdicts)
-    if not outcomes or all(o == NOT_MEASURED for o in outcomes):
-        return NOT_MEASURED, f"For {part.user}: not decided ({', '.join(part.claims)} not measured)."
-    outcome = _combined([o for o in outcomes if o != NOT_MEASURED])
-    words = {SUPPORTED: f"{part.article}, as the article says",
-             REFUTED: f"not {part.article} for the reason the article gives",
-             DEPENDS: f"{part.article} only under conditions"}[outcome]
-    return outcome, f"For {part.user}: {words}. {said}."
+def _sentence(user: _User, by_id: dict[str, Verdict]) -> tuple[str, str]:
+    """The user's outcome and sentence: whether the article's choice holds for them, and
+    the parts of the claims it rests on, each with what it came to (and its condition
+    where it depends, what failed where it did not hold)."""
+    said, outcomes = [], []
+    for reason in user.reasons:
+        verdict = by_id.get(reason.claim)
+        if verdict is None:
+            continue
+        outcome, condition = verdict.part(reason.aspect)
+        if outcome == NOT_MEASURED:
+            said.append(f"{reason.says}: not measured ({reason.claim})")
+            continue
+        outcomes.append(outcome)
+        if outcome == REFUTED and _NO_CASE in condition:  # the scope matters less than why
+            condition = condition.split("): ", 1)[-1] if "): " in condition else ""
+        why = f" ({condition})" if outcome in (DEPENDS, REFUTED) and condition else ""
+        said.append(f"{reason.says}: {outcome}{why} ({reason.claim})")
+    if not outcomes:
+        return NOT_MEASURED, f"For {user.user}: not decided; " + "; ".join(said) + "."
+    outcome = _combined(outcomes)
+    choice = {SUPPORTED: f"{user.article}, as the article says", REFUTED: f"not {user.article} for the article's reasons",
+              DEPENDS: f"{user.article} only under conditions"}[outcome]
+    reasons = "; ".join(said)
+    return outcome, f"For {user.user}: {choice}. {reasons[:1].upper()}{reasons[1:]}."
 
 
 def derive_c11(verdicts: Sequence[Verdict]) -> Verdict:
-    """The conclusion, one sentence per kind of user, from the verdicts on C1–C10."""
+    """The conclusion, one sentence per kind of user the article names, each derived from
+    the parts of C1–C10 it rests on (``C11_USERS``), with their conditions."""
     by_id = {v.claim_id: v for v in verdicts}
     evidence = _Evidence()
     outcomes = []
-    for part in C11_PARTS:
-        outcome, sentence = _sentence(part, by_id)
+    for user in C11_USERS:
+        outcome, sentence = _sentence(user, by_id)
         outcomes.append(outcome)
-        evidence.figures.append(Figure(f"{part.user} ({part.article}, says the article)", sentence))
+        evidence.figures.append(Figure(f"{user.user} ({user.article}, says the article)", sentence))
     decided = [o for o in outcomes if o != NOT_MEASURED]
     if not decided:
         return _verdict("C11", NOT_MEASURED, "no part of the conclusion was decided", evidence)
-    outcome = _combined(decided)
-    condition = "; ".join(f"{part.user}: {o}" for part, o in zip(C11_PARTS, outcomes))
-    return _verdict("C11", outcome, condition, evidence)
+    condition = "; ".join(f"{user.user}: {o}" for user, o in zip(C11_USERS, outcomes))
+    return _verdict("C11", _combined(decided), condition, evidence,
+                    {user.user: (o, f.value) for user, o, f in zip(C11_USERS, outcomes, evidence.figures)})
 
 
 RULES: tuple[Callable[[Results], Verdict], ...] = (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10)

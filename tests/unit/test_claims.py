@@ -360,13 +360,17 @@ def test_c11_false_when_every_part_fails():
     assert derive_c11([_v(f"C{i}", REFUTED) for i in range(1, 11)]).verdict == REFUTED
 
 
-def test_c11_gives_a_sentence_per_user_with_its_conditions():
+def test_c11_gives_a_sentence_per_user_from_the_parts_it_rests_on_with_their_conditions():
     verdicts = [_v(f"C{i}", SUPPORTED) for i in range(1, 11)]
-    verdicts[6] = _v("C7", DEPENDS, "no per-user state: refuted")
+    verdicts[3] = Verdict("C4", claims.CLAIMS["C4"], DEPENDS, "…", [], parts={
+        "needs the server online": (DEPENDS, "depends on the client's cache policy: holds for online; not for full"),
+        "needs server storage": (SUPPORTED, "holds in every case measured")})
     v = derive_c11(verdicts)
     assert v.verdict == DEPENDS
     offline = next(f for f in v.figures if f.label.startswith("reading offline"))
-    assert "no per-user state: refuted" in offline.value
+    assert offline.value.startswith("For reading offline: POP3 only under conditions.")
+    assert "an IMAP client cannot read its mail offline: depends (depends on the client's cache policy" in offline.value
+    assert "needs server storage" not in offline.value  # a part no user rests on is left out
 
 
 def test_c11_undecided_without_any_decided_part():
