@@ -83,6 +83,19 @@ LINK_COLUMNS = (
 )
 
 
+MODE_ORDER = ("imap", "pop3-keep", "pop3-delete")
+
+
+def in_plan_order(results) -> list:
+    """The cells by server (as the plan lists them), link, mode and TLS setting: each
+    server runs its cells in a shuffled order, which a table should not follow."""
+    servers = list(results.plan.get("servers") or dict.fromkeys(c.server for c in results.cells))
+    links = list(dict.fromkeys(c.link for c in results.cells))
+    return sorted(results.cells, key=lambda c: (servers.index(c.server) if c.server in servers else len(servers),
+                                                links.index(c.link), MODE_ORDER.index(c.mode)
+                                                if c.mode in MODE_ORDER else len(MODE_ORDER), c.tls))
+
+
 def main(paths: list[str]) -> None:
     for path in paths:
         results = load(Path(path))
@@ -93,14 +106,14 @@ def main(paths: list[str]) -> None:
         columns = COLUMNS + LINK_COLUMNS if links else COLUMNS
         print("| server | mode | tls | " + ("link | " if links else "") + " | ".join(c[0] for c in columns) + " |")
         print("|---|---|---|" + ("---|" if links else "") + "---:|" * len(columns))
-        for cell in results.cells:
+        for cell in in_plan_order(results):
             if not cell.ok or cell.variant != "full":
                 continue
             values = [_fmt(_median(cell, c[1]), c[2], *(c[3:] or (1.0,))) for c in columns]
             print(f"| {cell.server} | {cell.mode} | {cell.tls} | " + (f"{cell.link} | " if links else "")
                   + " | ".join(values) + " |")
         pairs = {}
-        for cell in results.cells:
+        for cell in in_plan_order(results):
             if cell.ok and cell.variant == "full":
                 pairs.setdefault((cell.server, cell.mode, cell.link), {})[cell.tls] = cell
         rows = [(k, v) for k, v in pairs.items() if {"off", "on"} <= set(v)]
@@ -117,8 +130,26 @@ def main(paths: list[str]) -> None:
         print(f"\nfailed cells: {', '.join(failed) if failed else 'none'}")
 
 
+def memory(paths: list[str], server: str = "dovecot", tls: str = "off") -> None:
+    """The README's memory table: the client's RSS growth in the full download, per mode,
+    one column per results file (a mailbox size each), with each run's time beside it."""
+    runs = [load(Path(path)) for path in paths]
+    print("| mode | " + " | ".join(f"{r.plan.get('messages'):,} messages: growth MB, time s" for r in runs) + " |")
+    print("|---|" + "---:|" * len(runs))
+    for mode in MODE_ORDER:
+        row = []
+        for results in runs:
+            cell = next((c for c in results.cells if c.ok and c.server == server and c.mode == mode and c.tls == tls
+                         and c.variant == "full" and c.link == "lan"), None)
+            row.append("n/a" if cell is None else
+                       f"{_median(cell, 'client_rss_growth_mb'):.1f}, {_median(cell, 'elapsed_s'):.2f}")
+        print(f"| {mode} | " + " | ".join(row) + " |")
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--pipelining"]:
+    if sys.argv[1:2] == ["--memory"]:
+        memory(sys.argv[2:])
+    elif sys.argv[1:2] == ["--pipelining"]:
         parser = argparse.ArgumentParser(prog="summarise.py --pipelining")
         parser.add_argument("on")
         parser.add_argument("off")

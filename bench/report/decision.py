@@ -61,6 +61,8 @@ class Column:
     kind: str  # share, count, seconds or bytes: how a value is written
     better: str  # "higher" or "lower": which way the chart colours a value as good
     values: Callable[[Results, Row], list[float]]
+    # What a row shows when its cells ran and gave no value (else "not measured").
+    none: str = ""
 
 
 def _cells(results: Results, scenario: str, mode: str, *, variant: str | None = None, link: str = LAN,
@@ -95,7 +97,8 @@ def mobile_link(results: Results) -> str | None:
 COLUMNS = (
     Column("second_device", "mail on a 2nd device", "share", "higher",
            _metric("multi-device-sync", "other_device_messages_share")),
-    Column("changes", "changes seen on other devices", "share", "higher", _changes),
+    Column("changes", "changes seen on other devices", "share", "higher", _changes,
+           none="none to see: mail on one device"),
     Column("offline", "readable offline", "share", "higher",
            _metric("offline-use", lambda row: f"readable_offline_share_{row.policy}")),
     Column("lost", "messages lost with the device", "count", "lower",
@@ -146,10 +149,20 @@ def figure(kind: str, values: Sequence[float]) -> str:
     return f"{write(kind, median)} ({write(kind, low)}–{write(kind, high)})"
 
 
+def _written(results: Results, row: Row, column: Column) -> str:
+    """A box of the table: the figure, or, where the row's cells ran and no change was there
+    to see (pop3-delete keeps each message on one device), the column's word for it."""
+    values = column.values(results, row)
+    if not values and column.none and any(c.ok and c.mode == row.mode and c.scenario == "multi-device-sync"
+                                          for c in results.cells):
+        return column.none
+    return figure(column.kind, values)
+
+
 def decision_table(results: Results) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """The page's table: its headers and one row of written figures per way of using mail."""
     headers = ("mode", *(column.title for column in COLUMNS))
-    rows = [(row.label, *(figure(column.kind, column.values(results, row)) for column in COLUMNS)) for row in ROWS]
+    rows = [(row.label, *(_written(results, row, column) for column in COLUMNS)) for row in ROWS]
     return headers, rows
 
 
@@ -209,7 +222,7 @@ def write_decision_chart(results: Results, out_dir: Path, formats: Sequence[str]
         low, high = (min(known), max(known)) if known else (0.0, 0.0)
         for y, (row, value) in enumerate(zip(ROWS, values)):
             if value is None:
-                shade, label = "#FFFFFF", NOT_MEASURED
+                shade, label = "#FFFFFF", _wrapped(_written(results, row, column), 16)
             else:
                 score = 0.5 if high == low else (value - low) / (high - low)
                 shade = colours(score if column.better == "higher" else 1 - score)
