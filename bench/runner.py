@@ -196,7 +196,8 @@ class Run:
         self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants, config.tls,
                                 list(self.links) if config.links else [])
         for cell in self.cells:  # a scenario's default links (bulk-fetch's mobile-4g) beside lan
-            self.links.setdefault(cell.link, parse_link(cell.link))
+            if cell.link not in self.links:
+                self.links[cell.link] = parse_link(cell.link)
         self.repeats = samples_per_cell(self.cells, config.repeat)
         self.excluded = exclusions(config.scenarios, config.modes, config.variants)
         self.order = run_order(self.cells, config.seed)

@@ -139,7 +139,8 @@ def _machine(machine: dict[str, Any]) -> str:
         known.append(f"{units.number(machine.pop('memory_bytes') / 2**30)} GiB memory")
     if "memory_gb" in machine:
         known.append(f"{units.number(machine.pop('memory_gb'))} GB memory")
-    return ", ".join(known + [_describe(v) for v in machine.values() if v is not None])
+    labels = {"kernel": "kernel ", "boot_id": "boot ", "cpu_model": ""}
+    return ", ".join(known + [f"{labels.get(k, '')}{_describe(v)}" for k, v in machine.items() if v is not None])
 
 
 def environment(results: Results) -> Section:

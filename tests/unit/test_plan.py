@@ -79,3 +79,13 @@ def test_default_plan_covers_every_server():
     from bench.servers import SERVERS
 
     assert {c.server for c in build_plan([], [], [])} == set(SERVERS)
+
+
+def test_a_run_on_a_link_of_its_own_keeps_it_and_the_default_comparison_adds_mobile_4g():
+    from bench.runner import Run, RunConfig
+
+    custom = Run(RunConfig(scenarios=["bulk-fetch"], servers=["dovecot"], links=["rtt=80ms,down=20mbit,up=5mbit"]))
+    assert len(custom.links) == 1 and {c.link for c in custom.cells} == set(custom.links)
+    default = Run(RunConfig(servers=["dovecot"]))
+    assert set(default.links) == {"lan", "mobile-4g"}
+    assert default.repeats["bulk-fetch"] == 5 and default.repeats["multi-device-sync"] == 3

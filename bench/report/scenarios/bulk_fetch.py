@@ -419,5 +419,6 @@ def findings(results: Results, every: Grid) -> list[Text]:
 REPORT = ScenarioReport(
     NAME, section, findings, headline=("rtt", "servers-time", "time"),
     about="A device downloads a mailbox holding the corpus (variants: every message in full, the headers only, "
-          "or only the mail that arrived since its last sync), and every message is checked against the corpus.",
+          "only the mail that arrived since its last sync, or the messages a search finds: on the server in IMAP, "
+          "on the device after downloading everything in POP3), and every message is checked against the corpus.",
 )
