@@ -17,7 +17,8 @@ from bench.servers.base import LABEL, LABEL_RUN
 
 pytestmark = pytest.mark.integration
 
-RUN = ["--scenario", "bulk-fetch", "--server", "dovecot", "--messages", "40", "--repeat", "3", "--tls", "off"]
+# Long enough (10 cells of 5 samples) that a signal sent after the second cell lands inside the run.
+RUN = ["--scenario", "bulk-fetch", "--server", "dovecot", "--messages", "40", "--repeat", "5", "--tls", "off"]
 
 
 def _start_run(out: Path) -> subprocess.Popen:
