@@ -21,9 +21,16 @@ pytestmark = pytest.mark.integration
 RUN = ["--scenario", "bulk-fetch", "--server", "dovecot", "--messages", "40", "--repeat", "5", "--tls", "off"]
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT delivered, as to a command typed at a terminal: a shell that starts a job in the
+    background (a CI runner, ``cmd &``) has it ignored, and the ignore would be inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_run(out: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *RUN, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_from_a_terminal)
 
 
 def _wait_for_cells(out: Path, count: int, timeout_s: float = 240) -> Path:
