@@ -372,6 +372,21 @@ def _storage(cell: CellResult) -> str:
             f"{_bytes(_median(cell, 'server_state_bytes'))} of it indexes and state")
 
 
+def _per_cell(evidence: _Evidence, cells: Sequence[CellResult], metric: str, judged: Callable[[str], bool],
+              holds: Callable[[float], bool], note: str, describe: Callable[[CellResult, float], str]) -> None:
+    """A case per cell of a judged mode whose ``metric`` was recorded (``holds`` of its
+    median; ``note`` where it does not), and the other modes' cells as figures beside them."""
+    for cell in cells:
+        value = _median(cell, metric)
+        if value is None:
+            continue
+        figure = Figure(f"{cell.server}, {cell.mode}, {cell.variant}", describe(cell, value), (cell.id,))
+        if judged(cell.mode):
+            evidence.add(_Case(_where(cell), holds(value), note), figure)
+        else:
+            evidence.figures.append(figure)
+
+
 # ---------------------------------------------------------------------------------------
 # The rules
 
@@ -419,20 +434,12 @@ def c2(results: Results) -> Verdict:
     half-way shows more than half the intended mailbox after its first session; its time
     and bytes to get there, and POP3's, are the figures."""
     evidence = _Evidence()
-    cells = _cells(results, MULTI_DEVICE)
-    for cell in cells:
-        share = _median(cell, "join_visible_share")
-        if share is None:
-            continue
-        figure = Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
-                        f"a new device shows {_share(share)} of the mailbox after its first session, "
-                        f"readable whole {_share(_median(cell, 'join_readable_share'))}, in "
-                        f"{_seconds(_median(cell, 'join_s_per_session'))} and "
-                        f"{_bytes(_median(cell, 'join_bytes_down_per_session'))}", (cell.id,))
-        if cell.mode == "imap":
-            evidence.add(_Case(_where(cell), share > MOST, "less than most of the mailbox on a new device"), figure)
-        else:
-            evidence.figures.append(figure)
+    _per_cell(evidence, _cells(results, MULTI_DEVICE), "join_visible_share", lambda mode: mode == "imap",
+              lambda share: share > MOST, "less than most of the mailbox on a new device",
+              lambda cell, share: (f"a new device shows {_share(share)} of the mailbox after its first session, "
+                                   f"readable whole {_share(_median(cell, 'join_readable_share'))}, in "
+                                   f"{_seconds(_median(cell, 'join_s_per_session'))} and "
+                                   f"{_bytes(_median(cell, 'join_bytes_down_per_session'))}"))
     for cell in _cells(results, OFFLINE, ["imap"]):
         for policy in ("online", "headers", "full"):
             seconds = _median(cell, f"ready_s_{policy}")
@@ -599,16 +606,9 @@ def c6(results: Results) -> Verdict:
     """POP3 mail can be read only on the device that downloaded it: of the mailbox, the
     share the other devices show (``other_device_messages_share``) is zero."""
     evidence = _Evidence()
-    for cell in _cells(results, MULTI_DEVICE):
-        share = _median(cell, "other_device_messages_share")
-        if share is None:
-            continue
-        figure = Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
-                        f"other devices show {_share(share)} of the messages a device downloaded", (cell.id,))
-        if _pop3(cell.mode):
-            evidence.add(_Case(_where(cell), share <= NONE, "mail on other devices too"), figure)
-        else:
-            evidence.figures.append(figure)
+    _per_cell(evidence, _cells(results, MULTI_DEVICE), "other_device_messages_share", _pop3, lambda share: share <= NONE,
+              "mail on other devices too",
+              lambda cell, share: f"other devices show {_share(share)} of the messages a device downloaded")
     for cell in _cells(results, EXPOSURE):
         if _pop3(cell.mode) and _median(cell, "exposed_messages") is not None:
             evidence.figures.append(Figure(f"{EXPOSURE}: {cell.server}, {cell.mode}",
@@ -694,16 +694,8 @@ def c10(results: Results) -> Verdict:
     """With POP3, mail that the server no longer holds is lost with the device: messages
     that exist nowhere once the downloading device is gone (offline-use), per POP3 mode."""
     evidence = _Evidence()
-    for cell in _cells(results, OFFLINE):
-        lost = _median(cell, "messages_lost_with_device")
-        if lost is None:
-            continue
-        figure = Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
-                        f"{_number(lost)} messages exist nowhere once the device is lost", (cell.id,))
-        if _pop3(cell.mode):
-            evidence.add(_Case(_where(cell), lost > NONE, "nothing lost"), figure)
-        else:
-            evidence.figures.append(figure)
+    _per_cell(evidence, _cells(results, OFFLINE), "messages_lost_with_device", _pop3, lambda lost: lost > NONE,
+              "nothing lost", lambda cell, lost: f"{_number(lost)} messages exist nowhere once the device is lost")
     if not evidence.cases:
         return _not_measured("C10", f"needs device loss in {OFFLINE}: messages that exist nowhere once the "
                                     "downloading device is lost, per POP3 mode")
