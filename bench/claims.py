@@ -172,12 +172,13 @@ def _departed(results: Results, scenario: str, modes: Iterable[str]) -> list[Cel
             and c.integrity.get("passed") is False]
 
 
-def _values(cell: CellResult, metric: str) -> list[float]:
-    return [float(sample[metric]) for sample in cell.samples if metric in sample]
+def _values(cell: CellResult, metric: str, policy: str | None = None) -> list[float]:
+    return [float(value) for value in cell.values(metric, policy)]
 
 
-def _median(cell: CellResult | None, metric: str) -> float | None:
-    values = _values(cell, metric) if cell is not None else []
+def _median(cell: CellResult | None, metric: str, policy: str | None = None) -> float | None:
+    """The median over the cell's samples, of the whole sample or of a client ``policy``."""
+    values = _values(cell, metric, policy) if cell is not None else []
     return statistics.median(values) if values else None
 
 
@@ -348,7 +349,7 @@ def changes_reached_samples(cell: CellResult, kinds: Sequence[str] = CHANGE_KIND
     change was tracked (no other device showed the message to be changed) gives none."""
     shares = []
     for info, sample in zip(cell.sample_info or [{}] * len(cell.samples), cell.samples):
-        rounds = info.get("change_rounds") if isinstance(info, dict) else None
+        rounds = info.get("change_rounds")
         if rounds:
             by_kind = rounds[-1].get("by_kind", {})
             made = sum(by_kind.get(k, {}).get("made", 0) for k in kinds)
@@ -442,11 +443,11 @@ def c2(results: Results) -> Verdict:
                                    f"{_bytes(_median(cell, 'join_bytes_down_per_session'))}"))
     for cell in _cells(results, OFFLINE, ["imap"]):
         for policy in ("online", "headers", "full"):
-            seconds = _median(cell, f"ready_s_{policy}")
+            seconds = _median(cell, "ready_s", policy)
             if seconds is not None:
                 evidence.figures.append(Figure(
                     f"{OFFLINE}: {cell.server}, {cell.variant}, cache {policy}",
-                    f"first sync {_seconds(seconds)}, {_bytes(_median(cell, f'ready_bytes_down_{policy}'))}",
+                    f"first sync {_seconds(seconds)}, {_bytes(_median(cell, 'ready_bytes_down', policy))}",
                     (cell.id,)))
     if not evidence.cases:
         return _not_measured("C2", f"needs {MULTI_DEVICE} IMAP cells that record join_visible_share (a device "
@@ -538,7 +539,7 @@ def c4(results: Results) -> Verdict:
     evidence = _Evidence()
     for cell in _cells(results, OFFLINE, ["imap"]):
         for policy in ("full", "headers", "online"):
-            share = _median(cell, f"readable_offline_share_{policy}")
+            share = _median(cell, "readable_offline_share", policy)
             if share is None:
                 continue
             evidence.add(_Case(_where(cell, aspect="needs the server online", policy=policy), share < MOST,
@@ -634,7 +635,7 @@ def c7(results: Results) -> Verdict:
         else:
             evidence.figures.append(figure)
     for cell in _cells(results, OFFLINE):
-        share = _median(cell, "readable_offline_share_full")
+        share = _median(cell, "readable_offline_share", "full")
         if not _pop3(cell.mode) or share is None:
             continue
         evidence.add(_Case(_where(cell, aspect="works offline"), share >= 1 - NONE, "mail unreadable offline"),

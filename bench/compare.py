@@ -8,8 +8,9 @@
     comparison.exit_code                          # 1 on a regression, else 0
 
 Cells are matched by id (``scenario/server/mode/variant/tls-…[/link]``): a cell over
-satellite is compared only with the same cell over satellite. docs/compare.md says what is
-judged and how; in short:
+satellite is compared only with the same cell over satellite. A figure of a client policy
+(``CellResult.by_policy``) is compared as a row of its own, named ``latency_ms [poll_1s]``,
+and judged by its metric's name. docs/compare.md says what is judged and how; in short:
 
 - **Exact figures** (bytes, round trips, connections, message counts, outcome counts such
   as messages lost or states wrong, shares computed from the seeded timeline) are compared
@@ -62,7 +63,7 @@ NOISY_WORDS = frozenset({"s", "ms", "cpu", "mb", "rss", "mem", "efficiency", "la
 
 HIGHER_IS_BETTER = frozenset({
     "messages_per_s", "mb_per_s", "efficiency", "kept_through_fault", "whole_on_device", "changes_seen",
-    "changes_seen_share", "other_device_messages_share", "pushed_share_idle",
+    "changes_seen_share", "other_device_messages_share", "pushed_share",
 })
 HIGHER_IS_BETTER_PREFIXES = ("consistency_", "readable_offline_share", "listed_offline_share")
 LOWER_IS_BETTER = frozenset({
@@ -71,9 +72,9 @@ LOWER_IS_BETTER = frozenset({
     "messages_lost", "messages_missing", "messages_duplicated", "messages_partial", "messages_lost_with_device",
     "states_wrong", "recover_attempts", "recover_refused", "refetched", "actions_impossible",
     "offline_actions_impossible", "sessions_still_listing_removed_mail", "messages_listed_then_gone",
-    "change_visible_rounds_median",
+    "change_visible_rounds_median", "missed",
 })
-LOWER_IS_BETTER_PREFIXES = ("bytes_", "wire_bytes_", "exposed_", "device_exposed_", "missed_")
+LOWER_IS_BETTER_PREFIXES = ("bytes_", "wire_bytes_", "exposed_", "device_exposed_")
 # Messages a protocol lost or got wrong: always judged exactly, on the worst sample, even when
 # they vary between samples (a fault's timing can make them vary): one more is a regression.
 OUTCOME_COUNTS = frozenset({
@@ -134,7 +135,8 @@ def memory_kind(metric: str) -> bool:
 
 @dataclass(frozen=True)
 class Change:
-    """One metric of one cell, old run against new, and the verdict on it."""
+    """One figure of one cell (a metric, of the whole sample or of a client policy), old run
+    against new, and the verdict on it."""
 
     cell_id: str
     metric: str
@@ -148,6 +150,12 @@ class Change:
     n_new: int = 0
     p_value: float | None = None  # noisy figures: Welch's t-test's p, before the correction
     adjusted_p: float | None = None  # ... and after it (Benjamini–Hochberg); None when not judged
+    policy: str | None = None  # the client policy the figure is of; None: the whole sample's
+
+    @property
+    def label(self) -> str:
+        """The figure as the comparison names it: ``elapsed_s``; ``latency_ms [poll_1s]``."""
+        return figure_label((self.metric, self.policy))
 
     @property
     def significant(self) -> bool:
@@ -342,7 +350,7 @@ def _line(change: Change | StatusChange) -> str:
     if isinstance(change, StatusChange):
         error = f": {change.error}" if change.error else ""
         return f"{change.cell_id}  {change.old_status} → {change.new_status}{error}"
-    return (f"{change.cell_id}  {change.metric}  {_figure(change.old_median)} → {_figure(change.new_median)}  "
+    return (f"{change.cell_id}  {change.label}  {_figure(change.old_median)} → {_figure(change.new_median)}  "
             f"{_percent(change.change_pct)}  ({change.test})")
 
 
@@ -353,7 +361,7 @@ def _changes_table(found: list[Change | StatusChange]) -> Table:
             rows.append((text(Code(change.cell_id)), text("status"), text(change.old_status),
                          text(Strong(change.new_status)), text("—"), text(change.error or "—")))
         else:
-            rows.append((text(Code(change.cell_id)), text(Code(change.metric)), text(_figure(change.old_median)),
+            rows.append((text(Code(change.cell_id)), text(Code(change.label)), text(_figure(change.old_median)),
                          text(_figure(change.new_median)), text(_percent(change.change_pct)), text(change.test)))
     return Table(("cell", "metric", "old median", "new median", "change", "judged by"), tuple(rows),
                  (False, False, True, True, True, False))
@@ -361,32 +369,42 @@ def _changes_table(found: list[Change | StatusChange]) -> Table:
 
 # --- Judging ---------------------------------------------------------------------------------
 
-Group = tuple[str, str, str, str, str]  # scenario, server, mode, tls, metric
+Figure = tuple[str, str | None]  # a metric, and the client policy it is of (None: the whole sample's)
+Group = tuple[str, str, str, str, Figure]  # scenario, server, mode, tls, figure
 
 
-def _values(cell: CellResult, metric: str) -> list[float]:
-    return [sample[metric] for sample in cell.samples if metric in sample]
+def figure_label(figure: Figure) -> str:
+    """A figure as a comparison names it: the metric, with a client policy's in brackets."""
+    metric, policy = figure
+    return metric if policy is None else f"{metric} [{policy}]"
 
 
-def _metrics(cell: CellResult) -> set[str]:
-    return {name for sample in cell.samples for name in sample}
+def _values(cell: CellResult, figure: Figure) -> list[float]:
+    return cell.values(*figure)
+
+
+def _figures(cell: CellResult) -> list[Figure]:
+    """Every figure of the cell: the whole sample's, then each policy's, by metric name."""
+    found = [(name, None) for name in cell.metric_names()]
+    found += [(name, policy) for policy in cell.policies() for name in cell.metric_names(policy)]
+    return sorted(found, key=lambda figure: (figure[0], figure[1] or ""))
 
 
 def _varying(results: Results) -> set[Group]:
-    """Groups of cells (same scenario, server, mode and TLS) in which a metric's samples
+    """Groups of cells (same scenario, server, mode and TLS) in which a figure's samples
     were not all identical in some cell."""
     found: set[Group] = set()
     for cell in results.cells:
         if not cell.ok:
             continue
-        for metric in _metrics(cell):
-            if len(set(_values(cell, metric))) > 1:
-                found.add((cell.scenario, cell.server, cell.mode, cell.tls, metric))
+        for figure in _figures(cell):
+            if len(set(_values(cell, figure))) > 1:
+                found.add((cell.scenario, cell.server, cell.mode, cell.tls, figure))
     return found
 
 
-def _median(cell: CellResult, metric: str) -> float:
-    values = _values(cell, metric)
+def _median(cell: CellResult, figure: Figure) -> float:
+    values = _values(cell, figure)
     median = statistics.median(values)  # as the results file's summary has it
     if float(median).is_integer() and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         return int(median)  # a count stays a count
@@ -421,7 +439,7 @@ class _Pending:
     """A noisy figure waiting for the correction over all of them."""
 
     cell_id: str
-    metric: str
+    figure: Figure
     before: float
     after: float
     n_old: int
@@ -430,23 +448,24 @@ class _Pending:
     why: str
 
 
-def _exact(old: CellResult, new: CellResult, metric: str, worst: bool = False) -> Change:
+def _exact(old: CellResult, new: CellResult, figure: Figure, worst: bool = False) -> Change:
     """An exact figure: its median (identical samples: their value), or with ``worst`` its
     worst sample; any difference is a change."""
+    metric, policy = figure
     if worst:
-        before, after, how = max(_values(old, metric)), max(_values(new, metric)), "exact, worst sample"
+        before, after, how = max(_values(old, figure)), max(_values(new, figure)), "exact, worst sample"
     else:
-        before, after, how = _median(old, metric), _median(new, metric), "exact"
+        before, after, how = _median(old, figure), _median(new, figure), "exact"
     verdict = UNCHANGED if before == after else _sign_verdict(direction(metric), before, after)
     return Change(old.id, metric, before, after, _change_pct(before, after), True, verdict, how,
-                  len(_values(old, metric)), len(_values(new, metric)))
+                  len(_values(old, figure)), len(_values(new, figure)), policy=policy)
 
 
 def _judge(pending: list[_Pending], adjusted: dict[int, float], threshold_pct: float,
            timing_label: str | None) -> list[Change]:
     changes = []
     for index, figure in enumerate(pending):
-        test, pct = figure.test, _change_pct(figure.before, figure.after)
+        (metric, policy), test, pct = figure.figure, figure.test, _change_pct(figure.before, figure.after)
         if index not in adjusted:
             verdict, how = CANNOT_TELL, f"{figure.why}; {figure.n_old} against {figure.n_new} samples: cannot tell"
         else:
@@ -457,13 +476,13 @@ def _judge(pending: list[_Pending], adjusted: dict[int, float], threshold_pct: f
             if not (beyond and change_size_pct(figure.before, figure.after) >= threshold_pct):
                 verdict = WITHIN_NOISE
             else:
-                verdict = _sign_verdict(direction(figure.metric), figure.before, figure.after)
-                if memory_kind(figure.metric):
+                verdict = _sign_verdict(direction(metric), figure.before, figure.after)
+                if memory_kind(metric):
                     verdict = MEMORY_CHANGED
                 elif timing_label is not None:
                     verdict = timing_label
-        changes.append(Change(figure.cell_id, figure.metric, figure.before, figure.after, pct, False, verdict, how,
-                              figure.n_old, figure.n_new, test.p_value, adjusted.get(index)))
+        changes.append(Change(figure.cell_id, metric, figure.before, figure.after, pct, False, verdict, how,
+                              figure.n_old, figure.n_new, test.p_value, adjusted.get(index), policy))
     return changes
 
 
@@ -575,18 +594,20 @@ def compare_runs(old: Results, new: Results, *, threshold_pct: float = DEFAULT_T
             continue
         if not before.ok:
             continue
-        for metric in sorted(_metrics(before) & _metrics(after)):
+        shared = set(_figures(after))
+        for figure in [f for f in _figures(before) if f in shared]:
+            metric = figure[0]
             if not compared(metric):
                 continue
-            group = (before.scenario, before.server, before.mode, before.tls, metric)
+            group = (before.scenario, before.server, before.mode, before.tls, figure)
             varied = [f"run {r}" for r, found in ((old.run_id, varying_old), (new.run_id, varying_new))
                       if group in found]
             if metric in OUTCOME_COUNTS or (not noisy_kind(metric) and not varied):
-                comparison.changes.append(_exact(before, after, metric, worst=metric in OUTCOME_COUNTS))
+                comparison.changes.append(_exact(before, after, figure, worst=metric in OUTCOME_COUNTS))
                 continue
             why = "noisy" if noisy_kind(metric) else f"varies between samples in {' and '.join(varied)}"
-            a, b = _values(before, metric), _values(after, metric)
-            pending.append(_Pending(cell_id, metric, _median(before, metric), _median(after, metric), len(a), len(b),
+            a, b = _values(before, figure), _values(after, figure)
+            pending.append(_Pending(cell_id, figure, _median(before, figure), _median(after, figure), len(a), len(b),
                                     noise_test(a, b), why))
     judged = [i for i, p in enumerate(pending) if p.test.rank_can_decide and p.test.p_value is not None]
     adjusted = dict(zip(judged, adjust_p_values([pending[i].test.p_value for i in judged])))

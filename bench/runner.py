@@ -336,7 +336,7 @@ class Run:
                     outcome.info = dict(outcome.info, refused=refused)
                 if profile.relayed:
                     outcome.metrics.update(_against_the_limit(profile, outcome.metrics))
-                result.samples.append(outcome.metrics)
+                result.add_sample(outcome.metrics, outcome.by_policy)
                 for command, stats in outcome.commands.items():
                     merged = result.commands.setdefault(command, {"count": 0, "latency_ms": []})
                     merged["count"] += stats["count"]

@@ -7,18 +7,20 @@ JSON with the standard library only and shares no code with ``bench/report/`` or
 ``bench/claims.py``: a test renders the page and checks that every row this script prints
 stands in it, so a slip in either path shows.
 
-Where each figure comes from (cells that succeeded, TLS off; lan unless said):
+It reads the current version of the results file (``bench/results.py``: ``SCHEMA_VERSION``);
+``mailbench report`` reads older ones. Where each figure comes from (cells that succeeded,
+TLS off; lan unless said):
 
 | column | scenario | metric |
 |---|---|---|
 | mail on a 2nd device | multi-device-sync | other_device_messages_share |
 | changes seen on other devices | multi-device-sync | per sample, reached / made over read, flag, move, delete in its last ``change_rounds`` entry |
-| readable offline | offline-use | readable_offline_share_<policy> |
+| readable offline | offline-use | readable_offline_share of the row's cache policy (``by_policy``) |
 | messages lost with the device | offline-use | messages_lost_with_device |
 | message-hours readable with the password | storage-exposure | exposed_message_hours |
 | server storage per user | bulk-fetch, full | server_disk_after_bytes |
 | server state per user | bulk-fetch, full | server_state_bytes |
-| new device: time / bytes | offline-use | ready_s_<policy> / ready_bytes_down_<policy> |
+| new device: time / bytes | offline-use | ready_s / ready_bytes_down of the row's cache policy |
 | full download, lan / mobile link | bulk-fetch, full | elapsed_s (mobile: the first relayed link bulk-fetch ran on) |
 | round trips | bulk-fetch, full | round_trips |
 """
@@ -59,15 +61,23 @@ def spread(kind, values):
     return f"{written(kind, middle)} ({written(kind, low)}–{written(kind, high)})"
 
 
+SCHEMA_VERSION = 2  # the version of results.json this script reads
+
+
 def main(path):
     with open(path, encoding="utf-8") as handle:
-        cells = [c for c in json.load(handle)["cells"] if c["status"] == "ok" and c["tls"] == "off"]
+        data = json.load(handle)
+    if data.get("schema_version") != SCHEMA_VERSION:
+        sys.exit(f"decision.py reads results schema version {SCHEMA_VERSION}, not {data.get('schema_version')!r}: "
+                 "bring an older file up to date with bench.results.save(bench.results.load(path), path)")
+    cells = [c for c in data["cells"] if c["status"] == "ok" and c["tls"] == "off"]
 
-    def samples(scenario, mode, metric, variant=None, link="lan"):
+    def samples(scenario, mode, metric, variant=None, link="lan", policy=None):
         return [float(s[metric]) for c in cells
-                if c["scenario"] == scenario and c["mode"] == mode and c.get("link", "lan") == link
+                if c["scenario"] == scenario and c["mode"] == mode and c["link"] == link
                 and (variant is None or c["variant"] == variant)
-                for s in c["samples"] if metric in s]
+                for s in (c["samples"] if policy is None else c["by_policy"].get(policy, {"samples": []})["samples"])
+                if metric in s]
 
     def ran(scenario, mode):
         return any(c["scenario"] == scenario and c["mode"] == mode for c in cells)
@@ -77,8 +87,7 @@ def main(path):
         for c in cells:
             if c["scenario"] != "multi-device-sync" or c["mode"] != mode:
                 continue
-            infos = c.get("sample_info") or [{}] * len(c["samples"])
-            for info, sample in zip(infos, c["samples"]):
+            for info, sample in zip(c["sample_info"], c["samples"]):
                 if info.get("change_rounds"):
                     last = info["change_rounds"][-1]["by_kind"]
                     made = sum(last.get(k, {}).get("made", 0) for k in KINDS_OF_CHANGE)
@@ -90,7 +99,7 @@ def main(path):
                     shares.append(sum(kinds) / len(kinds))
         return shares
 
-    mobile = next((c["link"] for c in cells if c["scenario"] == "bulk-fetch" and c.get("link", "lan") != "lan"), None)
+    mobile = next((c["link"] for c in cells if c["scenario"] == "bulk-fetch" and c["link"] != "lan"), None)
     print("| mode | mail on a 2nd device | changes seen on other devices | readable offline | messages lost with the "
           "device | message-hours readable with the password | server storage per user | server state per user | "
           "new device: time to a usable mailbox | new device: bytes to a usable mailbox | full download, lan | full "
@@ -101,13 +110,13 @@ def main(path):
             spread("share", samples("multi-device-sync", mode, "other_device_messages_share")),
             spread("share", changes(mode)) if changes(mode) or not ran("multi-device-sync", mode)
             else "none to see: mail on one device",
-            spread("share", samples("offline-use", mode, f"readable_offline_share_{policy}")),
+            spread("share", samples("offline-use", mode, "readable_offline_share", policy=policy)),
             spread("count", samples("offline-use", mode, "messages_lost_with_device")),
             spread("count", samples("storage-exposure", mode, "exposed_message_hours")),
             spread("bytes", samples("bulk-fetch", mode, "server_disk_after_bytes", "full")),
             spread("bytes", samples("bulk-fetch", mode, "server_state_bytes", "full")),
-            spread("seconds", samples("offline-use", mode, f"ready_s_{policy}")),
-            spread("bytes", samples("offline-use", mode, f"ready_bytes_down_{policy}")),
+            spread("seconds", samples("offline-use", mode, "ready_s", policy=policy)),
+            spread("bytes", samples("offline-use", mode, "ready_bytes_down", policy=policy)),
             spread("seconds", samples("bulk-fetch", mode, "elapsed_s", "full")),
             spread("seconds", samples("bulk-fetch", mode, "elapsed_s", "full", mobile) if mobile else []),
             spread("count", samples("bulk-fetch", mode, "round_trips", "full")),

@@ -16,8 +16,9 @@ from pathlib import Path
 from bench.results import load
 
 
-def _median(cell, metric):
-    summary = cell.metrics().get(metric) if cell is not None and cell.ok else None
+def _median(cell, metric, policy=None):
+    """The metric's median in the cell, of the whole sample or of a cache ``policy``."""
+    summary = cell.summary(metric, policy) if cell is not None and cell.ok else None
     return None if summary is None else summary["median"]
 
 
@@ -55,7 +56,7 @@ def main() -> None:
             cell = cells.get(("offline-use", server, mode, "server-down"))
             if cell is None:
                 continue
-            shares = " / ".join(_share(_median(cell, f"readable_offline_share_{policy}"))
+            shares = " / ".join(_share(_median(cell, "readable_offline_share", policy))
                                 for policy in ("full", "headers", "online"))
             lost = _median(cell, "messages_lost_with_device")
             print(f"| {server} | {mode} | {shares} | {'n/a' if lost is None else f'{lost:.0f}'} |")

@@ -44,12 +44,15 @@ class Mailbox:
 
 @dataclass
 class SampleOutcome:
-    """What one repetition produced."""
+    """What one repetition produced: figures of the whole sample (``metrics``) and, for a
+    scenario that measures several client policies, each policy's figures under its name
+    (``by_policy``: ``{"poll_1s": {"latency_ms": 420.0, ...}}``)."""
 
     metrics: dict[str, float]
     integrity: dict[str, Any]
     commands: dict[str, dict[str, Any]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    by_policy: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class SampleContext:

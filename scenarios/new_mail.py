@@ -4,11 +4,12 @@ A device holds the mailbox (``ctx.messages`` messages); then messages arrive one
 seeded times while the device keeps watch under each policy its mode can have, one after
 the other (``bench.notify``): ``idle`` (IMAP IDLE: the server tells an open session; where
 the server has IDLE) and polling at each interval (a session every interval). For each
-policy: delivery-to-visible latency (from the moment the APPEND that delivers a message is
-sent to the end of the sync that put it on the device; ``pushed_share_idle``: how many the
-server announced during IDLE rather than when the device ended it), and the cost of
-keeping watch while no mail comes, measured over a quiet window of ``quiet_s`` and given
-per hour: connections opened, bytes both ways, round trips, server CPU (the container's).
+policy, under the policy's name in the sample's ``by_policy``: delivery-to-visible latency
+(from the moment the APPEND that delivers a message is sent to the end of the sync that put
+it on the device; ``pushed_share`` of ``idle``: how many the server announced during IDLE
+rather than when the device ended it), and the cost of keeping watch while no mail comes,
+measured over a quiet window of ``quiet_s`` and given per hour: connections opened, bytes
+both ways, round trips, server CPU (the container's).
 
 A poll that finds nothing is also measured on its own (``empty_poll_*``): at the
 intervals real clients use (minutes), that is the cost of polling, and the report can
@@ -78,6 +79,7 @@ class NewMail(Scenario):
                            empty_poll_bytes=meter.bytes_up + meter.bytes_down,
                            empty_poll_bytes_down=meter.bytes_down, empty_poll_round_trips=meter.round_trips)
             info: dict[str, object] = {"policies": [], "latencies_ms": {}}
+            by_policy: dict[str, dict[str, float]] = {}
             meters = [meter]
             for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s):
                 name = policy.name
@@ -99,18 +101,18 @@ class NewMail(Scenario):
                 latencies = result.latencies_ms(arrivals.sent)
                 info["latencies_ms"][name] = [round(v, 3) for v in latencies]
                 info.setdefault("syncs", {})[name] = result.syncs
-                metrics[f"missed_{name}"] = len(arrivals.sent) - len(latencies)
+                figures = by_policy[name] = {"missed": len(arrivals.sent) - len(latencies)}
                 if latencies:
-                    metrics[f"latency_ms_{name}"] = statistics.median(latencies)
-                    metrics[f"latency_ms_max_{name}"] = max(latencies)
+                    figures["latency_ms"] = statistics.median(latencies)
+                    figures["latency_ms_max"] = max(latencies)
                 if policy.push:
-                    metrics[f"pushed_share_{name}"] = (
+                    figures["pushed_share"] = (
                         sum(key in result.announced for key, _ in arrivals.sent) / len(arrivals.sent))
                 before = ctx.server.resources()
                 cost = keep_watch(ctx, mailbox, device, policy, self.quiet_s)
                 after = ctx.server.resources()
-                metrics.update({f"{figure}_{name}": value for figure, value in cost.per_hour().items()})
-                metrics[f"server_cpu_s_per_hour_{name}"] = max(0.0, after.cpu_s - before.cpu_s) * 3600 / cost.window_s
+                figures.update(cost.per_hour())
+                figures["server_cpu_s_per_hour"] = max(0.0, after.cpu_s - before.cpu_s) * 3600 / cost.window_s
             report = mailbox.truth.check(device.full)
             if not report.passed:
                 raise IntegrityError(f"device copy differs from the truth: {report.summary()}", report.to_json())
@@ -122,4 +124,5 @@ class NewMail(Scenario):
         split = corpus_split(ctx, mailbox, stored_first)
         if split is not None:
             info["corpus_split"] = split
-        return SampleOutcome(metrics=metrics, integrity=report.to_json(), commands=merged_commands(meters), info=info)
+        return SampleOutcome(metrics=metrics, integrity=report.to_json(), commands=merged_commands(meters), info=info,
+                             by_policy=by_policy)

@@ -21,7 +21,8 @@ Variants, and what each really does:
   without a link (a library caller's) has the device simply not connect: it knows it is
   offline (a phone in flight mode); nothing is cut and no attempt is measured.
 
-Figures: what each policy can read offline (``readable_offline_share``); the queue and
+Figures: what each policy can read offline (``readable_offline_share``, per cache policy in
+the sample's ``by_policy``, and for the whole sample the full copy's); the queue and
 its conflicts; time and bytes to catch up after reconnecting; time and bytes to a usable
 mailbox at the first sync; and **device loss**: messages that exist nowhere once mobile
 is gone (not on the server, no whole copy on another device).
@@ -135,7 +136,8 @@ class OfflineUse(Scenario):
                 playback.run()
             integrity = playback.check_stores()
             metrics = dict(measured.metrics)
-            metrics.update(self._metrics(playback, outage))
+            figures, by_policy = self._metrics(playback, outage)
+            metrics.update(figures)
             info = {
                 "outage": outage.does,
                 "rounds": playback.rounds,
@@ -152,21 +154,25 @@ class OfflineUse(Scenario):
         finally:
             playback.close()
         integrity.update(views_checked=playback.checked_views)
-        return SampleOutcome(metrics=metrics, integrity=integrity, commands=playback.commands(), info=info)
+        return SampleOutcome(metrics=metrics, integrity=integrity, commands=playback.commands(), info=info,
+                             by_policy=by_policy)
 
-    def _metrics(self, playback: Playback, outage: Outage) -> dict[str, float]:
+    def _metrics(self, playback: Playback, outage: Outage) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        """The sample's figures, and each cache policy's (what its device reads offline, and
+        its first sync and catch-up), keyed by the policy."""
         base = sync_metrics(playback)
         metrics: dict[str, float] = {key: base[key] for key in (
             "bytes_up", "bytes_down", "round_trips", "connections", "messages_missing", "states_wrong",
             "consistency_final_min", "changes_tracked", "changes_seen", "sync_misses", "sync_miss_rounds",
             "sync_rounds", "sync_misses_worst_round") if key in base}
         metrics.update({key: value for key, value in base.items() if key.startswith("changes_seen_share")})
+        by_policy: dict[str, dict[str, float]] = {}
         for policy, (messages, listed, readable) in outage.reading.items():
             if messages:
-                metrics[f"readable_offline_share_{policy}"] = readable / messages
-                metrics[f"listed_offline_share_{policy}"] = listed / messages
-        if "readable_offline_share_full" in metrics:
-            metrics["readable_offline_share"] = metrics["readable_offline_share_full"]
+                by_policy.setdefault(policy, {}).update(readable_offline_share=readable / messages,
+                                                        listed_offline_share=listed / messages)
+        if "readable_offline_share" in by_policy.get("full", {}):
+            metrics["readable_offline_share"] = by_policy["full"]["readable_offline_share"]
         if outage.detect_s is not None:
             metrics["offline_detect_s"] = outage.detect_s
         mobile = playback.devices["mobile"].counters
@@ -178,10 +184,10 @@ class OfflineUse(Scenario):
             conflicts_gone=mobile["conflicts_gone"],
             conflicts_changed=mobile["conflicts_changed"],
         )
-        by_policy = {spec.name: spec.policy.cache for spec in playback.specs.values()
+        policy_of = {spec.name: spec.policy.cache for spec in playback.specs.values()
                      if spec.name == "mobile" or spec.follows == "mobile"}
         for session in playback.sessions:
-            policy = by_policy.get(session.device)
+            policy = policy_of.get(session.device)
             if policy is None:
                 continue
             stage = {0: "ready", OUTAGE_ROUND + 1: "catchup"}.get(session.round)
@@ -192,9 +198,9 @@ class OfflineUse(Scenario):
                 metrics[f"{stage}_bytes_down"] = session.bytes_down
                 metrics[f"{stage}_bytes_up"] = session.bytes_up
                 metrics[f"{stage}_round_trips"] = session.round_trips
-            metrics[f"{stage}_bytes_down_{policy}"] = session.bytes_down
-            metrics[f"{stage}_s_{policy}"] = session.seconds
+            by_policy.setdefault(policy, {}).update({f"{stage}_bytes_down": session.bytes_down,
+                                                     f"{stage}_s": session.seconds})
         back = playback.rounds[OUTAGE_ROUND + 1]["devices"]["mobile"]
         metrics["consistency_after_catchup"] = back["consistency"]
         metrics["messages_lost_with_device"] = playback.lost_with("mobile")
-        return metrics
+        return metrics, by_policy

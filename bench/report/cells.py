@@ -9,6 +9,12 @@ in link are two entries, never one.
 A grid of several links refuses to answer for a cell without being told which link
 (``ValueError``): code that compares modes or servers takes one link's grid with
 ``grid.at(link)``, so that figures of different links are never mixed up.
+
+A figure of a client policy (new-mail's watch policy, offline-use's cache policy) is asked
+for by the metric's name and ``policy=`` (``grid.stat(..., "ready_s", policy="headers")``);
+``grid.policies(metric)`` says which policies the cells recorded it for. A link's figures
+are the plan's (``plan["links"]``, which every file has since ``bench.results`` upgrades
+older ones).
 """
 
 from __future__ import annotations
@@ -57,35 +63,12 @@ def scenarios(results: Results) -> list[str]:
 # --- Links -----------------------------------------------------------------------------
 
 
-def _figures_of(name: str) -> dict[str, Any]:
-    """A link's figures when the results do not record them: a profile's, or a custom
-    link's read from its name; unknown figures are ``None``."""
-    from bench.errors import UsageError
-    from bench.links import parse_link
-
-    spec = name[len("custom("):-1] if name.startswith("custom(") and name.endswith(")") else name
-    try:
-        figures = parse_link(spec).as_dict()
-    except UsageError:
-        return {"name": name, "rtt_ms": None, "down_mbit": None, "up_mbit": None, "source": "not recorded"}
-    return dict(figures, name=name)
-
-
 def link_figures(results: Results) -> dict[str, dict[str, Any]]:
-    """Every link of the run (name → rtt_ms, down_mbit, up_mbit, source), ordered by
-    round-trip time: from the plan, else from the cells, else from the profile's name."""
-    found: dict[str, dict[str, Any]] = {}
-    planned = results.plan.get("links") or {}
-    if isinstance(planned, dict):
-        found.update({str(name): dict(figures) for name, figures in planned.items() if isinstance(figures, dict)})
-    names = [*(planned if isinstance(planned, (dict, list, tuple)) else ()), *(c.link for c in results.cells)]
-    for cell in results.cells:
-        if cell.link not in found and isinstance(cell.info.get("link"), dict):
-            found[cell.link] = dict(cell.info["link"])
-    for name in dict.fromkeys(map(str, names)):
-        if name not in found:
-            found[name] = _figures_of(name)
-    return {name: found[name] for name in by_rtt(found, found)}
+    """Every link of the run (name → rtt_ms, down_mbit, up_mbit, source) as the plan
+    records them, ordered by round-trip time. (Results made in memory may have no plan:
+    their links have no figures.)"""
+    planned = results.plan.get("links", {})
+    return {name: planned[name] for name in by_rtt(planned, planned)}
 
 
 def rtt_of(figures: dict[str, Any] | None) -> float | None:
@@ -133,14 +116,15 @@ class Stat:
     values: tuple[float, ...] = ()
 
 
-def stat_of(cell: CellResult | None, metric: str) -> Stat | None:
-    """The metric's summary in a cell; ``None`` if there is no cell, it failed or lacks it."""
+def stat_of(cell: CellResult | None, metric: str, policy: str | None = None) -> Stat | None:
+    """The metric's summary in a cell, of the whole sample or of a client ``policy``;
+    ``None`` if there is no cell, it failed or lacks it."""
     if cell is None or not cell.ok:
         return None
-    summary = cell.metrics().get(metric)
+    summary = cell.summary(metric, policy)
     if summary is None:
         return None
-    values = tuple(sample[metric] for sample in cell.samples if metric in sample)
+    values = tuple(cell.values(metric, policy))
     median = summary["median"]
     if float(median).is_integer() and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         median = int(median)  # a count stays a count: the median of 7 and 7 is 7, not 7.00
@@ -206,9 +190,10 @@ class Grid:
         return self.cells.get((server, mode, variant, tls, self._link(link)))
 
     def stat(self, server: str, mode: str, variant: str, tls: str, metric: str,
-             link: str | None = None) -> Stat | None:
-        """The metric's summary in that cell; ``None`` if the cell failed or lacks it."""
-        return stat_of(self.cell(server, mode, variant, tls, link), metric)
+             link: str | None = None, policy: str | None = None) -> Stat | None:
+        """The metric's summary in that cell, of the whole sample or of a client ``policy``;
+        ``None`` if the cell failed or lacks it."""
+        return stat_of(self.cell(server, mode, variant, tls, link), metric, policy)
 
     @property
     def shows_links(self) -> bool:
@@ -232,11 +217,22 @@ class Grid:
         """The TLS setting the report compares modes and servers at: off when it ran."""
         return "off" if "off" in self.tls else self.tls[0]
 
-    def metric_names(self) -> set[str]:
-        return {name for cell in self.cells.values() for sample in cell.samples for name in sample}
+    def metric_names(self, policy: str | None = None) -> set[str]:
+        """The metrics the cells recorded for the whole sample, or for ``policy``."""
+        return {name for cell in self.cells.values() for name in cell.metric_names(policy)}
 
-    def has_metric(self, metric: str) -> bool:
-        return metric in self.metric_names()
+    def has_metric(self, metric: str, policy: str | None = None) -> bool:
+        return metric in self.metric_names(policy)
+
+    def policies(self, metric: str | None = None) -> list[str]:
+        """The client policies the cells recorded figures for (of ``metric`` only, if
+        given), in the order of their names."""
+        return sorted({policy for cell in self.cells.values() for policy in cell.policies()
+                       if metric is None or metric in cell.metric_names(policy)})
+
+    def policy_figures(self) -> set[tuple[str, str]]:
+        """Every (metric, policy) the cells recorded a figure of."""
+        return {(name, policy) for policy in self.policies() for name in self.metric_names(policy)}
 
     def in_order(self, server: str | None = None) -> list[CellResult]:
         """The cells of one server (or all), variant by variant, links from the shortest

@@ -582,18 +582,9 @@ POLICY_SHADES = {"": 0.0, "full": 0.0, "headers": 0.45, "online": 0.7, "idle": 0
 POLICY_HATCHES = {"headers": "////", "online": "....", "poll_1s": "////", "poll_5s": "...."}
 
 
-def suffixed(grid: Grid, prefix: str) -> list[str]:
-    """The suffixes of ``<prefix>_<suffix>`` metrics in the grid (policies), sorted; a bare
-    ``prefix`` metric is the suffix ``""``, first."""
-    names = grid.metric_names()
-    found = sorted(m[len(prefix) + 1:] for m in names if m.startswith(prefix + "_"))
-    return ([""] if prefix in names else []) + found
-
-
-def policies_of(grid: Grid, prefix: str) -> list[str]:
-    """The policies of ``<prefix>_<policy>`` metrics, or ``[""]`` for the bare metric alone."""
-    found = [p for p in suffixed(grid, prefix) if p and not p.startswith("max_")]
-    return found or ([""] if grid.has_metric(prefix) else [])
+def policies_of(grid: Grid, metric: str) -> list[str]:
+    """The client policies the metric was recorded for, or ``[""]`` for the whole sample's alone."""
+    return grid.policies(metric) or ([""] if grid.has_metric(metric) else [])
 
 
 def _one_server(results: Results, scenario: str | None, server: str | None, link: str | None) -> tuple[Grid, str, str | None]:
@@ -852,16 +843,15 @@ def plot_exposure(results: Results, axes: Sequence[Axes], *, scenario: str | Non
 def _policy_bars(results: Results, ax: Axes, prefix: str, *, scenario: str | None, server: str | None,
                  variant: str | None, link: str | None, what: str, ylabel: str,
                  formatter: Callable[[float], str], share: bool) -> None:
-    """Bars of ``<prefix>_<policy>`` (else of the bare ``<prefix>``): one group per variant, in
-    it one bar per mode and policy the cells recorded; the mode's colour, the policy lighter
-    and hatched. ``<prefix>_max_<policy>`` (a worst case) is not a policy."""
+    """Bars of ``prefix`` per client policy (else of the whole sample's): one group per variant,
+    in it one bar per mode and policy the cells recorded; the mode's colour, the policy lighter
+    and hatched."""
     grid, server, named = _one_server(results, scenario, server, link)
     tls = grid.reference_tls
     policies = policies_of(grid, prefix)
     variants = [v for v in grid.variants if variant is None or v == variant]
-    metric = {p: f"{prefix}_{p}" if p else prefix for p in policies}
     slots = [(m, p) for m in grid.modes for p in policies
-             if any(grid.stat(server, m, v, tls, metric[p]) is not None for v in variants)]
+             if any(grid.stat(server, m, v, tls, prefix, policy=p or None) is not None for v in variants)]
     if not slots:
         raise ValueError(f"no {grid.scenario} cell on {server} records {prefix}")
     width = 0.84 / len(slots)
@@ -871,7 +861,7 @@ def _policy_bars(results: Results, ax: Axes, prefix: str, *, scenario: str | Non
         colour = mode_colour(mode, grid.modes)
         xs, ys = [], []
         for g, v in enumerate(variants):
-            stat = grid.stat(server, mode, v, tls, metric[policy])
+            stat = grid.stat(server, mode, v, tls, prefix, policy=policy or None)
             if stat is not None:
                 xs.append(g + (index + 0.5 - len(slots) / 2) * width)
                 ys.append(stat.median)
@@ -921,7 +911,7 @@ def plot_readable_offline(results: Results, ax: Axes, *, scenario: str | None = 
 
 def plot_new_mail_latency(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
                           variant: str | None = None, link: str | None = None) -> None:
-    """``latency_ms_<policy>``: delivery to visible, per mode and policy."""
+    """``latency_ms`` per watch policy: delivery to visible, per mode and policy."""
     _policy_bars(results, ax, "latency_ms", scenario=scenario, server=server, variant=variant, link=link,
                  what="new-mail latency per policy", ylabel="delivery to visible (ms)",
                  formatter=units.number, share=False)

@@ -71,16 +71,17 @@ def _cells(results: Results, scenario: str, mode: str, *, variant: str | None = 
             and c.link == link and (variant is None or c.variant == variant)]
 
 
-def _metric(scenario: str, metric: str | Callable[[Row], str], *, variant: str | None = None,
+def _metric(scenario: str, metric: str, *, variant: str | None = None, per_policy: bool = False,
             link: Callable[[Results], str | None] = lambda results: LAN) -> Callable[[Results, Row], list[float]]:
-    """Every sample's value of ``metric`` (a name, or a name per row) in the row's cells."""
+    """Every sample's value of ``metric`` in the row's cells: of the whole sample, or with
+    ``per_policy`` of the row's cache policy."""
     def values(results: Results, row: Row) -> list[float]:
         where = link(results)
         if where is None:
             return []
-        name = metric(row) if callable(metric) else metric
-        return [float(s[name]) for c in _cells(results, scenario, row.mode, variant=variant, link=where)
-                for s in c.samples if name in s]
+        policy = row.policy if per_policy else None
+        return [float(value) for c in _cells(results, scenario, row.mode, variant=variant, link=where)
+                for value in c.values(metric, policy)]
     return values
 
 
@@ -100,7 +101,7 @@ COLUMNS = (
     Column("changes", "changes seen on other devices", "share", "higher", _changes,
            none="none to see: mail on one device"),
     Column("offline", "readable offline", "share", "higher",
-           _metric("offline-use", lambda row: f"readable_offline_share_{row.policy}")),
+           _metric("offline-use", "readable_offline_share", per_policy=True)),
     Column("lost", "messages lost with the device", "count", "lower",
            _metric("offline-use", "messages_lost_with_device")),
     Column("exposure", "message-hours readable with the password", "count", "lower",
@@ -110,9 +111,9 @@ COLUMNS = (
     Column("state", "server state per user", "bytes", "lower",
            _metric("bulk-fetch", "server_state_bytes", variant="full")),
     Column("new_device_s", "new device: time to a usable mailbox", "seconds", "lower",
-           _metric("offline-use", lambda row: f"ready_s_{row.policy}")),
+           _metric("offline-use", "ready_s", per_policy=True)),
     Column("new_device_bytes", "new device: bytes to a usable mailbox", "bytes", "lower",
-           _metric("offline-use", lambda row: f"ready_bytes_down_{row.policy}")),
+           _metric("offline-use", "ready_bytes_down", per_policy=True)),
     Column("download_lan", "full download, lan", "seconds", "lower",
            _metric("bulk-fetch", "elapsed_s", variant="full")),
     Column("download_mobile", "full download, mobile link", "seconds", "lower",

@@ -13,7 +13,8 @@ Two series per cell, one value per round and sample:
 
 Untouched messages do not weigh in either: a mode that shows every message but none of the
 other devices' changes reads 100 % present and 0 % reached, where a blended consistency read
-0.98. Results without these records (older files) give empty series.
+0.98. Samples without these records (in files written before they were kept) give empty
+series.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _change_rounds(cell: CellResult) -> list[list[dict[str, Any]]]:
     """Each sample's change records, those that have them."""
     found = []
     for info in cell.sample_info:
-        records = info.get("change_rounds") if isinstance(info, dict) else None
+        records = info.get("change_rounds")
         if isinstance(records, list) and records:
             found.append([r for r in records if isinstance(r, dict) and isinstance(r.get("round"), int)])
     return [records for records in found if records]
@@ -88,7 +89,7 @@ def present(cell: CellResult | None) -> list[Point]:
         return []
     per_round: dict[int, list[float]] = {}
     for info in cell.sample_info:
-        rounds = info.get("rounds") if isinstance(info, dict) else None
+        rounds = info.get("rounds")
         for record in rounds if isinstance(rounds, list) else []:
             if not isinstance(record, dict) or not isinstance(record.get("round"), int):
                 continue

@@ -6,8 +6,9 @@ A figure that every sample of a cell had (round trips, a device scenario's outco
 once with the number of samples (``7 (all 3 samples)``, ``figure``), never as a range of
 equal values.
 
-A scenario's section picks the metrics it shows as a list of ``Column``s; the unit of
-every column is in its header, and byte columns choose the unit that fits their values.
+A scenario's section picks the metrics it shows as a list of metric names or ``Column``s
+(a figure of a client policy is a column of its own, ``policy_column``); the unit of every
+column is in its header, and byte columns choose the unit that fits their values.
 ``interval_table`` adds each median's confidence interval for the metrics where the
 noise of the repeats matters most.
 """
@@ -26,11 +27,13 @@ from bench.results import CellResult
 
 @dataclass(frozen=True)
 class Column:
-    """One metric shown as a column: ``header`` carries the unit; byte columns say so."""
+    """One metric shown as a column: ``header`` carries the unit; byte columns say so. With
+    ``policy``, the metric's figures of that client policy."""
 
     metric: str
     header: str
     is_bytes: bool = False
+    policy: str | None = None
 
 
 # The metrics the access layer and the scenarios record, with their headers.
@@ -89,8 +92,15 @@ def column_for(metric: str) -> Column:
     return Column(metric, metric.replace("_", " "))
 
 
+def policy_column(metric: str, policy: str) -> Column:
+    """The column of one client policy's figures of a metric: headed by the metric's and
+    the policy's words (``ready s full``, ``latency ms poll 1s``); a byte count (a name
+    that starts with ``bytes_``) says its unit."""
+    return Column(metric, f"{metric} {policy}".replace("_", " "), metric.startswith("bytes_"), policy)
+
+
 def metric_table(
-    grid: Grid, server: str, metrics: Sequence[str], caption: str = "", *, anchors: bool = False
+    grid: Grid, server: str, metrics: Sequence[str | Column], caption: str = "", *, anchors: bool = False
 ) -> Table:
     """Rows of (variant, link, mode, TLS), one column per metric, each cell median (min–max),
     or the value every sample had (``figure``).
@@ -98,7 +108,7 @@ def metric_table(
     With ``anchors`` each row is the place the cell's links lead to (``cell_anchor``):
     give it to one table per cell only.
     """
-    columns = [column_for(m) for m in metrics]
+    columns = [m if isinstance(m, Column) else column_for(m) for m in metrics]
     formats: list[Callable[[float], str]] = []
     keys = key_headers(grid)
     headers = list(keys)
@@ -107,7 +117,7 @@ def metric_table(
             values = [
                 stat.max
                 for cell in grid.in_order(server)
-                if (stat := stat_of(cell, column.metric)) is not None
+                if (stat := stat_of(cell, column.metric, column.policy)) is not None
             ]
             unit = units.byte_unit(values)
             formats.append(unit)
@@ -125,7 +135,7 @@ def metric_table(
             if not cell.ok:
                 row.append(text(Strong("failed")) if i == 0 else text("—"))
                 continue
-            stat = stat_of(cell, column.metric)
+            stat = stat_of(cell, column.metric, column.policy)
             if stat is None:
                 row.append(text("n/a"))
             else:

@@ -84,7 +84,7 @@ def test_the_device_scenarios_run_on_a_small_user_mbox(dovecot, tmp_path, mode):
     assert outcome.info["corpus_split"] == {  # arrivals held back for idle and polling, in every mode
         "corpus_messages": CORPUS, "requested": CORPUS, "initial_mailbox": CORPUS - 4, "new_mail": arrived,
         "refused": 0, "unused": 4 - arrived}
-    assert all(outcome.metrics[f"missed_{policy}"] == 0 for policy in policies)
+    assert all(outcome.by_policy[policy]["missed"] == 0 for policy in policies)
     if mode == "imap":  # the device holds every message delivered, checked against the truth
         assert outcome.integrity["checked"] == CORPUS
 

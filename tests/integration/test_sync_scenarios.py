@@ -92,11 +92,13 @@ def test_offline_use_with_the_server_down(server, tmp_path, mode):
     server.container.reload()
     assert server.container.status == "running"
     assert 0.4 < m["offline_detect_s"] < 1.5
-    assert m["readable_offline_share"] == m["readable_offline_share_full"] == 1.0
+    policy = outcome.by_policy
+    assert m["readable_offline_share"] == policy["full"]["readable_offline_share"] == 1.0
     if mode == "imap":
-        assert m["readable_offline_share_online"] == m["readable_offline_share_headers"] == 0.0
-        assert m["listed_offline_share_headers"] == 1.0
-        assert m["ready_bytes_down_online"] < m["ready_bytes_down_headers"] < m["ready_bytes_down_full"]
+        assert policy["online"]["readable_offline_share"] == policy["headers"]["readable_offline_share"] == 0.0
+        assert policy["headers"]["listed_offline_share"] == 1.0
+        assert (policy["online"]["ready_bytes_down"] < policy["headers"]["ready_bytes_down"]
+                < policy["full"]["ready_bytes_down"])
     assert m["offline_actions_replayed"] + m["conflicts_gone"] <= m["offline_actions"]
     assert m["conflicts"] == m["conflicts_gone"] + m["conflicts_changed"]
     assert m["catchup_bytes_down"] > 0 and m["catchup_s"] > 0
@@ -139,20 +141,21 @@ SMALL_NEW_MAIL = dict(intervals_s=(0.4,), arrivals=2, gap_s=(0.1, 0.3), push_tim
 @pytest.mark.parametrize("mode", list(MODES))
 def test_new_mail_is_seen_under_every_policy_within_its_bounds(server, tmp_path, mode):
     outcome = NewMail(**SMALL_NEW_MAIL).run_sample(_context(server, tmp_path, mode, "trickle"))
-    m = outcome.metrics
+    m = outcome.by_policy
     assert outcome.integrity["passed"]
     policies = outcome.info["policies"]
     assert ("idle" in policies) == (mode == "imap") and "poll_400ms" in policies
+    assert list(m) == policies
     for policy in policies:
-        assert m[f"missed_{policy}"] == 0
+        assert m[policy]["missed"] == 0
         bound_s = 0.4 + 0.5 if policy.startswith("poll") else 1.0 + 0.5
-        assert 0 < m[f"latency_ms_max_{policy}"] < bound_s * 1000
-        assert m[f"bytes_per_hour_{policy}"] > 0 and m[f"server_cpu_s_per_hour_{policy}"] >= 0
-    assert m["connections_opened_per_hour_poll_400ms"] == pytest.approx(3600 / 0.4)
+        assert 0 < m[policy]["latency_ms_max"] < bound_s * 1000
+        assert m[policy]["bytes_per_hour"] > 0 and m[policy]["server_cpu_s_per_hour"] >= 0
+    assert m["poll_400ms"]["connections_opened_per_hour"] == pytest.approx(3600 / 0.4)
     if mode == "imap":
-        assert m["connections_opened_per_hour_idle"] == 0
-        if m["pushed_share_idle"] == 1.0:  # the server pushed: faster than re-issuing IDLE
-            assert m["latency_ms_max_idle"] < 1000
+        assert m["idle"]["connections_opened_per_hour"] == 0
+        if m["idle"]["pushed_share"] == 1.0:  # the server pushed: faster than re-issuing IDLE
+            assert m["idle"]["latency_ms_max"] < 1000
 
 
 def test_storage_exposure_per_mode(server, tmp_path):

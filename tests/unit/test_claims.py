@@ -22,11 +22,16 @@ SERVERS = ("dovecot", "cyrus")
 
 
 def cell(scenario: str, mode: str = "imap", variant: str = "full", server: str = "dovecot", *, tls: str = "off",
-         samples: int = 3, info: list[dict] | None = None, **metrics: float | list[float]) -> CellResult:
-    """A cell with ``samples`` samples; a metric given as one number has it in every sample."""
+         samples: int = 3, info: list[dict] | None = None, by_policy: dict[str, dict[str, float]] | None = None,
+         **metrics: float | list[float]) -> CellResult:
+    """A cell with ``samples`` samples; a metric given as one number has it in every sample,
+    and so has each client policy's figure in ``by_policy``."""
     series = {name: value if isinstance(value, list) else [value] * samples for name, value in metrics.items()}
     rows = [{name: values[i] for name, values in series.items()} for i in range(samples)] if series else []
-    return CellResult(scenario, server, mode, variant, tls, "lan", samples=rows, sample_info=list(info or []))
+    result = CellResult(scenario, server, mode, variant, tls, "lan", sample_info=list(info or []))
+    for i in range(samples if series or by_policy else 0):
+        result.add_sample(rows[i] if rows else {}, {policy: dict(figures) for policy, figures in (by_policy or {}).items()})
+    return result
 
 
 def failed(scenario: str, mode: str = "imap", variant: str = "full", *, integrity: bool) -> CellResult:
@@ -195,7 +200,7 @@ def test_c3_corrects_for_many_comparisons():
 
 def offline(mode: str, server: str = "dovecot", **shares: float) -> CellResult:
     return cell("offline-use", mode, "server-down", server,
-                **{f"readable_offline_share_{p}": v for p, v in shares.items()})
+                by_policy={p: {"readable_offline_share": v} for p, v in shares.items()})
 
 
 def stored(mode: str, after: float, state: float, server: str = "dovecot") -> CellResult:
@@ -233,7 +238,7 @@ def exposed(mode: str, hours: float, device_hours: float, server: str = "dovecot
 
 def lost(mode: str, count: float, server: str = "dovecot") -> CellResult:
     return cell("offline-use", mode, "server-down", server, messages_lost_with_device=count,
-                readable_offline_share_full=1.0)
+                by_policy={"full": {"readable_offline_share": 1.0}})
 
 
 def test_c5_true_when_imap_exposes_more_to_the_password_and_the_stolen_device():
@@ -320,7 +325,7 @@ def test_c7_true_when_pop3_leaves_no_state_and_reads_offline():
 
 
 def test_c7_false_when_pop3_leaves_state_and_cannot_read_offline():
-    unreadable = cell("offline-use", "pop3-keep", "server-down", readable_offline_share_full=0.2)
+    unreadable = cell("offline-use", "pop3-keep", "server-down", by_policy={"full": {"readable_offline_share": 0.2}})
     assert verdict(claims.c7, stored("pop3-keep", 17 * MB, 40_000), unreadable).verdict == REFUTED
 
 

@@ -245,7 +245,7 @@ def test_an_exact_kind_whose_samples_vary_is_judged_as_noisy(run):
 def test_memory_is_noisy_never_exact():
     for metric in ("client_rss_growth_mb", "server_mem_delta_mb", "client_peak_rss_mb", "server_mem_mb"):
         assert noisy_kind(metric) and direction(metric) == -1
-    for metric in ("elapsed_s", "client_cpu_s", "messages_per_s", "efficiency", "latency_ms_idle", "catchup_s_full",
+    for metric in ("elapsed_s", "client_cpu_s", "messages_per_s", "efficiency", "latency_ms", "catchup_s",
                    "change_visible_s_median", "removed_mail_listed_for_ms_max"):
         assert noisy_kind(metric)
     for metric in ("bytes_down", "round_trips", "connections", "messages_lost", "states_wrong", "exposed_messages",
@@ -266,10 +266,11 @@ def test_a_memory_change_is_listed_never_counted():
 
 def test_directions():
     assert direction("elapsed_s") == direction("wire_bytes_down") == direction("server_mem_mb") == -1
-    assert direction("messages_lost") == direction("states_wrong") == direction("catchup_bytes_down_full") == -1
+    assert direction("messages_lost") == direction("states_wrong") == direction("catchup_bytes_down") == -1
     assert direction("sync_round_trips_per_session") == direction("exposed_messages") == -1
     assert direction("messages_per_s") == direction("mb_per_s") == direction("efficiency") == 1
-    assert direction("consistency_final_min") == direction("readable_offline_share_full") == 1
+    assert direction("consistency_final_min") == direction("readable_offline_share") == 1
+    assert direction("missed") == direction("latency_ms_max") == -1 and direction("pushed_share") == 1
     assert direction("server_disk_bytes") is None and direction("messages") is None
     assert direction("first_bytes_down") is None and direction("limit_s") is None
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bench.report import charts, units
 from bench.report.cells import Grid, Stat
 from bench.report.document import Block, Chart, Paragraph, Section, Text, slug, text
-from bench.report.tables import interval_table, metric_table
+from bench.report.tables import Column, interval_table, metric_table, policy_column
 from bench.results import Results
 
 SectionFunction = Callable[[Results, Grid], Section]
@@ -95,10 +95,13 @@ def headline_chart(results: Results, grid: Grid, kinds: Sequence[str] = HEADLINE
     return []
 
 
-def across(grid: Grid, mode: str, variant: str, metric: str, fmt: Callable[[float], str] = units.number) -> str | None:
-    """One mode's median on every server of the grid, in a few words: ``311 on every server``,
-    ``dovecot 0.30, cyrus 0.44``; ``None`` when no server recorded it."""
-    stats = {s: st for s in grid.servers if (st := grid.stat(s, mode, variant, grid.reference_tls, metric))}
+def across(grid: Grid, mode: str, variant: str, metric: str, fmt: Callable[[float], str] = units.number,
+           policy: str | None = None) -> str | None:
+    """One mode's median (of the whole sample, or of a client ``policy``) on every server of
+    the grid, in a few words: ``311 on every server``, ``dovecot 0.30, cyrus 0.44``; ``None``
+    when no server recorded it."""
+    stats = {s: st for s in grid.servers
+             if (st := grid.stat(s, mode, variant, grid.reference_tls, metric, policy=policy))}
     if not stats:
         return None
     shown = {s: fmt(st.median) for s, st in stats.items()}
@@ -118,11 +121,28 @@ def same_in_every_sample(stats: Sequence[Stat]) -> bool:
 
 GENERIC_COLUMNS = 6  # metrics per table in a generic section: wider tables cannot be read
 
+Figure = str | Column  # a metric of the whole sample by name, or a column (a client policy's figures)
+
+
+def _key(figure: Figure) -> tuple[str, str | None]:
+    return (figure.metric, figure.policy) if isinstance(figure, Column) else (figure, None)
+
+
+def _named(figure: Figure) -> str:
+    return figure.header if isinstance(figure, Column) else figure
+
+
+def every_figure(grid: Grid) -> list[Figure]:
+    """Every figure the cells recorded, alphabetical by metric (so that related metrics stand
+    together), each metric's client policies right after it, in the order of their names."""
+    keys = [(name, "") for name in grid.metric_names()] + sorted(grid.policy_figures())
+    return [policy_column(name, policy) if policy else name for name, policy in sorted(keys)]
+
 
 def generic_section(results: Results, grid: Grid) -> Section:
-    """Every recorded metric, in tables of a few metrics each (alphabetical, so that related
-    metrics stand together), per server, for scenarios with no layout of their own."""
-    metrics = sorted(grid.metric_names())
+    """Every recorded metric, in tables of a few metrics each (``every_figure``), per server,
+    for scenarios with no layout of their own."""
+    metrics = every_figure(grid)
     section = Section(
         detail_title(grid.scenario),
         [Paragraph(text("This scenario has no report layout of its own yet: every metric it recorded is shown, "
@@ -137,7 +157,8 @@ def generic_section(results: Results, grid: Grid) -> Section:
         blocks: list[Block] = [
             metric_table(grid, server, chunk, anchors=i == 0,
                          caption="median (min–max) over the samples"
-                         + (f", part {i + 1} of {count}: {chunk[0]} to {chunk[-1]}" if count > 1 else ""))
+                         + (f", part {i + 1} of {count}: {_named(chunk[0])} to {_named(chunk[-1])}"
+                            if count > 1 else ""))
             for i, chunk in enumerate(chunks)
         ]
         if "elapsed_s" in metrics:
@@ -151,7 +172,7 @@ def generic_section(results: Results, grid: Grid) -> Section:
 GENERIC = ScenarioReport("", generic_section)
 
 
-MetricGroup = tuple[tuple[str, ...], str]  # metrics, caption
+MetricGroup = tuple[tuple[Figure, ...], str]  # metrics, caption
 
 
 def grouped_section(results: Results, grid: Grid, intro: list[Block], groups: list[MetricGroup],
@@ -164,13 +185,13 @@ def grouped_section(results: Results, grid: Grid, intro: list[Block], groups: li
         compared = [block for v in grid.variants for block in chart_blocks(results, grid.scenario, variant=v)]
         if compared:
             result.children.append(Section(f"{grid.scenario}: servers compared", compared))
-    shown = {metric for metrics, _ in groups for metric in metrics}
-    others = sorted(grid.metric_names() - shown)
+    shown = {_key(figure) for figures, _ in groups for figure in figures}
+    others = [figure for figure in every_figure(grid) if _key(figure) not in shown]
     chunks = [tuple(others[i:i + GENERIC_COLUMNS]) for i in range(0, len(others), GENERIC_COLUMNS)]
     for server in grid.servers:
         tables: list[Block] = []
         for metrics, caption in groups:
-            present = [m for m in metrics if grid.has_metric(m)]
+            present = [m for m in metrics if grid.has_metric(*_key(m))]
             if present:  # the first table holds the rows that links to a cell lead to
                 tables.append(metric_table(grid, server, present, caption=caption, anchors=not tables))
         if extra is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bench.report import units
 from bench.report.cells import Grid
-from bench.report.charts import policies_of
 from bench.report.document import Block, Paragraph, Section, Text, text
 from bench.report.scenarios.base import ScenarioReport, across, grouped_section
+from bench.report.tables import policy_column
 from bench.results import Results
 
 NAME = "new-mail"
@@ -19,10 +19,10 @@ def section(results: Results, grid: Grid) -> Section:
         "(IMAP IDLE, polling every 1 s or 5 s). Latency runs from the delivering APPEND to the end of the "
         "sync that put the message on the device."
     ))]
-    policies = [p for p in policies_of(grid, "latency_ms") if p]
+    policies = grid.policies("latency_ms")
     groups = []
     if policies:
-        latency = tuple(m for p in policies for m in (f"latency_ms_{p}", f"latency_ms_max_{p}", f"missed_{p}"))
+        latency = tuple(policy_column(m, p) for p in policies for m in ("latency_ms", "latency_ms_max", "missed"))
         groups.append((latency, f"Delivery-to-visible latency per policy (median, worst) and messages missed, {SPREAD}"))
     return grouped_section(results, grid, intro, groups)
 
@@ -31,9 +31,9 @@ def findings(results: Results, every: Grid) -> list[Text]:
     grid = every.at(every.reference_link)
     variant = grid.variants[0]
     lines = []
-    for policy in [p for p in policies_of(grid, "latency_ms") if p]:
+    for policy in grid.policies("latency_ms"):
         parts = [f"{mode} {value}" for mode in grid.modes
-                 if (value := across(grid, mode, variant, f"latency_ms_{policy}", lambda v: f"{units.number(v)} ms"))]
+                 if (value := across(grid, mode, variant, "latency_ms", lambda v: f"{units.number(v)} ms", policy))]
         if parts:
             lines.append(text(f"Delivery to visible, {policy}: ", "; ".join(parts), "."))
     return lines

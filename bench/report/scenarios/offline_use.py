@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from bench.report import units
 from bench.report.cells import Grid
-from bench.report.charts import policies_of
 from bench.report.document import Block, Paragraph, Section, Text, text
 from bench.report.scenarios.base import ScenarioReport, grouped_section
 from bench.report.scenarios.multi_device_sync import CHANGES, changes_line, rounds_table
+from bench.report.tables import policy_column
 from bench.results import Results
 
 NAME = "offline-use"
 SPREAD = "median (min–max) over the samples, or the value every sample had"
-READABLE = ("readable_offline_share", "readable_offline_share_full", "readable_offline_share_headers",
-            "readable_offline_share_online")
+CACHE_POLICIES = ("full", "headers", "online")
+READABLE = ("readable_offline_share", *(policy_column("readable_offline_share", p) for p in CACHE_POLICIES))
 LOSS = ("messages_lost_with_device", "messages_missing", "consistency_after_catchup", "consistency_final_min")
 POLICY_SAID = {"full": "full copy", "headers": "headers cached", "online": "online only"}
 
@@ -38,16 +38,15 @@ def _readable_line(grid: Grid) -> Text | None:
     """Per mode, the share readable with no connection, per caching policy where it has several,
     over every variant and server (lowest–highest where they differ)."""
     tls = grid.reference_tls
-    policies = [p for p in policies_of(grid, "readable_offline_share") if p]
+    policies = grid.policies("readable_offline_share")
     parts = []
     for mode in grid.modes:
         shown = []
-        for policy in policies or [""]:
-            metric = f"readable_offline_share_{policy}" if policy else "readable_offline_share"
+        for policy in policies or [None]:
             values = [st.median for s in grid.servers for v in grid.variants
-                      if (st := grid.stat(s, mode, v, tls, metric)) is not None]
+                      if (st := grid.stat(s, mode, v, tls, "readable_offline_share", policy=policy)) is not None]
             if values:
-                shown.append((POLICY_SAID.get(policy, policy), units.span(values, units.share)))
+                shown.append((POLICY_SAID.get(policy, policy or ""), units.span(values, units.share)))
         if not shown:
             values = [st.median for s in grid.servers for v in grid.variants
                       if (st := grid.stat(s, mode, v, tls, "readable_offline_share")) is not None]
