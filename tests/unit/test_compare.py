@@ -372,6 +372,23 @@ def test_a_changed_limit_is_not_flagged(linked):
     assert not comparison.significant
 
 
+def test_a_policy_figure_is_compared_as_a_row_of_its_own():
+    devices = load(Path(__file__).parent.parent / "data" / "results_devices.json")
+    cell_id = "offline-use/dovecot/imap/link-cut/tls-off"
+    more = copy.deepcopy(devices)
+    more.run_id = "more"
+    for sample in next(c for c in more.cells if c.id == cell_id).by_policy["headers"]:
+        sample["ready_bytes_down"] *= 2
+    comparison = compare_runs(devices, more)
+    assert found(comparison) == [(cell_id, "ready_bytes_down")]
+    change = comparison.regressions[0]
+    assert (change.policy, change.label, change.exact) == ("headers", "ready_bytes_down [headers]", True)
+    assert any(f"{cell_id}  ready_bytes_down [headers]  " in line for line in comparison.lines())
+    same = {(c.cell_id, c.label) for c in compare_runs(devices, devices).changes}
+    assert {(cell_id, f"readable_offline_share [{p}]") for p in ("full", "headers", "online")} <= same
+    assert (cell_id, "readable_offline_share") in same
+
+
 def test_cells_are_matched_by_link(linked):
     # the same scenario, server, mode, variant and TLS on another link is another cell
     fewer = copy.deepcopy(linked)
