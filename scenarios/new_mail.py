@@ -39,6 +39,8 @@ from bench.notify import Arrivals, arrival_gaps, keep_watch, watch, watch_polici
 from bench.playback import corpus_split, fit_to_corpus, merged_commands
 from scenarios.base import SampleContext, SampleOutcome, Scenario
 
+INTERVALS_S = (1.0, 5.0)  # the polling intervals unless told: the report names its policies from these
+
 
 class NewMail(Scenario):
     name = "new-mail"
@@ -46,7 +48,7 @@ class NewMail(Scenario):
     variants = ("trickle",)
     in_default_plan = False  # about 20 s a sample of real-time watching: run it by name
 
-    def __init__(self, intervals_s: tuple[float, ...] = (1.0, 5.0), arrivals: int = 3,
+    def __init__(self, intervals_s: tuple[float, ...] = INTERVALS_S, arrivals: int = 3,
                  gap_s: tuple[float, float] = (0.3, 1.5), push_timeout_s: float = 5.0,
                  quiet_s: float = 3.0) -> None:
         self.intervals_s = intervals_s
@@ -54,6 +56,11 @@ class NewMail(Scenario):
         self.gap_s = gap_s
         self.push_timeout_s = push_timeout_s
         self.quiet_s = quiet_s
+
+    def policy_names(self, can_push: bool = True) -> list[str]:
+        """The watching policies a cell runs, in order: ``idle`` where the server can push,
+        then ``poll_<interval>`` for each interval."""
+        return [policy.name for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s)]
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         # Arriving messages for every policy a mode can have (push only where the server
