@@ -1,10 +1,14 @@
 """The scenarios' parts of the report, registered by name.
 
 To give a new scenario its own section, write a module here with a section function (the
-scenario in detail, for the appendix) and, for the report, a findings function and the kinds
-of chart its headline is chosen from; build a ``ScenarioReport`` in it, and add that to
-``REPORTS`` below. A scenario that is not registered still gets both: in the report its first
-chart, in the appendix a table of every metric it recorded.
+scenario in detail, for the appendix) and, for the report, a findings function, the kinds
+of chart its headline is chosen from and the charts of this scenario alone (``ChartSpec``
+entries, drawn with the helpers of ``bench.report.charts``); build a ``ScenarioReport`` in
+it, and add that to ``REPORTS`` below. ``bench.report.charts`` draws a scenario's charts
+from here: it names no scenario. A module grown past a few hundred lines becomes a package,
+its charts in ``charts.py`` (``interrupted_sync``). A scenario that is not registered still
+gets both: in the report its first chart, in the appendix a table of every metric it
+recorded.
 """
 
 from __future__ import annotations

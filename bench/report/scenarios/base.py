@@ -3,7 +3,8 @@
 A scenario has two parts: in the report, a short section (``ScenarioReport.about``, one
 headline chart, a few findings and a link to the rest); in the appendix, the scenario in
 detail (``ScenarioReport.section``: every figure of every cell, per server, and the other
-charts).
+charts). The charts of every scenario are ``bench.report.charts.CHARTS``; those of one
+scenario alone are declared here, by its report (``ScenarioReport.charts``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.report import charts, units
+from bench.report.charts import ChartSpec
 from bench.report.cells import Grid, Stat
 from bench.report.document import Block, Chart, Paragraph, Section, Text, slug, text
 from bench.report.tables import interval_table, metric_table
@@ -30,7 +32,8 @@ class ScenarioReport:
     """A scenario's part of the report: the section in detail (appendix), and for the
     report a sentence on what it does, the kinds of chart its headline is chosen from
     (the first drawn), its findings and, where a few lines cannot say it, a small table
-    (``brief``)."""
+    (``brief``); and the charts of this scenario alone (``charts``), drawn after those of
+    every scenario when the results have what they need."""
 
     name: str
     section: SectionFunction
@@ -38,6 +41,7 @@ class ScenarioReport:
     headline: tuple[str, ...] = HEADLINE_KINDS
     about: str = ""
     brief: BriefFunction | None = None
+    charts: tuple[ChartSpec, ...] = ()
 
 
 def title(scenario: str) -> str:
