@@ -12,8 +12,9 @@ needs: ``CHARTS`` here holds those of every scenario that records the metrics (t
 and round trips per mode, the servers compared, time against round-trip time, sync quality
 per round); a scenario's own charts are declared by its report module in
 ``bench.report.scenarios`` (``ScenarioReport.charts``, drawn with the helpers here), and
-``planned_charts`` takes them from that registry: this module names no scenario.
-``write_charts`` and the report pick them all up. A chart is drawn once per server (every
+``planned_charts`` and ``write_charts`` are given them from that registry (``own``): this
+module names no scenario, and imports none of the reports, which use it. The report picks
+them all up. A chart is drawn once per server (every
 variant of that server), or, with ``per="variant"``, once per variant with the servers side
 by side, when the run had more than one server. A run over several links (or a relayed one)
 has each bar chart once per link: bars of different links are never drawn as one; the link
@@ -839,21 +840,19 @@ class PlannedChart:
         return self.spec.panel_count(Grid.of(results, self.scenario))
 
 
-def chart_specs(scenario: str) -> tuple[ChartSpec, ...]:
-    """The kinds of chart a scenario can have: those of every scenario (``CHARTS``), then
-    those its report declares in the registry of ``bench.report.scenarios``."""
-    from bench.report.scenarios import report_for  # here, not above: the reports there use this module
-
-    return (*CHARTS, *report_for(scenario).charts)
+# Each scenario's own kinds of chart, by its name: those its report declares
+# (``bench.report.scenarios.own_charts()``).
+OwnCharts = Mapping[str, Sequence[ChartSpec]]
 
 
-def planned_charts(results: Results, scenario: str | None = None) -> list[PlannedChart]:
-    """Every chart the results call for, in report order."""
+def planned_charts(results: Results, scenario: str | None = None, *, own: OwnCharts) -> list[PlannedChart]:
+    """Every chart the results call for, in report order: for each scenario the kinds of
+    every scenario (``CHARTS``), then its own (``own``)."""
     planned = []
     for name in scenarios(results) if scenario is None else [scenario]:
         grid = Grid.of(results, name)
         links: list[tuple[str | None, Grid]] = grid.per_link() if grid.shows_links else [(None, grid)]
-        for spec in chart_specs(name):
+        for spec in (*CHARTS, *own.get(name, ())):
             if not all(grid.has_metric(metric) for metric in spec.needs):
                 continue
             if spec.wants is not None and not spec.wants(grid):
@@ -877,15 +876,16 @@ def planned_charts(results: Results, scenario: str | None = None) -> list[Planne
     return planned
 
 
-def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Draw the decision chart and every planned chart and save each in each of ``formats``
-    (PNG and SVG unless told) under ``out_dir/charts/``; returns the files written. The HTML
-    report embeds the SVGs."""
+def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMATS, *,
+                 own: OwnCharts) -> list[Path]:
+    """Draw the decision chart and every planned chart (each scenario's ``own`` among them)
+    and save each in each of ``formats`` (PNG and SVG unless told) under ``out_dir/charts/``;
+    returns the files written. The HTML report embeds the SVGs."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ValueError(f"unknown chart format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     written = write_decision_chart(results, out_dir, formats)
-    for chart in planned_charts(results):
+    for chart in planned_charts(results, own=own):
         paths = chart.files(Path(out_dir), formats)
         paths[0].parent.mkdir(parents=True, exist_ok=True)
         with matplotlib.rc_context(STYLE):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
-from bench.report import charts, render
-from bench.report.charts import CHARTS, ChartSpec, planned_charts, write_charts
-from bench.report.scenarios import REPORTS, ScenarioReport
+from bench.report import charts, render, write_charts
+from bench.report.charts import CHARTS, ChartSpec, planned_charts
+from bench.report.scenarios import REPORTS, ScenarioReport, own_charts
 from bench.report.scenarios import new_mail as new_mail_report
 from bench.report.scenarios.base import generic_section
 from bench.results import load
@@ -47,6 +48,10 @@ def _with_new_scenario(tmp_path: Path) -> Path:
     return path
 
 
+def _kinds(results, scenario=None) -> set[tuple[str, str]]:
+    return {(chart.scenario, chart.spec.kind) for chart in planned_charts(results, scenario, own=own_charts())}
+
+
 def test_the_shared_chart_module_names_no_scenario():
     text = Path(charts.__file__).read_text(encoding="utf-8")
     names = {*REPORTS, *SCENARIOS}
@@ -59,7 +64,7 @@ def test_the_shared_chart_module_names_no_scenario():
 def test_every_planned_chart_is_generic_or_declared_by_its_scenario():
     seen = set()
     for path in (DEVICES, INTERRUPTED, V1):
-        for chart in planned_charts(load(path)):
+        for chart in planned_charts(load(path), own=own_charts()):
             assert chart.spec in CHARTS or chart.spec in REPORTS[chart.scenario].charts, chart.stem
             seen.add((chart.scenario, chart.spec.kind))
     declared = {(name, spec.kind) for name, report in REPORTS.items() for spec in report.charts}
@@ -71,7 +76,7 @@ def test_a_chart_a_scenario_report_declares_is_drawn_and_shown(tmp_path, monkeyp
     dots = ChartSpec("dots", plot_dots, ("elapsed_s",), "Dots of a made-up scenario.")
     monkeypatch.setitem(REPORTS, NEW, ScenarioReport(NEW, generic_section, headline=("dots",), charts=(dots,)))
     results = load(_with_new_scenario(tmp_path))
-    kinds = {(c.scenario, c.spec.kind) for c in planned_charts(results)}
+    kinds = _kinds(results)
     assert (NEW, "dots") in kinds and ("bulk-fetch", "dots") not in kinds  # its own scenario's only
     written = {path.name for path in write_charts(results, tmp_path / "charts-only")}
     assert {f"{NEW}-dovecot-dots.png", f"{NEW}-dovecot-dots.svg"} <= written
@@ -82,9 +87,20 @@ def test_a_chart_a_scenario_report_declares_is_drawn_and_shown(tmp_path, monkeyp
 
 def test_a_chart_taken_out_of_the_registry_is_not_drawn(monkeypatch):
     results = load(INTERRUPTED)
-    assert "recovery-points" in {c.spec.kind for c in planned_charts(results)}
+    assert ("interrupted-sync", "recovery-points") in _kinds(results)
     monkeypatch.setitem(REPORTS, "interrupted-sync", replace(REPORTS["interrupted-sync"], charts=()))
-    assert "recovery-points" not in {c.spec.kind for c in planned_charts(results)}
+    assert ("interrupted-sync", "recovery-points") not in _kinds(results)
+
+
+def test_every_chart_a_scenario_declares_is_shown_where_it_is_drawn(tmp_path):
+    """A scenario's own charts reach its sections: each chart file drawn is linked from the
+    report or the appendix."""
+    files = render(load(DEVICES), tmp_path)
+    linked = set(re.findall(r"\]\((charts/[^)]+\.png)\)", files.markdown.read_text(encoding="utf-8")
+                            + files.appendix.read_text(encoding="utf-8")))
+    drawn = {f"charts/{path.name}" for path in files.charts if path.suffix == ".png"}
+    assert "charts/offline-use-dovecot-readable-offline.png" in drawn
+    assert drawn == linked
 
 
 def test_new_mail_policies_are_declared_by_the_scenario_alone():

@@ -24,6 +24,7 @@ from scipy import stats
 
 from bench import claims
 from bench.report import ReportFiles, build_appendix, build_document, html as html_renderer, markdown, render
+from bench.report import write_charts
 from bench.report.cells import Grid, cell_anchor
 from bench.report.charts import (
     MODE_COLOURS,
@@ -31,7 +32,6 @@ from bench.report.charts import (
     plot_round_trips_per_mode,
     plot_time_against_rtt,
     plot_time_per_mode,
-    write_charts,
 )
 from bench.report.document import Code, Table, plain, text
 from bench.report.links import percent

@@ -109,7 +109,7 @@ def section(results: Results, grid: Grid) -> Section:
         (SYNC, (f"Bytes received per sync session after the first, and the share of it that is not message "
                f"content (overhead), {SPREAD}")),
     ]
-    return grouped_section(results, grid, intro, groups, extra=_extra)
+    return grouped_section(results, grid, intro, groups, extra=_extra, own=CHARTS)
 
 
 def changes_line(grid: Grid, variant: str) -> Text | None:

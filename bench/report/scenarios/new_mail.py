@@ -42,7 +42,7 @@ def section(results: Results, grid: Grid) -> Section:
     if policies:
         latency = tuple(m for p in policies for m in (f"latency_ms_{p}", f"latency_ms_max_{p}", f"missed_{p}"))
         groups.append((latency, f"Delivery-to-visible latency per policy (median, worst) and messages missed, {SPREAD}"))
-    return grouped_section(results, grid, intro, groups)
+    return grouped_section(results, grid, intro, groups, own=CHARTS)
 
 
 def findings(results: Results, every: Grid) -> list[Text]:

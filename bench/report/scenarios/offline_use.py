@@ -44,7 +44,7 @@ def section(results: Results, grid: Grid) -> Section:
         (LOSS, f"Messages lost with the device, and consistency against the intended mailbox, {SPREAD}"),
         (CHANGES, f"Changes made on one device that reached the other by the end, per kind, {SPREAD}"),
     ]
-    return grouped_section(results, grid, intro, groups, extra=rounds_table)
+    return grouped_section(results, grid, intro, groups, extra=rounds_table, own=CHARTS)
 
 
 def _readable_line(grid: Grid) -> Text | None:

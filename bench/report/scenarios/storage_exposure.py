@@ -36,7 +36,7 @@ def section(results: Results, grid: Grid) -> Section:
     ))]
     groups = [(EXPOSURE, f"Exposure, {SPREAD}"),
               (CHANGES, f"Changes made on one device that reached the others by the end, per kind, {SPREAD}")]
-    return grouped_section(results, grid, intro, groups, extra=rounds_table)
+    return grouped_section(results, grid, intro, groups, extra=rounds_table, own=CHARTS)
 
 
 def findings(results: Results, every: Grid) -> list[Text]:

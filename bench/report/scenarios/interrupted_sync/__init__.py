@@ -146,7 +146,8 @@ def section(results: Results, grid: Grid) -> Section:
             if recovery or others:
                 blocks.append(points_table(grid, server, link, recovery + others,
                                            caption=f"Noticing the fault and recovering, point by point{on_link}"))
-        result.children.append(Section(f"{NAME} on {server}", [*blocks, *chart_blocks(results, NAME, server)]))
+        result.children.append(Section(f"{NAME} on {server}",
+                                       [*blocks, *chart_blocks(results, NAME, server, own=CHARTS)]))
     return result
 
 
