@@ -33,6 +33,7 @@ from bench.access import MailAccess, Part
 from bench.access.base import FLAGGED, INBOX, SEEN, FolderSnapshot, MessageRef, MessageState
 from bench.corpus.canonical import message_id
 from bench.modes import Mode
+from bench.protocols import CACHE_POLICIES
 from bench.search import subject_contains
 
 
@@ -181,18 +182,12 @@ ARCHIVE = "Archive"
 ACTIONS = ("read", "flag", "unflag", "move", "delete")
 _FLAG_ACTIONS = {"read": (SEEN, True), "flag": (FLAGGED, True), "unflag": (FLAGGED, False)}
 
-# What a device keeps of each message it lists: the whole message (a full offline copy),
-# its header block (a list it can show offline), or nothing (it reads online only).
-CACHE_POLICIES = ("online", "headers", "full")
 BODY_KINDS = {"full": "full", "headers": "headers", "online": "none"}
-# The caching policies a client of each protocol can have. A POP3 client downloads whole
-# messages (there is no mailbox on the server to read from later), so only "full".
-_CACHE_POLICIES_BY_PROTOCOL = {"imap": CACHE_POLICIES, "pop3": ("full",)}
 
 
 def cache_policies(mode: Mode) -> tuple[str, ...]:
     """The caching policies a device in ``mode`` can have, least kept first."""
-    return _CACHE_POLICIES_BY_PROTOCOL[mode.protocol]
+    return mode.protocol.cache_policies
 
 
 @dataclass(frozen=True)

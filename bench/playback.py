@@ -390,7 +390,7 @@ class Playback:
         within ~10 ms lists them still (and may even RETR some: two devices with the same
         message in a delete mode). How long each wait was is kept (``settle_ms``)."""
         server = getattr(self.ctx, "direct_server", self.ctx.server)
-        protocol = self.ctx.mode.protocol
+        protocol = self.ctx.mode.protocol.name
         endpoint = server.endpoint(protocol, self.mailbox.account, self.ctx.tls)
         start = time.perf_counter()
         checks = 0

@@ -49,8 +49,8 @@ class Semantics:
 
     @classmethod
     def of(cls, mode: Mode) -> "Semantics":
-        server_side = {"imap": (True, True, True), "pop3": (False, False, False)}[mode.protocol]
-        return cls(*server_side, mode.delete_after_fetch)
+        protocol = mode.protocol
+        return cls(protocol.keeps_flags, protocol.has_folders, protocol.mirrors_mailbox, mode.delete_after_fetch)
 
 
 @dataclass(frozen=True)

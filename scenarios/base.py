@@ -112,8 +112,8 @@ class SampleContext:
 
     def connect(self, mailbox: Mailbox, meter: WireMeter | None = None) -> MailAccess:
         """A logged-in session in this cell's protocol and TLS; unmetered setup passes no meter."""
-        endpoint = self.server.endpoint(self.mode.protocol, mailbox.account, self.tls)
-        return open_access(self.mode.protocol, endpoint, meter or WireMeter(), self.options)
+        endpoint = self.server.endpoint(self.mode.protocol.name, mailbox.account, self.tls)
+        return open_access(self.mode.protocol.name, endpoint, meter or WireMeter(), self.options)
 
     @contextmanager
     def measure(self) -> Iterator[measurement.Measurement]:
@@ -139,8 +139,8 @@ class SampleContext:
     def connect_within(self, mailbox: Mailbox, timeout_s: float, meter: WireMeter | None = None) -> MailAccess:
         """As ``connect``, but giving up after ``timeout_s`` without an answer (a device
         finding out that it is offline)."""
-        endpoint = self.server.endpoint(self.mode.protocol, mailbox.account, self.tls, timeout_s=timeout_s)
-        return open_access(self.mode.protocol, endpoint, meter or WireMeter(), self.options)
+        endpoint = self.server.endpoint(self.mode.protocol.name, mailbox.account, self.tls, timeout_s=timeout_s)
+        return open_access(self.mode.protocol.name, endpoint, meter or WireMeter(), self.options)
 
 
 def draw_timeline_seed(run_seed: int, sample: int) -> int:

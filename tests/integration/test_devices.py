@@ -153,7 +153,7 @@ def _device(tmp_path, name, mode, **choices):
 
 
 def _sync(server, mode, account, device, meter=None):
-    protocol = MODES[mode].protocol
+    protocol = MODES[mode].protocol.name
     with _session(server, protocol, account, meter) as access:
         return device.session(access)
 
