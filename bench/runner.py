@@ -50,7 +50,7 @@ from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
 from bench.tls import RunCertificates, make_certificates
 from scenarios import get_scenario
-from scenarios.base import SampleContext
+from bench.sample import SampleContext
 
 
 @dataclass

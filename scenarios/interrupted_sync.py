@@ -25,7 +25,8 @@ from bench.errors import MailbenchError, one_line
 from bench.faults import FAULTS, draw_point, make_fault
 from bench.loss import count_losses, digest
 from bench.playback import merged_commands, server_copies
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.sample import SampleContext, SampleOutcome
+from scenarios.base import Scenario
 
 
 SETTLE_S = 0.2

@@ -31,7 +31,8 @@ from collections import Counter
 from bench.device import SyncPolicy
 from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline
 from bench.timeline import SyncSpec, sync_timeline
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.sample import SampleContext, SampleOutcome
+from scenarios.base import Scenario
 
 
 class MultiDeviceSync(Scenario):

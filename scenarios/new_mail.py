@@ -37,7 +37,8 @@ from bench.device import SyncDevice, SyncPolicy
 from bench.errors import IntegrityError, MailbenchError
 from bench.notify import Arrivals, arrival_gaps, keep_watch, watch, watch_policies
 from bench.playback import corpus_split, fit_to_corpus, merged_commands
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.sample import SampleContext, SampleOutcome
+from scenarios.base import Scenario
 
 
 class NewMail(Scenario):

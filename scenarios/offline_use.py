@@ -36,7 +36,8 @@ from bench.device import SyncPolicy, cache_policies
 from bench.errors import MailbenchError
 from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline
 from bench.timeline import offline_timeline
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.sample import SampleContext, SampleOutcome
+from scenarios.base import Scenario
 from scenarios.multi_device_sync import sync_metrics
 
 OUTAGE_ROUND = 2  # of offline_timeline

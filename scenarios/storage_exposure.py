@@ -31,7 +31,8 @@ from typing import Any, Collection, Iterable
 from bench.device import SyncDevice, SyncPolicy
 from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline, server_census
 from bench.timeline import SyncSpec, sync_timeline
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.sample import SampleContext, SampleOutcome
+from scenarios.base import Scenario
 from scenarios.multi_device_sync import sync_metrics
 
 Span = tuple[float, "float | None"]  # (from, to) in hours; to None: still readable at the end

@@ -12,7 +12,7 @@ from bench.plan import build_plan, run_order
 from bench.runner import Run, RunConfig
 from bench.servers.base import LABEL_RUN
 from bench.timeline import sync_timeline
-from scenarios.base import draw_timeline_seed
+from bench.sample import draw_timeline_seed
 
 pytestmark = pytest.mark.integration
 

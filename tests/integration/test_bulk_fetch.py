@@ -14,7 +14,7 @@ from bench.errors import IntegrityError
 from bench.modes import MODES
 from bench.search import SEARCH_TERM, subject_contains
 from scenarios import get_scenario
-from scenarios.base import SampleContext
+from bench.sample import SampleContext
 
 pytestmark = pytest.mark.integration
 

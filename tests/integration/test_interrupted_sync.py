@@ -17,7 +17,7 @@ from bench.faults import FAULTS
 from bench.links import parse_link
 from bench.links.cell import open_cell_link
 from bench.modes import MODES
-from scenarios.base import SampleContext
+from bench.sample import SampleContext
 from scenarios.interrupted_sync import InterruptedSync
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from bench.links import parse_link
 from bench.links.cell import open_cell_link
 from bench.modes import MODES
 from bench.timeline import SyncSpec
-from scenarios.base import SampleContext
+from bench.sample import SampleContext
 from scenarios.multi_device_sync import MultiDeviceSync
 from scenarios.new_mail import NewMail
 from scenarios.offline_use import OfflineUse

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import scenarios.base
+import bench.sample
 from bench.access import AccessOptions
 from bench.corpus.source import FileCorpus, GeneratedCorpus
 from bench.delivery import deliver_to
@@ -24,7 +24,7 @@ from bench.sync_truth import ExpectedModel, Semantics, agreement, intended_by_ro
 from bench.timeline import (
     ACTIONS, Event, SyncSpec, TooFewMessages, fit_initial, offline_timeline, sync_timeline,
 )
-from scenarios.base import Mailbox, SampleContext
+from bench.sample import Mailbox, SampleContext
 from scenarios.multi_device_sync import MultiDeviceSync
 from scenarios.new_mail import NewMail
 from scenarios.offline_use import OfflineUse
@@ -189,7 +189,7 @@ class LimitedSession:
 def limited_server(monkeypatch):
     """A stand-in server for ``SampleContext.deliver``: the real delivery logic, against
     ``LimitedSession``."""
-    monkeypatch.setattr(scenarios.base, "deliver",
+    monkeypatch.setattr(bench.sample, "deliver",
                         lambda endpoint, messages, stored: deliver_to(LimitedSession(), messages, stored))
 
     class Server:

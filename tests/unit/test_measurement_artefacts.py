@@ -15,7 +15,7 @@ from bench.errors import UsageError
 from bench.plan import build_plan, exclusions, run_order
 from bench.servers import SERVERS
 from bench.servers.base import store_usage_of
-from scenarios.base import draw_timeline_seed
+from bench.sample import draw_timeline_seed
 
 REPO = Path(__file__).resolve().parents[2]
 
