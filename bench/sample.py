@@ -21,7 +21,7 @@ from bench.access import AccessOptions, MailAccess, WireMeter, open_access
 from bench.corpus import Truth
 from bench.corpus.source import CorpusSource
 from bench.delivery import DeliveryReport, Refusal, deliver
-from bench.device import Device, DeviceStore
+from bench.devices.device import Device, DeviceStore
 from bench.links.cell import CellLink, LinkedServer
 from bench.modes import Mode
 from bench.servers import RunningServer

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from bench.corpus import Truth
 from bench.corpus.truth import IntegrityReport
-from bench.device import SearchReport, SyncReport
+from bench.devices.device import SearchReport, SyncReport
 from bench.errors import IntegrityError
 from bench.measurement import MB
 from bench.search import SEARCH_TERM, subject_contains

@@ -12,7 +12,8 @@ from bench.access import AccessOptions, WireMeter, open_access
 from bench.access.base import FLAGGED, INBOX, SEEN, FolderSnapshot
 from bench.corpus import generate_messages
 from bench.delivery import deliver
-from bench.device import ARCHIVE, LocalMessage, SyncDevice, SyncPolicy
+from bench.devices.device import LocalMessage, SyncDevice, SyncPolicy
+from bench.devices.timeline import ARCHIVE
 from bench.errors import Unsupported
 from bench.modes import MODES
 

@@ -13,7 +13,7 @@ from imapclient import IMAPClient
 from bench.access import AccessOptions
 from bench.corpus.canonical import canonical
 from bench.corpus.source import FileCorpus, GeneratedCorpus
-from bench.faults import FAULTS
+from scenarios.interrupted_sync.faults import FAULTS
 from bench.links import parse_link
 from bench.links.cell import open_cell_link
 from bench.modes import MODES

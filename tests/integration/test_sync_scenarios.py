@@ -11,12 +11,12 @@ import pytest
 
 from bench.access import AccessOptions
 from bench.corpus.source import GeneratedCorpus
-from bench.device import DeviceStore, SyncDevice
+from bench.devices.device import DeviceStore, SyncDevice
 from bench.errors import IntegrityError
 from bench.links import parse_link
 from bench.links.cell import open_cell_link
 from bench.modes import MODES
-from bench.timeline import SyncSpec
+from bench.devices.timeline import SyncSpec
 from bench.sample import SampleContext
 from scenarios.multi_device_sync import MultiDeviceSync
 from scenarios.new_mail import NewMail
@@ -121,7 +121,7 @@ def test_without_a_relay_the_link_cut_device_just_stays_offline(dovecot, tmp_pat
 
 
 def test_the_server_is_unpaused_when_the_outage_fails(dovecot, tmp_path, monkeypatch):
-    from bench.playback import Playback
+    from bench.devices.playback import Playback
 
     def broken(self, name, since_round):
         raise RuntimeError("boom during the outage")

@@ -17,11 +17,11 @@ import bench.sample
 from bench.access import AccessOptions
 from bench.corpus.source import FileCorpus, GeneratedCorpus
 from bench.delivery import deliver_to
-from bench.device import SyncPolicy
+from bench.devices.device import SyncPolicy
 from bench.modes import MODES
-from bench.playback import CorpusTooSmall, DeviceSpec, Playback, corpus_split, fit_timeline, fit_to_corpus
-from bench.sync_truth import ExpectedModel, Semantics, agreement, intended_by_round
-from bench.timeline import (
+from bench.devices.playback import CorpusTooSmall, DeviceSpec, Playback, corpus_split, fit_timeline, fit_to_corpus
+from bench.devices.sync_truth import ExpectedModel, Semantics, agreement, intended_by_round
+from bench.devices.timeline import (
     ACTIONS, Event, SyncSpec, TooFewMessages, fit_initial, offline_timeline, sync_timeline,
 )
 from bench.sample import Mailbox, SampleContext

@@ -7,7 +7,7 @@ from bench.access import IMPLEMENTATIONS
 from bench.modes import MODES
 from bench.protocols import IMAP, POP3, PROTOCOLS
 from bench.servers.base import MailServer
-from bench.sync_truth import Semantics
+from bench.devices.sync_truth import Semantics
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 

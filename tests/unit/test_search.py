@@ -10,7 +10,7 @@ from bench.protocols import POP3
 from bench.access.base import AccessOptions, Endpoint, FolderChanges, FolderSnapshot, Listing, MailAccess, MessageRef
 from bench.access.meter import WireMeter
 from bench.corpus import generate_messages
-from bench.device import Device, DeviceStore
+from bench.devices.device import Device, DeviceStore
 from bench.errors import Unsupported
 from bench.modes import MODES
 from bench.search import SEARCH_TERM, subject_contains, subjects

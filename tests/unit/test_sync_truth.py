@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bench.modes import MODES
-from bench.sync_truth import (
+from bench.devices.sync_truth import (
     ChangeTracker, ExpectedModel, Semantics, Shown, agreement, expected_views, intended_by_round,
 )
-from bench.timeline import ARCHIVE, INBOX, Event, MailState, SyncSpec, Timeline, sync_timeline
+from bench.devices.timeline import ARCHIVE, INBOX, Event, MailState, SyncSpec, Timeline, sync_timeline
 
 FULL = {"phone": "full", "laptop": "full"}
 

@@ -33,6 +33,7 @@ from bench.access import MailAccess, Part
 from bench.access.base import FLAGGED, INBOX, SEEN, FolderSnapshot, MessageRef, MessageState
 from bench.corpus.canonical import message_id
 from bench.modes import Mode
+from bench.devices.timeline import ACTIONS, ARCHIVE
 from bench.protocols import CACHE_POLICIES
 from bench.search import subject_contains
 
@@ -81,9 +82,6 @@ class DeviceStore:
     def unfinished(self) -> int:
         """Files begun and never completed (a download broken while being written)."""
         return sum(1 for _ in (self.root / "tmp").iterdir())
-
-    def bytes_stored(self) -> int:
-        return sum(path.stat().st_size for path in (self.root / "cur").iterdir())
 
 
 @dataclass
@@ -178,11 +176,8 @@ def _no_mark(point: str, stored: int) -> None:
 # ---------------------------------------------------------------------------------------
 # Devices that sync a mailbox over time: local state, sync policy, offline queue.
 
-ARCHIVE = "Archive"
-ACTIONS = ("read", "flag", "unflag", "move", "delete")
 _FLAG_ACTIONS = {"read": (SEEN, True), "flag": (FLAGGED, True), "unflag": (FLAGGED, False)}
 
-BODY_KINDS = {"full": "full", "headers": "headers", "online": "none"}
 
 
 def cache_policies(mode: Mode) -> tuple[str, ...]:
