@@ -1,6 +1,6 @@
 """offline-use: a device through an outage; what it can read offline, what is lost with it.
 
-The caching policies are the devices' (``bench.device.CACHE_POLICIES``); the chart's shades
+The caching policies are the protocols' (``bench.protocols.CACHE_POLICIES``); the chart's shades
 follow their order, the most kept solid.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from matplotlib.axes import Axes
 
-from bench.device import CACHE_POLICIES
+from bench.protocols import CACHE_POLICIES
 from bench.report import units
 from bench.report.cells import Grid
 from bench.report.charts import ChartSpec, _policy_bars, policies_of
