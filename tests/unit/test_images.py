@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import UsageError
-from bench.servers import images
+from bench.servers import contexts, images
 
 DEB822 = """\
 # Modernized from /etc/apt/sources.list
@@ -113,9 +113,30 @@ def test_image_key_changes_with_the_base(server_dir: Path):
 
 
 def test_docker_dir_finds_dovecot_and_refuses_unknown_servers():
-    assert (images.docker_dir("dovecot") / "Dockerfile").is_file()
+    assert (contexts.docker_dir("dovecot") / "Dockerfile").is_file()
     with pytest.raises(UsageError, match="no-such-server"):
-        images.docker_dir("no-such-server")
+        contexts.docker_dir("no-such-server")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_package_reads_the_checkouts_docker_folder():
+    """In a checkout, bench/servers/docker is the top-level docker/ folder people edit."""
+    checkout = Path(__file__).resolve().parents[2]
+    assert Path(str(contexts.DOCKER_FOLDERS)).resolve() == checkout / "docker"
+
+
+def test_a_context_holds_every_file_of_the_servers_folder(tmp_path: Path, server_dir: Path):
+    context = contexts.assemble("dovecot", tmp_path / "context", root=server_dir.parent)
+    assert _files(context) == _files(server_dir)
+
+
+def test_a_server_without_a_dockerfile_has_no_context(tmp_path: Path):
+    (tmp_path / "half").mkdir()
+    with pytest.raises(UsageError, match="half"):
+        contexts.assemble("half", tmp_path / "context", root=tmp_path)
 
 
 class _NoImages:
