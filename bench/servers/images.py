@@ -2,9 +2,10 @@
 
 Docker Hub is often out of reach where mailbench runs, so the base image does not depend
 on it: a local copy is used when there is one, a pull is tried briefly, and otherwise
-the base is made from a Debian mirror with debootstrap. Server images are tagged with a
-hash of their Docker folder and of the base, so an unchanged server is never rebuilt and
-a changed one always is.
+the base is made from a Debian mirror with debootstrap. Server images are built from a
+context that bench.servers.contexts assembles (the server's Docker folder and the start-up
+code every image shares) and tagged with a hash of that context and of the base, so an
+unchanged server is never rebuilt and a changed one always is.
 
 The pure parts (finding a mirror in apt's sources, the image key) need no Docker, so unit
 tests call them directly.
