@@ -42,6 +42,8 @@ from typing import NamedTuple
 
 from scipy import stats
 
+from bench.modes import get_mode
+from bench.protocols import POP3
 from bench.results import CellResult, Results
 
 SUPPORTED = "supported"
@@ -188,7 +190,7 @@ def _worst(cell: CellResult, metric: str) -> float | None:
 
 
 def _pop3(mode: str) -> bool:
-    return mode.startswith("pop3")
+    return get_mode(mode).protocol is POP3
 
 
 def _where(cell: CellResult, **more: str) -> dict[str, str]:

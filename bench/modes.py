@@ -6,7 +6,8 @@ A mode is a protocol plus the client policy people actually choose between:
 - ``pop3-keep``: POP3 with "leave a copy on the server"; the device remembers UIDLs.
 - ``pop3-delete``: POP3 download-then-delete, the protocol's classic use.
 
-Scenarios never branch on the protocol: they read these facts instead.
+Scenarios never branch on the protocol: they read these facts, and the protocol's own
+(``bench.protocols``), instead.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.errors import UsageError
+from bench.protocols import IMAP, POP3, Protocol
 
 
 @dataclass(frozen=True)
 class Mode:
     name: str
-    protocol: str
+    protocol: Protocol
     delete_after_fetch: bool
     description: str
 
@@ -27,9 +29,9 @@ class Mode:
 MODES: dict[str, Mode] = {
     mode.name: mode
     for mode in (
-        Mode("imap", "imap", False, "IMAP: mail stays on the server, devices mirror it"),
-        Mode("pop3-keep", "pop3", False, "POP3, leave mail on the server (UIDL tracks what is new)"),
-        Mode("pop3-delete", "pop3", True, "POP3, download then delete from the server"),
+        Mode("imap", IMAP, False, "IMAP: mail stays on the server, devices mirror it"),
+        Mode("pop3-keep", POP3, False, "POP3, leave mail on the server (UIDL tracks what is new)"),
+        Mode("pop3-delete", POP3, True, "POP3, download then delete from the server"),
     )
 }
 

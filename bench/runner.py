@@ -39,17 +39,18 @@ from bench.corpus.source import CorpusSource, open_corpus
 from bench.delivery import refusal_summary
 from bench.errors import IntegrityError, MailbenchError, UsageError, one_line
 from bench.links import LinkProfile, limit_seconds, parse_link
-from bench.links.cell import open_cell_link, service_name
+from bench.links.cell import open_cell_link
 from bench.modes import get_mode
 from bench.plan import Cell, build_plan, exclusions, run_order, samples_per_cell
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
-from bench.servers.base import PROTOCOLS, RunningServer, check_port_free
+from bench.protocols import PROTOCOLS
+from bench.servers.base import RunningServer, check_port_free
 from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
 from bench.tls import RunCertificates, make_certificates
 from scenarios import get_scenario
-from scenarios.base import SampleContext
+from bench.sample import SampleContext
 
 
 @dataclass
@@ -313,10 +314,10 @@ class Run:
         profile = self.links[cell.link]
         cuttable = scenario.needs_link_control
         checked = 0
-        result.info["capabilities"] = _capabilities(running, mode.protocol, cell.tls)
+        result.info["capabilities"] = _capabilities(running, mode.protocol.name, cell.tls)
         result.info["server_version"] = self.results.environment["servers"][running.name]["version"]
         result.info["link"] = profile.as_dict()
-        services = [service_name(mode.protocol, cell.tls)]
+        services = [mode.protocol.service(cell.tls)]
         with open_cell_link(running, services, profile, cuttable=cuttable) as cell_link:
             for repeat in range(self.repeats[cell.scenario]):
                 sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.access.base import LOOPBACK
 from bench.links import Relay, parse_link
-from bench.links.probe import (
+from benchmarks.link_probe import (
     ProbeServer,
     download_mbit,
     echo_round_trips_ms,

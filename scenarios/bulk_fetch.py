@@ -28,11 +28,12 @@ from __future__ import annotations
 
 from bench.corpus import Truth
 from bench.corpus.truth import IntegrityReport
-from bench.device import SearchReport, SyncReport
+from bench.devices.device import SearchReport, SyncReport
 from bench.errors import IntegrityError
 from bench.measurement import MB
 from bench.search import SEARCH_TERM, subject_contains
-from scenarios.base import Mailbox, SampleContext, SampleOutcome, Scenario
+from bench.sample import Mailbox, SampleContext, SampleOutcome
+from scenarios.base import Scenario
 
 NEW_SHARE = 10  # in the "new" variant, 1/NEW_SHARE of the mailbox arrives after the first sync
 

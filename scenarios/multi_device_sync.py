@@ -1,18 +1,18 @@
 """multi-device-sync: three devices (phone, laptop, tablet) keep one mailbox over a timeline.
 
-The seeded timeline (``bench.timeline.sync_timeline``, drawn per sample from
+The seeded timeline (``bench.devices.timeline.sync_timeline``, drawn per sample from
 ``ctx.timeline_seed``) is the same for every protocol and mode: the mailbox arrives, then each round brings new mail and actions (read, flag,
 unflag, move to Archive, delete) taken on one device or another; the phone is offline for
 two rounds (its actions are queued and sent when it is back, with conflicts counted), the
 tablet joins half-way, and a last round with nothing new shows where everything ends up.
 With a corpus read from disk, the new mail is the corpus's last messages and the initial
-mailbox what is left (``bench.playback.fit_timeline``).
+mailbox what is left (``bench.devices.playback.fit_timeline``).
 
 After every round each device is checked against the protocol-expected view (a
 difference fails the cell: a harness bug), and measured against the intended mailbox:
 the share of (message, state) pairs it has right: present, read, flagged, folder. Each
 change (an action, or new mail) is followed to the other devices
-(``bench.sync_truth.ChangeTracker``): the share that reached them, by kind, and the
+(``bench.devices.sync_truth.ChangeTracker``): the share that reached them, by kind, and the
 sessions that missed one sent before them (``info["change_rounds"]``, per round). The
 tablet's first session says what a new device gets: time, bytes, and the share of the
 mailbox it shows and holds whole.
@@ -28,10 +28,11 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
-from bench.device import SyncPolicy
-from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline
-from bench.timeline import SyncSpec, sync_timeline
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.devices.device import SyncPolicy
+from bench.devices.playback import DeviceSpec, Playback, corpus_split, fit_timeline
+from bench.devices.timeline import SyncSpec, sync_timeline
+from bench.sample import SampleContext, SampleOutcome
+from scenarios.base import Scenario
 
 
 class MultiDeviceSync(Scenario):

@@ -1,6 +1,6 @@
 """offline-use: a device loses its connection, is used offline, comes back; then it is lost.
 
-The timeline (``bench.timeline.offline_timeline``, the same for every mode): the mailbox
+The timeline (``bench.devices.timeline.offline_timeline``, the same for every mode): the mailbox
 arrives and both devices, ``mobile`` and ``desk``, sync; new mail arrives and desk acts
 while mobile is away; then an **outage**, during which mobile is used offline (reads,
 flags, moves, deletions, queued); mobile comes back, sends its queue (conflicts counted)
@@ -31,13 +31,13 @@ is gone (not on the server, no whole copy on another device).
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from bench.device import SyncPolicy, cache_policies
+from bench.devices.device import SyncPolicy, cache_policies
 from bench.errors import MailbenchError
-from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline
-from bench.timeline import offline_timeline
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.devices.playback import DeviceSpec, Playback, corpus_split, fit_timeline
+from bench.devices.timeline import offline_timeline
+from bench.sample import Mailbox, SampleContext, SampleOutcome
+from scenarios.base import Scenario
 from scenarios.multi_device_sync import sync_metrics
 
 OUTAGE_ROUND = 2  # of offline_timeline
@@ -47,10 +47,10 @@ class Outage:
     """The variant's outage, as hooks of the playback: begins when the outage round starts,
     ends when the next round starts, and is always ended on the way out."""
 
-    def __init__(self, ctx: SampleContext, mailbox: Any, attempt_timeout_s: float) -> None:
+    def __init__(self, ctx: SampleContext, mailbox: Mailbox, attempt_timeout_s: float) -> None:
         self.ctx = ctx
         self.mailbox = mailbox
-        self.link = getattr(ctx, "link", None)
+        self.link = ctx.link
         self.attempt_timeout_s = attempt_timeout_s
         self.active = False
         self.detect_s: float | None = None

@@ -5,7 +5,7 @@ protocol-expected view every round, as there). The scenario follows
 
 - the messages someone holding the account's password can read on the server: every
   message of every folder, seen over IMAP read-only, whatever the mode
-  (``bench.playback.server_census``), read after every session that removed mail from
+  (``bench.devices.playback.server_census``), read after every session that removed mail from
   where it was (deleted, expunged, downloaded and deleted by a POP3 device, or moved: a
   moved message is still readable) and at every round's end;
 - the messages a lost or stolen device would give away: those it holds whole, read after
@@ -15,7 +15,7 @@ protocol-expected view every round, as there). The scenario follows
 
 **Time.** Each round stands for ``hours_per_round`` hours of use (24): round ``r`` spans
 ``[r * H, (r + 1) * H)`` hours, and the steps of a round (deliveries, actions, sessions,
-checkpoint) are spaced evenly in it (``bench.playback.StepClock``): step ``k`` of ``n`` at
+checkpoint) are spaced evenly in it (``bench.devices.playback.StepClock``): step ``k`` of ``n`` at
 ``(r + k / n) * H``. A message is readable on the server from the step that delivered it
 to the step after which it was found gone, and whole on a device from the step after which
 the device held it to the step after which it no longer did; still readable at the end,
@@ -28,10 +28,11 @@ from __future__ import annotations
 
 from typing import Any, Collection, Iterable
 
-from bench.device import SyncDevice, SyncPolicy
-from bench.playback import DeviceSpec, Playback, corpus_split, fit_timeline, server_census
-from bench.timeline import SyncSpec, sync_timeline
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.devices.device import SyncDevice, SyncPolicy
+from bench.devices.playback import DeviceSpec, Playback, corpus_split, fit_timeline, server_census
+from bench.devices.timeline import SyncSpec, sync_timeline
+from bench.sample import Mailbox, SampleContext, SampleOutcome
+from scenarios.base import Scenario
 from scenarios.multi_device_sync import sync_metrics
 
 Span = tuple[float, "float | None"]  # (from, to) in hours; to None: still readable at the end
@@ -84,7 +85,7 @@ class Exposure:
     each device (``Readable``), and a reading of the server and the devices after every
     round."""
 
-    def __init__(self, ctx: SampleContext, mailbox: Any, hours_per_round: float) -> None:
+    def __init__(self, ctx: SampleContext, mailbox: Mailbox, hours_per_round: float) -> None:
         self.ctx = ctx
         self.mailbox = mailbox
         self.hours_per_round = hours_per_round

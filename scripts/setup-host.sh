@@ -3,8 +3,18 @@
 # and a virtual environment in .venv with mailbench installed. Safe to run again: each
 # step is skipped when already done. Output goes to stderr; nothing here talks to any
 # address but the package registries and the local Docker daemon.
+#   --with-browser  also Debian's chromium (a few hundred MB), which only the report's
+#                   browser test uses: ./run-tests passes it, ./run-comparison does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+with_browser=no
+for arg in "$@"; do
+    case "$arg" in
+        --with-browser) with_browser=yes ;;
+        *) printf 'setup: unknown option %s (known: --with-browser)\n' "$arg" >&2; exit 2 ;;
+    esac
+done
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
@@ -52,7 +62,7 @@ if ! have debootstrap && can_apt; then
 fi
 
 # chromium: the browser the report test opens report.html in (Playwright drives it; it never downloads one).
-if ! have chromium && can_apt; then
+if [ "$with_browser" = yes ] && ! have chromium && can_apt; then
     say "installing Debian's chromium (the report test opens report.html in it, headless)"
     apt_install chromium
 fi

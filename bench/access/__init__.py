@@ -11,7 +11,7 @@ __all__ = [
     "AccessOptions", "Endpoint", "Listing", "MailAccess", "MessageRef", "Part", "WireMeter", "open_access",
 ]
 
-IMPLEMENTATIONS: dict[str, type[MailAccess]] = {"imap": ImapAccess, "pop3": Pop3Access}
+IMPLEMENTATIONS: dict[str, type[MailAccess]] = {access.protocol.name: access for access in (ImapAccess, Pop3Access)}
 
 
 def open_access(

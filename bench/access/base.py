@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Iterable, Iterator, Literal
 
 from bench.access.meter import ConnectionTap, WireMeter
 from bench.errors import Unsupported
+from bench.protocols import Protocol
 
 LOOPBACK = "127.0.0.1"
 
@@ -34,7 +35,7 @@ LISTINGS = ("best", "condstore", "full")
 class Endpoint:
     """Where and as whom to connect. The host is loopback, always.
 
-    ``tls`` is ``off`` (plaintext port), ``on`` (implicit TLS: IMAPS 993, POP3S 995) or
+    ``tls`` is ``off`` (plaintext port), ``on`` (implicit TLS, on its own port) or
     ``starttls`` (plaintext port upgraded with STARTTLS / STLS); with TLS, ``ssl_context``
     decides whom to trust.
     """
@@ -135,20 +136,26 @@ class MailAccess(ABC):
 
     Besides fetching, the interface has what a syncing device needs (``prepare_sync``,
     ``changes``, ``locate``, flags, folders, ``move``, ``wait_for_news``) and a search
-    (``search``). Four class facts say what the protocol does on the server, so a device
-    never asks which protocol it speaks: ``keeps_flags`` (read and flagged states live on
-    the server), ``has_folders`` (messages can be filed into folders there),
-    ``mirrors_mailbox`` (a message gone from the listing was removed by a user, so every
-    device should drop it; in POP3 a maildrop is a delivery queue: gone means downloaded
-    elsewhere, and clients keep their copy), ``can_search`` (the server finds messages for
-    the client, so it need not download them to look).
+    (``search``). A device never asks which protocol it speaks: it reads the protocol's
+    record (``protocol``, from ``bench.protocols``: ``keeps_flags``, ``has_folders``,
+    ``mirrors_mailbox``, shown here as properties) and ``can_search`` (the server finds
+    messages for the client, so it need not download them to look).
     """
 
-    protocol: str
-    keeps_flags: ClassVar[bool] = False
-    has_folders: ClassVar[bool] = False
-    mirrors_mailbox: ClassVar[bool] = False
+    protocol: ClassVar[Protocol]
     can_search: ClassVar[bool] = False
+
+    @property
+    def keeps_flags(self) -> bool:
+        return self.protocol.keeps_flags
+
+    @property
+    def has_folders(self) -> bool:
+        return self.protocol.has_folders
+
+    @property
+    def mirrors_mailbox(self) -> bool:
+        return self.protocol.mirrors_mailbox
 
     def __init__(self, endpoint: Endpoint, meter: WireMeter, options: AccessOptions) -> None:
         self.endpoint = endpoint
@@ -215,23 +222,23 @@ class MailAccess(ABC):
 
     def clear_flags(self, refs: Iterable[MessageRef], flags: Iterable[str]) -> None:
         """Remove flags; POP3 raises ``Unsupported``."""
-        raise Unsupported(f"{self.protocol.upper()} has no flags")
+        raise Unsupported(f"{self.protocol.label} has no flags")
 
     def ensure_folder(self, folder: str) -> None:
         """Create ``folder`` on the server unless it exists; without folders, ``Unsupported``."""
         if folder != INBOX:
-            raise Unsupported(f"{self.protocol.upper()} has no folders but the inbox")
+            raise Unsupported(f"{self.protocol.label} has no folders but the inbox")
 
     def move(self, refs: Iterable[MessageRef], folder: str) -> dict[str, MessageRef]:
         """Move messages to ``folder``; returns, by old id, each moved message's new ref where
         the server says it (UIDPLUS COPYUID)."""
-        raise Unsupported(f"{self.protocol.upper()} has no folders to move messages to")
+        raise Unsupported(f"{self.protocol.label} has no folders to move messages to")
 
     def search(self, term: str) -> list[MessageRef]:
         """The inbox's messages whose Subject contains ``term``, case not considered (the
         question ``bench.search`` defines), as the server finds them, in mailbox order. Without
         server search (``can_search`` false), ``Unsupported``."""
-        raise Unsupported(f"{self.protocol.upper()} cannot search on the server")
+        raise Unsupported(f"{self.protocol.label} cannot search on the server")
 
     @property
     def can_push(self) -> bool:
@@ -241,7 +248,7 @@ class MailAccess(ABC):
     def wait_for_news(self, timeout_s: float) -> bool:
         """Wait, at most ``timeout_s``, for the server to report a change in the inbox;
         True if it did. Without push, ``Unsupported``."""
-        raise Unsupported(f"{self.protocol.upper()} cannot push news of new mail")
+        raise Unsupported(f"{self.protocol.label} cannot push news of new mail")
 
     def __enter__(self) -> "MailAccess":
         return self

@@ -25,6 +25,7 @@ from bench.access.base import (
 )
 from bench.access.meter import ConnectionTap, WireMeter
 from bench.corpus.canonical import message_id
+from bench.protocols import IMAP
 # A FETCH asks for at most this many messages or bytes at once, so the client holds one
 # batch in memory however large the mailbox is (and the answer still streams in one turn).
 FETCH_BATCH_MESSAGES = 200
@@ -214,10 +215,7 @@ class ImapAccess(MailAccess):
     (``INBOX``, ``Archive``), which lives below the server's personal namespace (Courier:
     ``INBOX.Archive``). Message ids: see ``message_ref_id``."""
 
-    protocol = "imap"
-    keeps_flags = True
-    has_folders = True
-    mirrors_mailbox = True
+    protocol = IMAP
     can_search = True
 
     def __init__(self, endpoint: Endpoint, meter: WireMeter, options: AccessOptions) -> None:

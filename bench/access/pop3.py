@@ -17,6 +17,7 @@ from bench.access.base import (
 )
 from bench.access.meter import ConnectionTap, WireMeter
 from bench.errors import Unsupported
+from bench.protocols import POP3
 
 # Commands written before the first answer is read, when the server pipelines. Small enough
 # that the commands of one window always fit in the socket buffers (no write deadlock).
@@ -95,7 +96,7 @@ def _answer(read: Any) -> Any:
 class Pop3Access(MailAccess):
     """POP3 (RFC 1939); the listing token is the set of UIDLs already seen."""
 
-    protocol = "pop3"
+    protocol = POP3
 
     def __init__(self, endpoint: Endpoint, meter: WireMeter, options: AccessOptions) -> None:
         super().__init__(endpoint, meter, options)

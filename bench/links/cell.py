@@ -16,11 +16,12 @@ from typing import Any, Iterator
 from bench.access.base import Endpoint
 from bench.links.profiles import LinkProfile
 from bench.links.relay import Link, open_link
+from bench.protocols import get_protocol
 
 
 def service_name(protocol: str, tls: str) -> str:
-    """The server's service a session uses: implicit TLS has its own port."""
-    return protocol + "s" if tls == "on" else protocol
+    """The server's service a session of ``protocol`` (its name) uses with ``tls``."""
+    return get_protocol(protocol).service(tls)
 
 
 class LinkedServer:

@@ -4,23 +4,25 @@
     from bench.report import render
     files = render(load("reports/<run-id>/results.json"), Path("reports/<run-id>"))
 
-``render`` draws the charts (``charts.write_charts``, the decision chart among them), builds the report and its appendix
+``render`` draws the charts (``write_charts``, the decision chart among them), builds the report and its appendix
 once (``sections.build_document``, ``sections.build_appendix``) and renders them as
 ``report.md``, ``appendix.md`` and ``report.html`` (one self-contained page: the report, then
 the appendix folded in a ``<details>``).
 ``write_charts(results, out_dir, formats=("png", "svg"))`` also works alone, for a
-charts-only command. The claims' verdicts come from ``bench.claims``; comparing two
-runs is ``bench.compare``.
+charts-only command: ``charts.write_charts`` given each scenario's own charts from the
+registry of scenario reports (``scenarios.own_charts``). The claims' verdicts come from
+``bench.claims``; comparing two runs is ``bench.compare``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.report import html, markdown
-from bench.report.charts import write_charts
+from bench.report import charts, html, markdown
 from bench.report.document import Document
+from bench.report.scenarios import own_charts
 from bench.report.sections import build_appendix, build_document
 from bench.results import Results
 
@@ -39,6 +41,12 @@ class ReportFiles:
         return [self.markdown, self.appendix, self.html, *self.charts]
 
 
+def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = charts.FORMATS) -> list[Path]:
+    """Every chart of the results, each scenario's own among them, in ``formats`` under
+    ``out_dir/charts/``; returns the files written."""
+    return charts.write_charts(results, out_dir, formats, own=own_charts())
+
+
 REPORT_MD = "report.md"
 APPENDIX_MD = "appendix.md"
 REPORT_HTML = "report.html"
@@ -49,13 +57,13 @@ def render(results: Results, out_dir: Path) -> ReportFiles:
     if need be."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    charts = write_charts(results, out_dir)
+    drawn = write_charts(results, out_dir)
     document, appendix = build_document(results), build_appendix(results)
     md_path, appendix_path, html_path = out_dir / REPORT_MD, out_dir / APPENDIX_MD, out_dir / REPORT_HTML
     md_path.write_text(markdown.render(document, {APPENDIX_MD: appendix}), encoding="utf-8")
     appendix_path.write_text(markdown.render(appendix, {REPORT_MD: document}), encoding="utf-8")
     html_path.write_text(html.render(document, out_dir, appendix), encoding="utf-8")
-    return ReportFiles(markdown=md_path, html=html_path, appendix=appendix_path, charts=charts)
+    return ReportFiles(markdown=md_path, html=html_path, appendix=appendix_path, charts=drawn)
 
 
 __all__ = ["Document", "ReportFiles", "build_appendix", "build_document", "render", "write_charts"]

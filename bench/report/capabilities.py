@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bench.report.cells import protocol_of, tls_label
+from bench.modes import get_mode
+from bench.protocols import PROTOCOLS
+from bench.report.cells import tls_label
 from bench.report.document import Block, BulletList, Code, Paragraph, Section, Strong, Table, Text, joined, text
 from bench.results import CellResult, Results
 
@@ -37,6 +39,11 @@ def _capability_entries(items: Sequence[str]) -> dict[str, str]:
     return entries
 
 
+def _implicit_tls_ports() -> str:
+    """Where each protocol listens with implicit TLS, as its record says."""
+    return ", ".join(f"{p.tls_service.upper()} on {p.tls_port}" for p in PROTOCOLS.values())
+
+
 def _advertised(results: Results) -> dict[str, dict[str, dict[str, str]]]:
     """Per server and protocol, what the server advertised after login: from the probe at the
     start of the run, or else from what the cells' sessions saw."""
@@ -45,7 +52,7 @@ def _advertised(results: Results) -> dict[str, dict[str, dict[str, str]]]:
         for protocol, items in server.get("capabilities", {}).items():
             found.setdefault(name, {})[protocol] = _capability_entries(items)
     for cell in results.cells:
-        protocol = protocol_of(cell.mode)
+        protocol = get_mode(cell.mode).protocol.name
         if "capabilities" in cell.info and protocol not in found.get(cell.server, {}):
             found.setdefault(cell.server, {})[protocol] = _capability_entries(cell.info["capabilities"])
     return found
@@ -81,7 +88,7 @@ def _session_differences(results: Results, advertised: dict[str, dict[str, dict[
     """Cells whose own session saw another list than the probe, grouped by what differed."""
     groups: dict[tuple[str, str, str, str], list[CellResult]] = {}
     for cell in results.cells:
-        protocol = protocol_of(cell.mode)
+        protocol = get_mode(cell.mode).protocol.name
         probed = advertised.get(cell.server, {}).get(protocol)
         if probed is None or "capabilities" not in cell.info:
             continue
@@ -119,7 +126,7 @@ def capabilities(results: Results) -> Section:
     offered = [f"{s} {'yes' if env[s]['tls'] else 'no'}"
                for s in servers if isinstance(env.get(s, {}).get("tls"), bool)]
     blocks.append(Paragraph(text(
-        Strong("TLS offered"), " (IMAPS on 993, POP3S on 995, STARTTLS and STLS on the plain ports): ",
+        Strong("TLS offered"), f" ({_implicit_tls_ports()}, STARTTLS and STLS on the plain ports): ",
         ", ".join(offered) + "." if offered else "not recorded in these results.",
     )))
     for protocol, listed in (("imap", IMAP_CAPABILITIES), ("pop3", POP3_CAPABILITIES)):

@@ -39,11 +39,6 @@ def tls_label(tls: str) -> str:
     return TLS_LABELS.get(tls, f"TLS {tls}")
 
 
-def protocol_of(mode: str) -> str:
-    """``imap`` or ``pop3``: the protocol a mode speaks, read from its name."""
-    return mode.split("-", 1)[0]
-
-
 def cell_anchor(cell_id: str) -> str:
     """The name of the place in the report where a cell's row stands."""
     return "cell-" + slug(cell_id)

@@ -1,4 +1,5 @@
-"""Charts of a run, one consistent style, drawn with matplotlib's Agg canvas.
+"""Charts of a run, one consistent style, drawn with matplotlib's Agg canvas: what every
+chart uses, and the charts any scenario can have.
 
 A chart is a function ``plot_x(results, ax, *, scenario=None, server=None, variant=None)``
 that draws on an axes it is given (a chart of several panels: on a sequence of axes); ``write_charts`` makes the figures, saves each as PNG
@@ -6,26 +7,32 @@ and SVG and closes them. Nothing here uses pyplot or changes matplotlib's global
 style is applied with ``rc_context`` around each figure, and figures are bound to the
 Agg canvas directly, so no window can ever open.
 
-Which charts a report has is declared in ``CHARTS``: each entry names the metrics it
-needs and, optionally, the scenarios it belongs to. A later scenario adds its own
-charts by adding entries there; ``write_charts`` and the report pick them up. A chart is
-drawn once per server (every variant of that server), or, with ``per="variant"``, once per
-variant with the servers side by side, when the run had more than one server. A run over
-several links (or a relayed one) has each bar chart once per link: bars of different links
-are never drawn as one; the link is named under the title and in the file name
-(``bulk-fetch-dovecot-satellite-time``).
+Which charts a report has is declared by ``ChartSpec`` entries, each naming the metrics it
+needs: ``CHARTS`` here holds those of every scenario that records the metrics (time, bytes
+and round trips per mode, the servers compared, time against round-trip time, sync quality
+per round); a scenario's own charts are declared by its report module in
+``bench.report.scenarios`` (``ScenarioReport.charts``, drawn with the helpers here), and
+``planned_charts`` and ``write_charts`` are given them from that registry (``own``): this
+module names no scenario, and imports none of the reports, which use it. The report picks
+them all up. A chart is drawn once per server (every
+variant of that server), or, with ``per="variant"``, once per variant with the servers side
+by side, when the run had more than one server. A run over several links (or a relayed one)
+has each bar chart once per link: bars of different links are never drawn as one; the link
+is named under the title and in the file name (``<scenario>-dovecot-satellite-time``).
 
 ``per="rtt"`` charts belong to the report's Links section: time against the links'
 round-trip time, one line per mode (and TLS setting), once per server and variant
-(``bulk-fetch-dovecot-full-rtt``), with the limit of a perfect protocol drawn dashed.
+(``<scenario>-dovecot-full-rtt``), with the limit of a perfect protocol drawn dashed.
 
 ``per="scenario"`` charts are drawn once for a scenario, on the reference link, as the
-headline of its section in the report: which changes reached the other devices
-(``multi-device-sync-sync-kinds``), who can read the mail at the end
-(``storage-exposure-exposure``), what each fault point cost to recover
-(``interrupted-sync-recovery-points``: one dot per sample, since each sample strikes at its
-own seeded point). Sync quality round by round (``plot_sync_rounds``, per server) is read by
+headline of its section in the report (``<scenario>-<kind>``); the scenarios' reports declare
+them. Sync quality round by round (``plot_sync_rounds``, per server) is read by
 ``bench.report.sync_rounds`` and drawn only for results that record it.
+
+The helpers a scenario's chart uses are here too: the cells of one link and server
+(``_choose``, ``_one_link``, ``_one_server``), the samples under the title (``_samples``), bars
+of a metric per policy (``_policy_bars``, the policies' shades and hatches given by the
+scenario), an axis of shares per round (``_share_axis``) and an empty panel (``_not_recorded``).
 
 Colour is the mode's, always the same; TLS is the fill: solid for TLS off, a lighter
 shade with hatching for TLS on (``////``) or STARTTLS (``....``), and the legend says so.
@@ -35,7 +42,7 @@ squares for TLS on, open triangles for STARTTLS.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +65,7 @@ from matplotlib.ticker import (
     NullLocator,
 )
 
-from bench.report import fault_points, sync_rounds, units
+from bench.report import sync_rounds, units
 from bench.report.cells import Grid, scenarios, stat_of, tls_label
 from bench.report.decision import write_decision_chart
 from bench.report.document import slug
@@ -575,11 +582,9 @@ def plot_time_against_rtt(results: Results, ax: Axes, *, scenario: str | None = 
               alignment="left", handlelength=2.4)
 
 
-# --- Device scenarios -------------------------------------------------------------------
+# --- Rounds and policies: the device scenarios' charts and their helpers --------------------
 
 VARIANT_LINES = ("-", (0, (5, 3)), ":")  # a scenario's first variant solid, the second dashed, then dotted
-POLICY_SHADES = {"": 0.0, "full": 0.0, "headers": 0.45, "online": 0.7, "idle": 0.0, "poll_1s": 0.4, "poll_5s": 0.7}
-POLICY_HATCHES = {"headers": "////", "online": "....", "poll_1s": "////", "poll_5s": "...."}
 
 
 def policies_of(grid: Grid, metric: str) -> list[str]:
@@ -668,184 +673,14 @@ def plot_sync_rounds(results: Results, axes: Sequence[Axes], *, scenario: str | 
                     alignment="left", handlelength=2.4)
 
 
-KIND_STYLES = {  # colour and marker per kind of change, apart from the modes' colours
-    "read": ("#56B4E9", "o"), "flag": ("#D55E00", "s"), "move": ("#CC79A7", "^"),
-    "delete": ("#000000", "x"), "new": ("#8C8C00", "D"),
-}
-PRESENCE_STYLE = {"color": "#777777", "linestyle": (0, (4, 2)), "linewidth": 2.2}
-
-
-def headline_variant(grid: Grid) -> str:
-    """The variant a scenario's headline shows: ``incremental`` where it ran, else the first."""
-    return "incremental" if "incremental" in grid.variants else grid.variants[0]
-
-
-def plot_sync_kinds(results: Results, axes: Sequence[Axes], *, scenario: str | None = None,
-                    server: str | None = None, variant: str | None = None, link: str | None = None) -> None:
-    """The headline of sync quality: a panel per mode, in it a line per kind of change (the
-    share made on one device that reached the other devices by each round) and, dashed grey,
-    the share of the intended messages the devices show; on one server (the first) and one
-    variant (``headline_variant``)."""
-    grid, server, named = _one_server(results, scenario, server, link)
-    tls = grid.reference_tls
-    variant = headline_variant(grid) if variant is None else variant
-    cells = [c for m in grid.modes if (c := grid.cell(server, m, variant, tls)) is not None]
-    kinds = sync_rounds.kinds_of(cells)
-    if not kinds:
-        raise ValueError(f"no {grid.scenario} cell on {server} records its changes round by round")
-    rounds: set[int] = set()
-    for ax, mode in zip(axes, grid.modes):
-        cell = grid.cell(server, mode, variant, tls)
-        for kind in kinds:
-            points = sync_rounds.reached(cell, [kind])
-            colour, marker = KIND_STYLES.get(kind, ("#999999", "."))
-            if points:
-                ax.plot([p.round for p in points], [p.median for p in points], color=colour, marker=marker,
-                        markersize=4, linewidth=1.5, zorder=3)
-                rounds.update(p.round for p in points)
-        shown = sync_rounds.present(cell)
-        if shown:
-            ax.plot([p.round for p in shown], [p.median for p in shown], zorder=2, **PRESENCE_STYLE)
-            rounds.update(p.round for p in shown)
-        ax.set_title(mode, loc="left", fontsize=10.5, color=mode_colour(mode, grid.modes))
-    for ax in axes:
-        _share_axis(ax, sorted(rounds), ax.get_title(loc="left"), 0.0)
-    axes[0].set_ylabel("share that reached the other devices")
-    note = f"{named}; " if named else ""
-    axes[0].figure.suptitle(f"{grid.scenario} on {server}, {variant}: which changes reached the other devices",
-                            x=0.01, ha="left", fontsize=12, fontweight="bold")
-    axes[0].figure.supxlabel(f"{note}{_samples(results, grid.scenario)}; {tls_label(tls)}; cumulative, by the end of each round",
-                             x=0.01, ha="left", fontsize=8.5, color=MUTED)
-    handles = [Line2D([], [], color=KIND_STYLES.get(k, ("#999999", "."))[0],
-                      marker=KIND_STYLES.get(k, ("#999999", "."))[1], markersize=4, linewidth=1.5, label=k)
-               for k in kinds]
-    handles.append(Line2D([], [], label="messages present", **PRESENCE_STYLE))
-    axes[-1].legend(handles=handles, title="change", loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                    alignment="left", handlelength=2.4)
-
-
-SERVER_MARKERS = ("o", "s", "^", "D", "v", "P")
-RECOVERY = "recover_bytes_down"
-
-
-def plot_recovery_points(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
-                         variant: str | None = None, link: str | None = None) -> None:
-    """interrupted-sync: the bytes each device received to recover, one dot per sample, at its
-    own fault point (``bench.report.fault_points``): the samples strike at different points
-    on purpose, so no median is drawn. Faults along x, their points within; modes side by side
-    in their colours, servers by marker."""
-    grid, named = _one_link(_choose(results, scenario), link)
-    tls = grid.reference_tls
-    faults = [v for v in grid.variants if variant is None or v == variant]
-    servers = [s for s in grid.servers if server is None or s == server]
-    ticks, labels, centres = [], [], []
-    x = 0.0
-    values: list[float] = []
-    width = 0.8 / max(1, len(grid.modes))
-    for fault in faults:
-        points = fault_points.point_labels(grid, fault)
-        first = x
-        for index, label in enumerate(points):
-            ticks.append(x)
-            labels.append(label)
-            for m, mode in enumerate(grid.modes):
-                offset = (m + 0.5 - len(grid.modes) / 2) * width
-                for s, name in enumerate(servers):
-                    cell = grid.cell(name, mode, fault, tls)
-                    if cell is None or not cell.ok or index >= len(cell.samples):
-                        continue
-                    value = cell.samples[index].get(RECOVERY)
-                    if value is None:
-                        continue
-                    spread = (s - (len(servers) - 1) / 2) * width * 0.3
-                    marker = SERVER_MARKERS[s % len(SERVER_MARKERS)]
-                    ax.plot([x + offset + spread], [value], linestyle="none", marker=marker, markersize=5,
-                            markerfacecolor=mode_colour(mode, grid.modes), markeredgecolor="white",
-                            markeredgewidth=0.5, zorder=3)
-                    values.append(value)
-            x += 1
-        centres.append(((first + x - 1) / 2, fault))
-        if fault != faults[-1]:
-            ax.axvline(x - 0.5 + 0.25, color=MUTED, linewidth=0.6, linestyle=":")
-        x += 0.5
-    if not values:
-        raise ValueError(f"no {grid.scenario} cell records {RECOVERY}")
-    ax.set_xticks(ticks, labels, rotation=90, fontsize=7.5)
-    ax.tick_params(axis="x", length=0)
-    ax.set_xlim(-0.6, x - 0.9)
-    for centre, fault in centres:
-        ax.annotate(fault, (centre, 1), xycoords=("data", "axes fraction"), xytext=(0, 2),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=8.5, fontweight="bold")
-    ax.set_ylim(0, max(values) * 1.1 or 1.0)
-    ax.yaxis.set_major_formatter(EngFormatter(unit="B", sep=" "))
-    ax.set_ylabel("received to recover")
-    ax.set_xlabel("fault point of each sample (the same on every server and mode)")
-    ax.set_title(f"{grid.scenario}: bytes received to recover, at each fault point", loc="left", pad=30)
-    note = f"{named}; " if named else ""
-    ax.annotate(f"{note}each dot one sample; {tls_label(tls)}", (0, 1), xycoords="axes fraction",
-                xytext=(0, 16), textcoords="offset points", fontsize=8.5, color=MUTED)
-    handles = [Patch(facecolor=mode_colour(m, grid.modes), label=m) for m in grid.modes]
-    handles += [Line2D([], [], linestyle="none", marker=SERVER_MARKERS[i % len(SERVER_MARKERS)], color="#555555",
-                       label=name) for i, name in enumerate(servers)]
-    ax.legend(handles=handles, title="mode, server", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              alignment="left", handlelength=1.6)
-
-
-EXPOSURE = (("exposed_messages", "readable on the server\nwith the password"),
-            ("device_exposed_messages", "whole on the fullest device\n(lost or stolen)"))
-
-
-def plot_exposure(results: Results, axes: Sequence[Axes], *, scenario: str | None = None, server: str | None = None,
-                  variant: str | None = None, link: str | None = None) -> None:
-    """storage-exposure: messages readable at the end with the account's password, and on the
-    fullest device (what a lost one gives away), per mode on each server; two panels."""
-    grid, named = _one_link(_choose(results, scenario), link)
-    tls = grid.reference_tls
-    variant = grid.variants[0] if variant is None else variant
-    servers = [s for s in grid.servers if server is None or s == server]
-    width = 0.84 / max(1, len(grid.modes))
-    top = 0.0
-    for ax, (metric, what) in zip(axes, EXPOSURE):
-        drawn = False
-        for m, mode in enumerate(grid.modes):
-            xs, ys = [], []
-            for i, name in enumerate(servers):
-                stat = grid.stat(name, mode, variant, tls, metric)
-                if stat is not None:
-                    xs.append(i + (m + 0.5 - len(grid.modes) / 2) * width)
-                    ys.append(stat.median)
-            if xs:
-                colour = mode_colour(mode, grid.modes)
-                bars = ax.bar(xs, ys, width * 0.92, color=colour, edgecolor=colour)
-                ax.bar_label(bars, labels=[units.number(y) for y in ys], padding=2, fontsize=7, color="#222222")
-                top = max(top, *ys)
-                drawn = True
-        if not drawn:
-            _not_recorded(ax, what)
-            continue
-        ax.set_xticks(range(len(servers)), servers)
-        ax.tick_params(axis="x", length=0)
-        ax.set_title(what, loc="left", fontsize=10.5)
-    for ax in axes:
-        if ax.patches:
-            ax.set_ylim(0, (top or 1.0) * 1.15)
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    axes[0].set_ylabel("messages at the end")
-    axes[0].figure.suptitle(f"{grid.scenario}: who can read the mail at the end", x=0.01, ha="left",
-                            fontsize=12, fontweight="bold")
-    note = f"{named}; " if named else ""
-    axes[0].figure.supxlabel(f"{note}{_samples(results, grid.scenario)}; {tls_label(tls)}", x=0.01, ha="left", fontsize=8.5,
-                             color=MUTED)
-    handles = [Patch(facecolor=mode_colour(m, grid.modes), label=m) for m in grid.modes]
-    axes[-1].legend(handles=handles, title="mode", loc="upper left", bbox_to_anchor=(1.02, 1.0), alignment="left")
-
-
 def _policy_bars(results: Results, ax: Axes, prefix: str, *, scenario: str | None, server: str | None,
                  variant: str | None, link: str | None, what: str, ylabel: str,
-                 formatter: Callable[[float], str], share: bool) -> None:
+                 formatter: Callable[[float], str], share: bool,
+                 shades: Mapping[str, float], hatches: Mapping[str, str]) -> None:
     """Bars of ``prefix`` per client policy (else of the whole sample's): one group per variant,
     in it one bar per mode and policy the cells recorded; the mode's colour, the policy lighter
-    and hatched."""
+    (``shades``: how far towards white, 0.3 for a policy not named there) and hatched
+    (``hatches``): the scenario that runs the policies gives both."""
     grid, server, named = _one_server(results, scenario, server, link)
     tls = grid.reference_tls
     policies = policies_of(grid, prefix)
@@ -867,9 +702,9 @@ def _policy_bars(results: Results, ax: Axes, prefix: str, *, scenario: str | Non
                 ys.append(stat.median)
         if not xs:
             continue
-        shade = POLICY_SHADES.get(policy, 0.3)
+        shade = shades.get(policy, 0.3)
         bars = ax.bar(xs, ys, width * 0.92, facecolor=lighter(colour, shade) if shade else colour,
-                      edgecolor=colour, hatch=POLICY_HATCHES.get(policy, ""), linewidth=1.0)
+                      edgecolor=colour, hatch=hatches.get(policy, ""), linewidth=1.0)
         heights += ys
         if labelled:
             named = f" {policy}" if len(policies) > 1 else ""  # a bar of 0 shows no hatch: name it
@@ -893,32 +728,12 @@ def _policy_bars(results: Results, ax: Axes, prefix: str, *, scenario: str | Non
                for m in grid.modes if any(s[0] == m for s in slots)]
     named_policies = [p for p in policies if any(s[1] == p for s in slots)]
     if len(named_policies) > 1 or named_policies != [""]:
-        handles += [Patch(facecolor=lighter("#777777", POLICY_SHADES.get(p, 0.3)) if POLICY_SHADES.get(p, 0.3)
-                          else "#777777", edgecolor="#777777", hatch=POLICY_HATCHES.get(p, ""),
+        handles += [Patch(facecolor=lighter("#777777", shades.get(p, 0.3)) if shades.get(p, 0.3)
+                          else "#777777", edgecolor="#777777", hatch=hatches.get(p, ""),
                           label=p or "most kept")
                     for p in named_policies]
     ax.legend(handles=handles, title=f"server: {server}", loc="upper left", bbox_to_anchor=(1.01, 1.0),
               alignment="left", handlelength=1.6, handleheight=1.1)
-
-
-def plot_readable_offline(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
-                          variant: str | None = None, link: str | None = None) -> None:
-    """``readable_offline_share`` per mode, and per caching policy where recorded."""
-    _policy_bars(results, ax, "readable_offline_share", scenario=scenario, server=server, variant=variant,
-                 link=link, what="share readable offline", ylabel="share of the mailbox readable offline",
-                 formatter=lambda y: f"{y:.2f}", share=True)
-
-
-def plot_new_mail_latency(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
-                          variant: str | None = None, link: str | None = None) -> None:
-    """``latency_ms`` per watch policy: delivery to visible, per mode and policy."""
-    _policy_bars(results, ax, "latency_ms", scenario=scenario, server=server, variant=variant, link=link,
-                 what="new-mail latency per policy", ylabel="delivery to visible (ms)",
-                 formatter=units.number, share=False)
-
-
-def _has_latency(grid: Grid) -> bool:
-    return any(policies_of(grid, "latency_ms"))
 
 
 PlotFunction = Callable[..., None]
@@ -928,6 +743,8 @@ PlotFunction = Callable[..., None]
 class ChartSpec:
     """A kind of chart: its file-name part, its function, the metrics it needs, and
     whether it is drawn per server, per variant (servers side by side) or once per scenario.
+    Every scenario that records the metrics gets the kinds of ``CHARTS``; a kind of one
+    scenario alone is declared by its report (``ScenarioReport.charts``).
 
     A chart of several panels (``panels``: a number, or a function of the scenario's grid) is
     given a sequence of axes instead of one, side by side in a figure of ``figsize``."""
@@ -936,7 +753,6 @@ class ChartSpec:
     plot: PlotFunction
     needs: tuple[str, ...]
     caption: str
-    scenarios: frozenset[str] | None = None  # None: every scenario that has the metrics
     per: str = "server"  # or "variant": drawn only when the run had several servers; "rtt", "scenario": see below
     wants: Callable[[Grid], bool] | None = None  # beyond ``needs``: metrics named by pattern
     panels: int | Callable[[Grid], int] = 1
@@ -961,6 +777,7 @@ def _has_change_rounds(grid: Grid) -> bool:
     return sync_rounds.has_rounds(grid)
 
 
+# The charts any scenario gets when it records what they need.
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("time", plot_time_per_mode, ("elapsed_s",),
               "Time per mode: median wall-clock time of each cell; error bars span the samples' min–max."),
@@ -976,31 +793,11 @@ CHARTS: tuple[ChartSpec, ...] = (
               "Time against the link's round-trip time, one line per mode: the median of each cell, error "
               "bars spanning the samples' min–max; dashed, the limit: the time a perfect protocol would need "
               "on each link for the same bytes (lan has none).", per="rtt"),
-    ChartSpec("sync-kinds", plot_sync_kinds, (),
-              "Which changes reached the other devices: a panel per mode, a line per kind of change made on "
-              "one device (new mail included), the share of those made so far that the other devices show by "
-              "the end of each round; dashed grey, the share of the intended messages the devices show.",
-              scenarios=frozenset({"multi-device-sync"}), per="scenario", wants=_has_change_rounds,
-              panels=lambda grid: len(grid.modes), figsize=lambda n: (2.9 * n + 1.9, 3.9)),
     ChartSpec("sync", plot_sync_rounds, (),
               "Sync quality per round: left, the share of the changes made on one device so far (new mail "
               "included) that reached the other devices; right, the share of the intended messages the "
               "devices show; a line per mode, the first variant solid, the others dashed.",
               wants=_has_change_rounds, panels=2, figsize=(9.6, 4.0)),
-    ChartSpec("readable-offline", plot_readable_offline, ("readable_offline_share",),
-              "Share of the mailbox each mode (and each caching policy, lighter and hatched) can show whole "
-              "with no connection.", scenarios=frozenset({"offline-use"})),
-    ChartSpec("exposure", plot_exposure, ("exposed_messages",),
-              "Who can read the mail at the end: messages readable on the server with the account's password, "
-              "and whole on the fullest device (what a lost or stolen one gives away), per mode and server.",
-              scenarios=frozenset({"storage-exposure"}), per="scenario", panels=2, figsize=(8.6, 4.0)),
-    ChartSpec("recovery-points", plot_recovery_points, (RECOVERY,),
-              "Bytes received to recover from each fault, one dot per sample at its own seeded fault point "
-              "(the same points on every server and mode); the mode's colour, the server's marker.",
-              scenarios=frozenset({"interrupted-sync"}), per="scenario", figsize=(9.6, 4.8)),
-    ChartSpec("latency", plot_new_mail_latency, (),
-              "New-mail latency: median time from delivery to the message showing on the device, per mode "
-              "and policy.", scenarios=frozenset({"new-mail"}), wants=_has_latency),
 )
 
 
@@ -1017,7 +814,7 @@ class PlannedChart:
     @property
     def stem(self) -> str:
         """``charts/`` and the chart's scenario, server, variant and link (those it is drawn
-        for), and kind: ``charts/bulk-fetch-dovecot-satellite-time``."""
+        for), and kind: ``charts/<scenario>-dovecot-satellite-time``."""
         parts = [self.scenario, self.server, self.variant, self.link, self.spec.kind]
         return "charts/" + "-".join(slug(part) for part in parts if part is not None)
 
@@ -1032,15 +829,19 @@ class PlannedChart:
         return self.spec.panel_count(Grid.of(results, self.scenario))
 
 
-def planned_charts(results: Results, scenario: str | None = None) -> list[PlannedChart]:
-    """Every chart the results call for, in report order."""
+# Each scenario's own kinds of chart, by its name: those its report declares
+# (``bench.report.scenarios.own_charts()``).
+OwnCharts = Mapping[str, Sequence[ChartSpec]]
+
+
+def planned_charts(results: Results, scenario: str | None = None, *, own: OwnCharts) -> list[PlannedChart]:
+    """Every chart the results call for, in report order: for each scenario the kinds of
+    every scenario (``CHARTS``), then its own (``own``)."""
     planned = []
     for name in scenarios(results) if scenario is None else [scenario]:
         grid = Grid.of(results, name)
         links: list[tuple[str | None, Grid]] = grid.per_link() if grid.shows_links else [(None, grid)]
-        for spec in CHARTS:
-            if spec.scenarios is not None and name not in spec.scenarios:
-                continue
+        for spec in (*CHARTS, *own.get(name, ())):
             if not all(grid.has_metric(metric) for metric in spec.needs):
                 continue
             if spec.wants is not None and not spec.wants(grid):
@@ -1064,15 +865,16 @@ def planned_charts(results: Results, scenario: str | None = None) -> list[Planne
     return planned
 
 
-def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Draw the decision chart and every planned chart and save each in each of ``formats``
-    (PNG and SVG unless told) under ``out_dir/charts/``; returns the files written. The HTML
-    report embeds the SVGs."""
+def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMATS, *,
+                 own: OwnCharts) -> list[Path]:
+    """Draw the decision chart and every planned chart (each scenario's ``own`` among them)
+    and save each in each of ``formats`` (PNG and SVG unless told) under ``out_dir/charts/``;
+    returns the files written. The HTML report embeds the SVGs."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ValueError(f"unknown chart format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     written = write_decision_chart(results, out_dir, formats)
-    for chart in planned_charts(results):
+    for chart in planned_charts(results, own=own):
         paths = chart.files(Path(out_dir), formats)
         paths[0].parent.mkdir(parents=True, exist_ok=True)
         with matplotlib.rc_context(STYLE):

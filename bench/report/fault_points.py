@@ -1,7 +1,7 @@
 """The seeded fault points of interrupted-sync, named for a reader.
 
 The samples of an interrupted-sync cell are not repeats of one measurement: each strikes at
-its own seeded point (``bench.faults.draw_point``: the same point for every server and mode
+its own seeded point (``scenarios.interrupted_sync.faults.draw_point``: the same point for every server and mode
 in the same sample), so a report shows them point by point, never as a median. A sample's
 point is in its ``sample_info`` (``fault_point``: ``whole_before``, ``between``).
 """

@@ -300,7 +300,7 @@ def scenario_brief(results: Results, name: str) -> Section:
     grid = Grid.of(results, name)
     report = report_for(name)
     blocks: list[Block] = [Paragraph(text(report.about))] if report.about else []
-    blocks += headline_chart(results, grid, report.headline)
+    blocks += headline_chart(results, grid, report.headline, report.charts)
     lines = report.findings(results, grid) if report.findings is not None else []
     if lines:
         blocks.append(BulletList(tuple(lines)))
@@ -604,7 +604,8 @@ def build_appendix(results: Results, sections: Sequence[SectionBuilder] = APPEND
         "value and the number of samples.",
     ))], results, sections)
     headlines = {block.stem for name in scenarios(results)
-                 for block in headline_chart(results, Grid.of(results, name), report_for(name).headline)
+                 for block in headline_chart(results, Grid.of(results, name), report_for(name).headline,
+                                             report_for(name).charts)
                  if isinstance(block, Chart)}
     for _, section in appendix.walk():
         section.blocks = [b for b in section.blocks if not (isinstance(b, Chart) and b.stem in headlines)]

@@ -9,7 +9,7 @@ Two series per cell, one value per round and sample:
 - **messages present**: of the intended mailbox, the share of messages the joined devices
   show at the round's end (mean over the devices), from each sample's ``rounds`` (each
   device's ``missing`` messages; the intended count is ``(pairs - delivered) / 3``, as
-  ``bench.sync_truth.Agreement`` counts pairs).
+  ``bench.devices.sync_truth.Agreement`` counts pairs).
 
 Untouched messages do not weigh in either: a mode that shows every message but none of the
 other devices' changes reads 100 % present and 0 % reached, where a blended consistency read

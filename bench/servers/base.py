@@ -26,9 +26,9 @@ from docker.models.containers import Container
 from bench.access import AccessOptions, Endpoint, WireMeter, open_access
 from bench.access.base import LOOPBACK
 from bench.errors import PortInUse, ServerStartError
+from bench.protocols import PROTOCOLS, get_protocol, service_ports
 from bench.tls import RunCertificates
 
-PROTOCOLS = ("imap", "pop3")
 
 LABEL = "mailbench"
 LABEL_RUN = "mailbench.run"
@@ -43,13 +43,13 @@ class MailServer:
     ``MAILBENCH_USERS``, all with the password in ``MAILBENCH_PASSWORD``; the mail store below
     ``mail_store``; the server's version in ``/etc/mailbench/version``; when the suite puts
     ``server.crt`` and ``server.key`` into ``/etc/mailbench/tls/`` before the start, IMAPS and
-    POP3S on 993/995 and STARTTLS/STLS on the plaintext ports, with that certificate.
+    POP3S on their ports (``bench.protocols``) and STARTTLS/STLS on the plaintext ports, with that certificate.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     # Services by name: a protocol's plaintext port, and its implicit-TLS port ("<protocol>s").
-    ports: ClassVar[dict[str, int]] = {"imap": 143, "pop3": 110, "imaps": 993, "pop3s": 995}
+    ports: ClassVar[dict[str, int]] = service_ports()
     tls_folder: ClassVar[str] = "/etc/mailbench/tls"
     mail_store: ClassVar[str] = "/var/mail"
     version_file: ClassVar[str] = "/etc/mailbench/version"
@@ -119,7 +119,7 @@ class RunningServer:
 
     def endpoint(self, protocol: str, account: Account, tls: str = "off", timeout_s: float = 30.0) -> Endpoint:
         """Where ``account`` reaches ``protocol``: plaintext, implicit TLS (``on``) or STARTTLS."""
-        service = protocol + "s" if tls == "on" else protocol
+        service = get_protocol(protocol).service(tls)
         if tls != "off" and self.ssl_context is None:
             raise ValueError(f"{self.name} was started without TLS certificates")
         context = self.ssl_context if tls != "off" else None

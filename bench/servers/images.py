@@ -2,9 +2,10 @@
 
 Docker Hub is often out of reach where mailbench runs, so the base image does not depend
 on it: a local copy is used when there is one, a pull is tried briefly, and otherwise
-the base is made from a Debian mirror with debootstrap. Server images are tagged with a
-hash of their Docker folder and of the base, so an unchanged server is never rebuilt and
-a changed one always is.
+the base is made from a Debian mirror with debootstrap. Server images are built from a
+context that bench.servers.contexts assembles (the server's Docker folder and the start-up
+code every image shares) and tagged with a hash of that context and of the base, so an
+unchanged server is never rebuilt and a changed one always is.
 
 The pure parts (finding a mirror in apt's sources, the image key) need no Docker, so unit
 tests call them directly.
@@ -27,6 +28,7 @@ import docker
 from docker.errors import BuildError, ImageNotFound
 
 from bench.errors import MailbenchError, UsageError
+from bench.servers.contexts import assemble
 
 BASE_IMAGE_TAG = "mailbench/base:bookworm"
 UPSTREAM_BASE = "debian:bookworm-slim"
@@ -38,7 +40,6 @@ PULL_TIMEOUT_S = 20.0
 # Images carry their own label: a container inherits its image's labels, and ``mailbench``
 # on a container means "started by a run, remove me at the end" (build steps are not).
 LABELS = {"mailbench.image": "1"}
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_LOG_TAIL_LINES = 20
 
 
@@ -147,14 +148,6 @@ def image_key(folder: Path, base_id: str) -> str:
         digest.update(f"\0{path.relative_to(folder).as_posix()}\0{len(data)}\0".encode())
         digest.update(data)
     return digest.hexdigest()[:12]
-
-
-def docker_dir(server: str) -> Path:
-    """The folder ``docker/<server>/`` at the repository root, holding its Dockerfile."""
-    folder = REPO_ROOT / "docker" / server
-    if not (folder / "Dockerfile").is_file():
-        raise UsageError(f"no Dockerfile for server {server!r}: expected {folder / 'Dockerfile'}")
-    return folder
 
 
 # --- Docker -------------------------------------------------------------------------
@@ -282,20 +275,22 @@ def _remove_rootfs(tmp: Path) -> None:
 def ensure_server_image(
     client: docker.DockerClient, server: str, base: BaseImage, say: Callable[[str], None] = print
 ) -> str:
-    """Build ``docker/<server>/`` on ``base`` unless an image with the same key exists;
-    return its tag ``mailbench/<server>:<key>``."""
-    folder = docker_dir(server)
-    tag = f"mailbench/{server}:{image_key(folder, client.images.get(base.ref).id)}"
-    if _local_image(client, tag) is not None:
-        return tag
-    say(f"building image {tag} (first time: about a minute)")
-    try:
-        client.images.build(
-            path=str(folder), tag=tag, buildargs={"BASE": base.ref}, labels=LABELS,
-            network_mode="host", rm=True, forcerm=True,
-        )
-    except BuildError as error:
-        lines = "".join(chunk.get("stream", "") + chunk.get("error", "") for chunk in error.build_log)
-        tail = "\n".join(lines.splitlines()[-BUILD_LOG_TAIL_LINES:])
-        raise MailbenchError(f"building {tag} failed: {error.msg}\n{tail}") from error
+    """Build the context of ``server`` (bench.servers.contexts) on ``base`` unless an image
+    with the same key exists; return its tag ``mailbench/<server>:<key>``."""
+    base_id = client.images.get(base.ref).id
+    with tempfile.TemporaryDirectory(prefix=f"mailbench-{server}-context-") as tmp:
+        context = assemble(server, Path(tmp))
+        tag = f"mailbench/{server}:{image_key(context, base_id)}"
+        if _local_image(client, tag) is not None:
+            return tag
+        say(f"building image {tag} (first time: about a minute)")
+        try:
+            client.images.build(
+                path=str(context), tag=tag, buildargs={"BASE": base.ref}, labels=LABELS,
+                network_mode="host", rm=True, forcerm=True,
+            )
+        except BuildError as error:
+            lines = "".join(chunk.get("stream", "") + chunk.get("error", "") for chunk in error.build_log)
+            tail = "\n".join(lines.splitlines()[-BUILD_LOG_TAIL_LINES:])
+            raise MailbenchError(f"building {tag} failed: {error.msg}\n{tail}") from error
     return tag

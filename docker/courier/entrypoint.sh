@@ -1,37 +1,18 @@
 #!/bin/bash
 # Create the test users, then run Courier's authdaemond and one couriertcpd per port, and
 # stop the container when any of them ends (no init system here).
-#   MAILBENCH_USERS     number of users user1..userN (default 4)
-#   MAILBENCH_PASSWORD  password of every user (default mailbench)
-#   /etc/mailbench/tls/server.crt and server.key, when present: TLS on 993/995 and
-#   STARTTLS/STLS on 143/110; without them, no TLS at all.
+# The settings (MAILBENCH_USERS, MAILBENCH_PASSWORD, a certificate in /etc/mailbench/tls) are
+# read and checked by the start-up code every image shares: mailbench-common.sh.
 # Logs of every process go to the container's stderr (no courierlogger, no syslog).
 set -eu
+. /usr/local/lib/mailbench/mailbench-common.sh
 
-users="${MAILBENCH_USERS:-4}"
-password="${MAILBENCH_PASSWORD:-mailbench}"
-unset MAILBENCH_USERS MAILBENCH_PASSWORD
-tls=/etc/mailbench/tls
 vmail_uid=5000
 vmail_gid=5000
 
-case "$users" in
-  ''|*[!0-9]*) echo "mailbench: MAILBENCH_USERS must be a positive number, not '$users'" >&2; exit 2 ;;
-esac
-if [ "$users" -lt 1 ]; then
-  echo "mailbench: MAILBENCH_USERS must be at least 1" >&2; exit 2
-fi
-case "$password" in
-  *:*|'') echo "mailbench: MAILBENCH_PASSWORD must be non-empty and without ':'" >&2; exit 2 ;;
-esac
-
-if [ -e "$tls/server.crt" ] && [ -e "$tls/server.key" ]; then
-  tls_on=1
-elif [ -e "$tls/server.crt" ] || [ -e "$tls/server.key" ]; then
-  echo "mailbench: $tls must hold both server.crt and server.key, or neither" >&2; exit 2
-else
-  tls_on=0
-fi
+mailbench_read_users
+unset MAILBENCH_USERS MAILBENCH_PASSWORD
+mailbench_find_tls
 
 # Users: one userdb line and one Maildir (the INBOX) each, then makeuserdb once. Every
 # user has the same password, so it is hashed once.
@@ -74,10 +55,8 @@ if [ "$tls_on" = 1 ]; then
   for cache in $(settings imapd; echo "$TLS_CACHEFILE") $(settings pop3d; echo "$TLS_CACHEFILE"); do
     install -o courier -g courier -m 0600 /dev/null "$cache"
   done
-  echo "mailbench: TLS on 993 and 995, STARTTLS/STLS on 143 and 110, with $tls/server.crt"
-else
-  echo "mailbench: no certificate in $tls, TLS off"
 fi
+mailbench_say_tls
 
 /usr/lib/courier/courier-authlib/authdaemond &
 i=0

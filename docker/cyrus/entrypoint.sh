@@ -1,39 +1,24 @@
 #!/bin/sh
 # Create the test users, choose the TLS configuration, then run Cyrus in the foreground.
-#   MAILBENCH_USERS     number of users user1..userN (default 4)
-#   MAILBENCH_PASSWORD  password of every user (default mailbench)
-#   /etc/mailbench/tls/server.crt and server.key, when present: TLS on 993/995 and
-#   STARTTLS/STLS on 143/110; without them, no TLS at all.
+# The settings (MAILBENCH_USERS, MAILBENCH_PASSWORD, a certificate in /etc/mailbench/tls) are
+# read and checked by the start-up code every image shares: mailbench-common.sh.
 set -eu
+. /usr/local/lib/mailbench/mailbench-common.sh
 
-users="${MAILBENCH_USERS:-4}"
-password="${MAILBENCH_PASSWORD:-mailbench}"
-tls=/etc/mailbench/tls
 realm=mailbench  # = servername in imapd.conf
 
-case "$users" in
-  ''|*[!0-9]*) echo "mailbench: MAILBENCH_USERS must be a positive number, not '$users'" >&2; exit 2 ;;
-esac
-if [ "$users" -lt 1 ]; then
-  echo "mailbench: MAILBENCH_USERS must be at least 1" >&2; exit 2
-fi
-case "$password" in
-  *:*|'') echo "mailbench: MAILBENCH_PASSWORD must be non-empty and without ':'" >&2; exit 2 ;;
-esac
-
-if [ -e "$tls/server.crt" ] && [ -e "$tls/server.key" ]; then
+mailbench_read_users
+mailbench_find_tls
+if [ "$tls_on" = 1 ]; then
   chown cyrus:mail "$tls/server.key"
   chmod 0600 "$tls/server.key"
   cat /etc/mailbench/cyrus/imapd.conf /etc/mailbench/cyrus/imapd-tls.conf > /etc/imapd.conf
   cp /etc/mailbench/cyrus/cyrus-tls.conf /etc/cyrus.conf
-  echo "mailbench: TLS on 993 and 995, STARTTLS/STLS on 143 and 110, with $tls/server.crt"
-elif [ -e "$tls/server.crt" ] || [ -e "$tls/server.key" ]; then
-  echo "mailbench: $tls must hold both server.crt and server.key, or neither" >&2; exit 2
 else
   cp /etc/mailbench/cyrus/imapd.conf /etc/imapd.conf
   cp /etc/mailbench/cyrus/cyrus.conf /etc/cyrus.conf
-  echo "mailbench: no certificate in $tls, TLS off"
 fi
+mailbench_say_tls
 
 # Users in a fresh sasldb; saslpasswd2 takes about 4 ms a user.
 rm -f /etc/sasldb2.new

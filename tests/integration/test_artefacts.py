@@ -11,8 +11,8 @@ from bench import process, results
 from bench.plan import build_plan, run_order
 from bench.runner import Run, RunConfig
 from bench.servers.base import LABEL_RUN
-from bench.timeline import sync_timeline
-from scenarios.base import draw_timeline_seed
+from bench.devices.timeline import sync_timeline
+from bench.sample import draw_timeline_seed
 
 pytestmark = pytest.mark.integration
 

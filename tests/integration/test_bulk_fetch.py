@@ -14,7 +14,7 @@ from bench.errors import IntegrityError
 from bench.modes import MODES
 from bench.search import SEARCH_TERM, subject_contains
 from scenarios import get_scenario
-from scenarios.base import SampleContext
+from bench.sample import SampleContext
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def test_pop3_delete_leaves_the_server_empty_and_keep_does_not(server, tmp_path)
 
 
 def test_a_corrupted_device_copy_fails_the_sample(server, tmp_path, monkeypatch):
-    from bench.device import DeviceStore
+    from bench.devices.device import DeviceStore
 
     original_put = DeviceStore.put
 

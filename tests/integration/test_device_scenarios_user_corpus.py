@@ -16,8 +16,8 @@ from bench.access import AccessOptions
 from bench.corpus.source import FileCorpus
 from bench.errors import MailbenchError
 from bench.modes import MODES
-from bench.timeline import SyncSpec, offline_timeline, sync_timeline
-from scenarios.base import SampleContext, draw_timeline_seed
+from bench.devices.timeline import SyncSpec, offline_timeline, sync_timeline
+from bench.sample import SampleContext, draw_timeline_seed
 from scenarios.multi_device_sync import MultiDeviceSync
 from scenarios.new_mail import NewMail
 from scenarios.offline_use import OfflineUse

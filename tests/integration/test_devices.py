@@ -12,7 +12,8 @@ from bench.access import AccessOptions, WireMeter, open_access
 from bench.access.base import FLAGGED, INBOX, SEEN, FolderSnapshot
 from bench.corpus import generate_messages
 from bench.delivery import deliver
-from bench.device import ARCHIVE, LocalMessage, SyncDevice, SyncPolicy
+from bench.devices.device import LocalMessage, SyncDevice, SyncPolicy
+from bench.devices.timeline import ARCHIVE
 from bench.errors import Unsupported
 from bench.modes import MODES
 
@@ -153,7 +154,7 @@ def _device(tmp_path, name, mode, **choices):
 
 
 def _sync(server, mode, account, device, meter=None):
-    protocol = MODES[mode].protocol
+    protocol = MODES[mode].protocol.name
     with _session(server, protocol, account, meter) as access:
         return device.session(access)
 

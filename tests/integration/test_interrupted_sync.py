@@ -13,11 +13,11 @@ from imapclient import IMAPClient
 from bench.access import AccessOptions
 from bench.corpus.canonical import canonical
 from bench.corpus.source import FileCorpus, GeneratedCorpus
-from bench.faults import FAULTS
+from scenarios.interrupted_sync.faults import FAULTS
 from bench.links import parse_link
-from bench.links.cell import open_cell_link, service_name
+from bench.links.cell import open_cell_link
 from bench.modes import MODES
-from scenarios.base import SampleContext
+from bench.sample import SampleContext
 from scenarios.interrupted_sync import InterruptedSync
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ def _device_files(workdir) -> tuple[list[str], int]:
 def test_each_fault_is_counted_as_the_server_and_the_device_show_it(server, tmp_path, fault, mode):
     truth = [_sha(raw) for raw in GeneratedCorpus(seed=SEED).messages(0, MESSAGES)]
     scenario = InterruptedSync(client_timeout_s=CLIENT_TIMEOUT_S, outage_s=0.2, recovery_limit_s=60.0)
-    service = service_name(MODES[mode].protocol, "off")
+    service = MODES[mode].protocol.service("off")
     with open_cell_link(server, [service], parse_link("lan"), cuttable=True) as link:
         ctx = SampleContext(server, MODES[mode], fault, MESSAGES, GeneratedCorpus(seed=SEED), AccessOptions(),
                             tmp_path, link=link, sample=1)

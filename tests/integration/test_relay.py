@@ -20,7 +20,7 @@ from bench.access import WireMeter, open_access
 from bench.corpus import generate_messages
 from bench.delivery import deliver
 from bench.links import Relay, open_link, parse_link
-from bench.links.probe import (
+from benchmarks.link_probe import (
     ProbeServer,
     download_mbit,
     echo_round_trips_ms,

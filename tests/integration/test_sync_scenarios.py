@@ -11,13 +11,13 @@ import pytest
 
 from bench.access import AccessOptions
 from bench.corpus.source import GeneratedCorpus
-from bench.device import DeviceStore, SyncDevice
+from bench.devices.device import DeviceStore, SyncDevice
 from bench.errors import IntegrityError
 from bench.links import parse_link
-from bench.links.cell import open_cell_link, service_name
+from bench.links.cell import open_cell_link
 from bench.modes import MODES
-from bench.timeline import SyncSpec
-from scenarios.base import SampleContext
+from bench.devices.timeline import SyncSpec
+from bench.sample import SampleContext
 from scenarios.multi_device_sync import MultiDeviceSync
 from scenarios.new_mail import NewMail
 from scenarios.offline_use import OfflineUse
@@ -66,7 +66,7 @@ def test_multi_device_sync_runs_and_shows_each_mode_for_what_it_is(server, tmp_p
         assert m["changes_seen_share_new"] < 1.0 and m["sync_misses"] > 0
         assert m["join_visible_share"] < 0.5  # the phone took the mailbox long before
     assert m["bytes_down"] > m["message_bytes_downloaded"] > 0
-    listing = "UIDL" if MODES[mode].protocol == "pop3" else "FETCH"
+    listing = "UIDL" if MODES[mode].protocol.name == "pop3" else "FETCH"
     assert outcome.commands[listing]["count"] >= m["connections"]  # every session listed
 
 
@@ -107,7 +107,7 @@ def test_offline_use_with_the_server_down(server, tmp_path, mode):
 
 @pytest.mark.parametrize("mode", ["imap", "pop3-keep"])
 def test_offline_use_with_the_link_cut_by_a_relay(dovecot, tmp_path, mode):
-    service = service_name(MODES[mode].protocol, "off")
+    service = MODES[mode].protocol.service("off")
     with open_cell_link(dovecot, [service], parse_link("lan"), cuttable=True) as link:
         outcome = OfflineUse(attempt_timeout_s=2.0).run_sample(_context(dovecot, tmp_path, mode, "link-cut", link))
         assert not any(l.is_cut for l in link.links.values())
@@ -123,7 +123,7 @@ def test_without_a_relay_the_link_cut_device_just_stays_offline(dovecot, tmp_pat
 
 
 def test_the_server_is_unpaused_when_the_outage_fails(dovecot, tmp_path, monkeypatch):
-    from bench.playback import Playback
+    from bench.devices.playback import Playback
 
     def broken(self, name, since_round):
         raise RuntimeError("boom during the outage")

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-import scenarios.base
+import bench.sample
 from bench.access import AccessOptions
 from bench.corpus.source import FileCorpus, GeneratedCorpus
 from bench.delivery import deliver_to
-from bench.device import SyncPolicy
+from bench.devices.device import SyncPolicy
 from bench.modes import MODES
-from bench.playback import CorpusTooSmall, DeviceSpec, Playback, corpus_split, fit_timeline, fit_to_corpus
-from bench.sync_truth import ExpectedModel, Semantics, agreement, intended_by_round
-from bench.timeline import (
+from bench.devices.playback import CorpusTooSmall, DeviceSpec, Playback, corpus_split, fit_timeline, fit_to_corpus
+from bench.devices.sync_truth import ExpectedModel, Semantics, agreement, intended_by_round
+from bench.devices.timeline import (
     ACTIONS, Event, SyncSpec, TooFewMessages, fit_initial, offline_timeline, sync_timeline,
 )
-from scenarios.base import Mailbox, SampleContext
+from bench.sample import Mailbox, SampleContext
 from scenarios.multi_device_sync import MultiDeviceSync
 from scenarios.new_mail import NewMail
 from scenarios.offline_use import OfflineUse
@@ -189,7 +189,7 @@ class LimitedSession:
 def limited_server(monkeypatch):
     """A stand-in server for ``SampleContext.deliver``: the real delivery logic, against
     ``LimitedSession``."""
-    monkeypatch.setattr(scenarios.base, "deliver",
+    monkeypatch.setattr(bench.sample, "deliver",
                         lambda endpoint, messages, stored: deliver_to(LimitedSession(), messages, stored))
 
     class Server:

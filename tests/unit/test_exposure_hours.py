@@ -3,7 +3,7 @@ found gone (storage-exposure), and the clock of a playback's steps."""
 
 from __future__ import annotations
 
-from bench.playback import StepClock
+from bench.devices.playback import StepClock
 from scenarios.storage_exposure import Readable, message_hours, most_at_once
 
 

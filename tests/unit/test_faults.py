@@ -4,7 +4,7 @@ import pytest
 
 from bench.corpus import generate_messages
 from bench.errors import MailbenchError
-from bench.faults import BETWEEN, FAULTS, cut_pattern, draw_point, make_fault
+from scenarios.interrupted_sync.faults import BETWEEN, FAULTS, cut_pattern, draw_point, make_fault
 
 
 def test_points_are_the_same_for_a_seed_and_differ_between_repetitions():

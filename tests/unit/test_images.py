@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import UsageError
-from bench.servers import images
+from bench.servers import SERVERS, contexts, images
 
 DEB822 = """\
 # Modernized from /etc/apt/sources.list
@@ -113,9 +113,61 @@ def test_image_key_changes_with_the_base(server_dir: Path):
 
 
 def test_docker_dir_finds_dovecot_and_refuses_unknown_servers():
-    assert (images.docker_dir("dovecot") / "Dockerfile").is_file()
+    assert (contexts.docker_dir("dovecot") / "Dockerfile").is_file()
     with pytest.raises(UsageError, match="no-such-server"):
-        images.docker_dir("no-such-server")
+        contexts.docker_dir("no-such-server")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_package_reads_the_checkouts_docker_folder():
+    """In a checkout, bench/servers/docker is the top-level docker/ folder people edit."""
+    checkout = Path(__file__).resolve().parents[2]
+    assert Path(str(contexts.DOCKER_FOLDERS)).resolve() == checkout / "docker"
+
+
+@pytest.fixture
+def docker_root(server_dir: Path) -> Path:
+    """A docker/ folder: the server's folder beside the shared common/."""
+    common = server_dir.parent / contexts.COMMON
+    common.mkdir()
+    (common / "start.sh").write_text("check() { :; }\n")
+    return server_dir.parent
+
+
+def test_a_context_holds_the_servers_folder_and_the_common_part(tmp_path: Path, docker_root: Path):
+    context = contexts.assemble("dovecot", tmp_path / "context", root=docker_root)
+    expected = _files(docker_root / "dovecot") | {f"common/{name}": data for name, data in _files(docker_root / "common").items()}
+    assert _files(context) == expected
+
+
+def test_the_image_key_covers_the_common_part(tmp_path: Path, docker_root: Path):
+    before = images.image_key(contexts.assemble("dovecot", tmp_path / "before", root=docker_root), "sha256:base1")
+    (docker_root / "common" / "start.sh").write_text("check() { exit 2; }\n")
+    after = images.image_key(contexts.assemble("dovecot", tmp_path / "after", root=docker_root), "sha256:base1")
+    assert before != after
+
+
+def test_a_servers_own_common_entry_is_refused(tmp_path: Path, docker_root: Path):
+    (docker_root / "dovecot" / "common").write_text("")
+    with pytest.raises(UsageError, match="dovecot/common"):
+        contexts.assemble("dovecot", tmp_path / "context", root=docker_root)
+
+
+def test_a_server_without_a_dockerfile_has_no_context(tmp_path: Path, docker_root: Path):
+    (docker_root / "half").mkdir()
+    with pytest.raises(UsageError, match="half"):
+        contexts.assemble("half", tmp_path / "context", root=docker_root)
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
+def test_every_image_installs_and_sources_the_common_start_up_code(tmp_path: Path, server: str):
+    context = contexts.assemble(server, tmp_path / server)
+    assert (context / "common" / "mailbench-common.sh").is_file()
+    assert "COPY common/mailbench-common.sh /usr/local/lib/mailbench/mailbench-common.sh\n" in (context / "Dockerfile").read_text()
+    assert "\n. /usr/local/lib/mailbench/mailbench-common.sh\n" in (context / "entrypoint.sh").read_text()
 
 
 class _NoImages:

@@ -1,6 +1,6 @@
 """Counting what a fault cost, from digests."""
 
-from bench.loss import count_losses, digest
+from scenarios.interrupted_sync.loss import count_losses, digest
 
 
 def test_nothing_lost_when_everything_is_somewhere():

@@ -15,7 +15,7 @@ from bench.errors import UsageError
 from bench.plan import build_plan, exclusions, run_order
 from bench.servers import SERVERS
 from bench.servers.base import store_usage_of
-from scenarios.base import draw_timeline_seed
+from bench.sample import draw_timeline_seed
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,7 +106,7 @@ def test_timeline_seeds_differ_per_sample_and_are_stable():
 
 
 def test_the_timelines_drawn_from_two_samples_differ():
-    from bench.timeline import sync_timeline
+    from bench.devices.timeline import sync_timeline
 
     first, second = (sync_timeline(draw_timeline_seed(1, sample), 50).to_json() for sample in (0, 1))
     assert first["timeline"] != second["timeline"]

@@ -24,6 +24,7 @@ from scipy import stats
 
 from bench import claims
 from bench.report import ReportFiles, build_appendix, build_document, html as html_renderer, markdown, render
+from bench.report import write_charts
 from bench.report.cells import Grid, cell_anchor
 from bench.report.charts import (
     MODE_COLOURS,
@@ -31,7 +32,6 @@ from bench.report.charts import (
     plot_round_trips_per_mode,
     plot_time_against_rtt,
     plot_time_per_mode,
-    write_charts,
 )
 from bench.report.document import Code, Table, plain, text
 from bench.report.links import percent
@@ -1078,7 +1078,7 @@ def test_recovery_chart_draws_every_sample_at_its_point():
     figure = Figure(figsize=(9.6, 4.8))
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
-    from bench.report.charts import plot_recovery_points
+    from bench.report.scenarios.interrupted_sync.charts import plot_recovery_points
 
     plot_recovery_points(results, ax)
     dots = [line for line in ax.get_lines() if line.get_linestyle() == "None"]
@@ -1219,7 +1219,8 @@ def test_changes_reached_per_round_come_from_the_records(sync_report):
 
 
 def test_sync_charts_draw_changes_beside_presence(sync_report):
-    from bench.report.charts import plot_sync_kinds, plot_sync_rounds
+    from bench.report.charts import plot_sync_rounds
+    from bench.report.scenarios.multi_device_sync import plot_sync_kinds
 
     path, files = sync_report
     names = {p.name for p in files.charts}

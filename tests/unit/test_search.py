@@ -6,10 +6,11 @@ from typing import Any, Iterable, Iterator
 
 import pytest
 
+from bench.protocols import POP3
 from bench.access.base import AccessOptions, Endpoint, FolderChanges, FolderSnapshot, Listing, MailAccess, MessageRef
 from bench.access.meter import WireMeter
 from bench.corpus import generate_messages
-from bench.device import Device, DeviceStore
+from bench.devices.device import Device, DeviceStore
 from bench.errors import Unsupported
 from bench.modes import MODES
 from bench.search import SEARCH_TERM, subject_contains, subjects
@@ -57,7 +58,7 @@ def test_the_term_finds_plain_and_encoded_subjects_of_the_generated_corpus():
 class _Inbox(MailAccess):
     """An in-memory inbox behind the interface, to test the device's policy alone."""
 
-    protocol = "test"
+    protocol = POP3  # the facts of a protocol with no server state: a plain inbox
 
     def __init__(self, messages: list[bytes], searches: bool) -> None:
         super().__init__(Endpoint(1, "u", "p"), WireMeter(), AccessOptions())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bench.modes import MODES
-from bench.sync_truth import (
+from bench.devices.sync_truth import (
     ChangeTracker, ExpectedModel, Semantics, Shown, agreement, expected_views, intended_by_round,
 )
-from bench.timeline import ARCHIVE, INBOX, Event, MailState, SyncSpec, Timeline, sync_timeline
+from bench.devices.timeline import ARCHIVE, INBOX, Event, MailState, SyncSpec, Timeline, sync_timeline
 
 FULL = {"phone": "full", "laptop": "full"}
 
@@ -32,8 +32,9 @@ def test_semantics_agree_with_what_the_access_layer_declares():
 
     for mode, access in (("imap", ImapAccess), ("pop3-keep", Pop3Access), ("pop3-delete", Pop3Access)):
         semantics = Semantics.of(MODES[mode])
+        assert access.protocol is MODES[mode].protocol
         assert (semantics.keeps_flags, semantics.has_folders, semantics.mirrors_mailbox) == (
-            access.keeps_flags, access.has_folders, access.mirrors_mailbox)
+            access.protocol.keeps_flags, access.protocol.has_folders, access.protocol.mirrors_mailbox)
         assert semantics.delete_after_fetch == MODES[mode].delete_after_fetch
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.timeline import (
+from bench.devices.timeline import (
     ACTIONS, ARCHIVE, Event, MailState, SyncSpec, Timeline, apply_action, offline_timeline, sync_timeline,
 )
 

@@ -1,10 +1,15 @@
 """The scenarios' parts of the report, registered by name.
 
 To give a new scenario its own section, write a module here with a section function (the
-scenario in detail, for the appendix) and, for the report, a findings function and the kinds
-of chart its headline is chosen from; build a ``ScenarioReport`` in it, and add that to
-``REPORTS`` below. A scenario that is not registered still gets both: in the report its first
-chart, in the appendix a table of every metric it recorded.
+scenario in detail, for the appendix) and, for the report, a findings function, the kinds
+of chart its headline is chosen from and the charts of this scenario alone (``ChartSpec``
+entries, drawn with the helpers of ``bench.report.charts``, and passed on to the section's
+chart references: ``grouped_section(..., own=CHARTS)``); build a ``ScenarioReport`` in it,
+and add that to ``REPORTS`` below. The charts are drawn from here (``own_charts``):
+``bench.report.charts`` names no scenario. A module grown past a few hundred lines becomes a package,
+its charts in ``charts.py`` (``interrupted_sync``). A scenario that is not registered still
+gets both: in the report its first chart, in the appendix a table of every metric it
+recorded.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from bench.report.scenarios import (
     offline_use,
     storage_exposure,
 )
+from bench.report.charts import ChartSpec
 from bench.report.scenarios.base import GENERIC, ScenarioReport
 
 REPORTS: dict[str, ScenarioReport] = {
@@ -30,4 +36,10 @@ def report_for(scenario: str) -> ScenarioReport:
     return REPORTS.get(scenario, GENERIC)
 
 
-__all__ = ["REPORTS", "ScenarioReport", "report_for"]
+def own_charts() -> dict[str, tuple[ChartSpec, ...]]:
+    """Each registered scenario's own kinds of chart, as its report declares them: what
+    ``bench.report.charts`` draws beside the charts of every scenario."""
+    return {name: report.charts for name, report in REPORTS.items()}
+
+
+__all__ = ["REPORTS", "ScenarioReport", "own_charts", "report_for"]

@@ -3,7 +3,8 @@
 A scenario has two parts: in the report, a short section (``ScenarioReport.about``, one
 headline chart, a few findings and a link to the rest); in the appendix, the scenario in
 detail (``ScenarioReport.section``: every figure of every cell, per server, and the other
-charts).
+charts). The charts of every scenario are ``bench.report.charts.CHARTS``; those of one
+scenario alone are declared here, by its report (``ScenarioReport.charts``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.report import charts, units
+from bench.report.charts import ChartSpec
 from bench.report.cells import Grid, Stat
 from bench.report.document import Block, Chart, Paragraph, Section, Text, slug, text
 from bench.report.tables import Column, interval_table, metric_table, policy_column
@@ -30,7 +32,8 @@ class ScenarioReport:
     """A scenario's part of the report: the section in detail (appendix), and for the
     report a sentence on what it does, the kinds of chart its headline is chosen from
     (the first drawn), its findings and, where a few lines cannot say it, a small table
-    (``brief``)."""
+    (``brief``); and the charts of this scenario alone (``charts``), drawn after those of
+    every scenario when the results have what they need."""
 
     name: str
     section: SectionFunction
@@ -38,6 +41,7 @@ class ScenarioReport:
     headline: tuple[str, ...] = HEADLINE_KINDS
     about: str = ""
     brief: BriefFunction | None = None
+    charts: tuple[ChartSpec, ...] = ()
 
 
 def title(scenario: str) -> str:
@@ -63,22 +67,29 @@ def _chart_block(results: Results, chart: charts.PlannedChart, where: str) -> Ch
 
 
 def chart_blocks(results: Results, scenario: str, server: str | None = None,
-                 variant: str | None = None, section: str = "scenario") -> list[Block]:
+                 variant: str | None = None, section: str = "scenario",
+                 own: Sequence[ChartSpec] = ()) -> list[Block]:
     """References to the charts ``charts.write_charts`` draws for this scenario and server,
     or for this variant with the servers side by side (on each link), or, with
-    ``section="links"``, for this server and variant against round-trip time."""
+    ``section="links"``, for this server and variant against round-trip time: those of
+    every scenario, and the scenario's ``own`` (its report's ``charts``, which its section
+    passes on: this module cannot read the registry of reports, which import it)."""
     where = f"on {server}" if variant is None else f"variant {variant}, servers compared"
     if section == "links":
         where = f"on {server}, variant {variant}"
-    return [_chart_block(results, chart, where) for chart in charts.planned_charts(results, scenario)
+    planned = charts.planned_charts(results, scenario, own={scenario: own})
+    return [_chart_block(results, chart, where) for chart in planned
             if chart.spec.section == section and (chart.server, chart.variant) == (server, variant)]
 
 
-def headline_chart(results: Results, grid: Grid, kinds: Sequence[str] = HEADLINE_KINDS) -> list[Block]:
-    """The scenario's headline: the first chart of ``kinds`` that was drawn, on the reference
-    link (or against the round-trip time of every link), for the first server, and for the
-    ``full`` (else the first) variant."""
-    planned = [c for c in charts.planned_charts(results, grid.scenario) if c.link in (None, grid.reference_link)]
+def headline_chart(results: Results, grid: Grid, kinds: Sequence[str] = HEADLINE_KINDS,
+                   own: Sequence[ChartSpec] = ()) -> list[Block]:
+    """The scenario's headline: the first chart of ``kinds`` that was drawn (of every
+    scenario's, or the scenario's ``own``), on the reference link (or against the
+    round-trip time of every link), for the first server, and for the ``full`` (else the
+    first) variant."""
+    planned = [c for c in charts.planned_charts(results, grid.scenario, own={grid.scenario: own})
+               if c.link in (None, grid.reference_link)]
     preferred = "full" if "full" in grid.variants else (grid.variants[0] if grid.variants else None)
     for kind in kinds:
         found = [c for c in planned if c.spec.kind == kind]
@@ -176,13 +187,15 @@ MetricGroup = tuple[tuple[Figure, ...], str]  # metrics, caption
 
 
 def grouped_section(results: Results, grid: Grid, intro: list[Block], groups: list[MetricGroup],
-                    extra: Callable[[Grid, str], list[Block]] | None = None) -> Section:
+                    extra: Callable[[Grid, str], list[Block]] | None = None,
+                    own: Sequence[ChartSpec] = ()) -> Section:
     """A scenario in detail: ``intro``, then per server a table per group of metrics (those
     recorded; groups with none are left out), ``extra`` blocks, the other recorded metrics in
-    tables of a few each, and the server's charts."""
+    tables of a few each, and the server's charts (the scenario's ``own`` among them)."""
     result = Section(detail_title(grid.scenario), list(intro))
     if len(grid.servers) > 1:
-        compared = [block for v in grid.variants for block in chart_blocks(results, grid.scenario, variant=v)]
+        compared = [block for v in grid.variants
+                    for block in chart_blocks(results, grid.scenario, variant=v, own=own)]
         if compared:
             result.children.append(Section(f"{grid.scenario}: servers compared", compared))
     shown = {_key(figure) for figures, _ in groups for figure in figures}
@@ -201,5 +214,5 @@ def grouped_section(results: Results, grid: Grid, intro: list[Block], groups: li
             tables.append(metric_table(grid, server, chunk, anchors=not tables,
                                        caption=f"Other recorded figures{part}, median (min–max) over the samples"))
         result.children.append(Section(f"{grid.scenario} on {server}",
-                                        [*tables, *chart_blocks(results, grid.scenario, server)]))
+                                        [*tables, *chart_blocks(results, grid.scenario, server, own=own)]))
     return result

@@ -5,15 +5,22 @@ changes made on one device that reached the others, and the share of the message
 A blended consistency over every (message, state) pair is left to the tables: untouched
 messages dominate it, so a mode that passes on none of the other devices' changes still reads
 close to 1.
+
+Its headline chart (``plot_sync_kinds``): which kinds of change reached the other devices, a
+panel per mode, for the variant the findings show too (``headline_variant``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+
 from bench.report import sync_rounds, units
-from bench.report.cells import Grid
-from bench.report.charts import headline_variant
+from bench.report.cells import Grid, tls_label
+from bench.report.charts import MUTED, ChartSpec, _one_server, _samples, _share_axis, mode_colour
 from bench.report.document import Block, Paragraph, Section, Strong, Table, Text, text
 from bench.report.scenarios.base import ScenarioReport, across, grouped_section
 from bench.results import Results
@@ -102,7 +109,7 @@ def section(results: Results, grid: Grid) -> Section:
         (SYNC, (f"Bytes received per sync session after the first, and the share of it that is not message "
                f"content (overhead), {SPREAD}")),
     ]
-    return grouped_section(results, grid, intro, groups, extra=_extra)
+    return grouped_section(results, grid, intro, groups, extra=_extra, own=CHARTS)
 
 
 def changes_line(grid: Grid, variant: str) -> Text | None:
@@ -166,8 +173,74 @@ def findings(results: Results, every: Grid) -> list[Text]:
     return [line for line in lines if line is not None]
 
 
+KIND_STYLES = {  # colour and marker per kind of change, apart from the modes' colours
+    "read": ("#56B4E9", "o"), "flag": ("#D55E00", "s"), "move": ("#CC79A7", "^"),
+    "delete": ("#000000", "x"), "new": ("#8C8C00", "D"),
+}
+PRESENCE_STYLE = {"color": "#777777", "linestyle": (0, (4, 2)), "linewidth": 2.2}
+
+
+def headline_variant(grid: Grid) -> str:
+    """The variant a scenario's headline shows: ``incremental`` where it ran, else the first."""
+    return "incremental" if "incremental" in grid.variants else grid.variants[0]
+
+
+def plot_sync_kinds(results: Results, axes: Sequence[Axes], *, scenario: str | None = None,
+                    server: str | None = None, variant: str | None = None, link: str | None = None) -> None:
+    """The headline of sync quality: a panel per mode, in it a line per kind of change (the
+    share made on one device that reached the other devices by each round) and, dashed grey,
+    the share of the intended messages the devices show; on one server (the first) and one
+    variant (``headline_variant``)."""
+    grid, server, named = _one_server(results, scenario, server, link)
+    tls = grid.reference_tls
+    variant = headline_variant(grid) if variant is None else variant
+    cells = [c for m in grid.modes if (c := grid.cell(server, m, variant, tls)) is not None]
+    kinds = sync_rounds.kinds_of(cells)
+    if not kinds:
+        raise ValueError(f"no {grid.scenario} cell on {server} records its changes round by round")
+    rounds: set[int] = set()
+    for ax, mode in zip(axes, grid.modes):
+        cell = grid.cell(server, mode, variant, tls)
+        for kind in kinds:
+            points = sync_rounds.reached(cell, [kind])
+            colour, marker = KIND_STYLES.get(kind, ("#999999", "."))
+            if points:
+                ax.plot([p.round for p in points], [p.median for p in points], color=colour, marker=marker,
+                        markersize=4, linewidth=1.5, zorder=3)
+                rounds.update(p.round for p in points)
+        shown = sync_rounds.present(cell)
+        if shown:
+            ax.plot([p.round for p in shown], [p.median for p in shown], zorder=2, **PRESENCE_STYLE)
+            rounds.update(p.round for p in shown)
+        ax.set_title(mode, loc="left", fontsize=10.5, color=mode_colour(mode, grid.modes))
+    for ax in axes:
+        _share_axis(ax, sorted(rounds), ax.get_title(loc="left"), 0.0)
+    axes[0].set_ylabel("share that reached the other devices")
+    note = f"{named}; " if named else ""
+    axes[0].figure.suptitle(f"{grid.scenario} on {server}, {variant}: which changes reached the other devices",
+                            x=0.01, ha="left", fontsize=12, fontweight="bold")
+    axes[0].figure.supxlabel(f"{note}{_samples(results, grid.scenario)}; {tls_label(tls)}; cumulative, by the end of each round",
+                             x=0.01, ha="left", fontsize=8.5, color=MUTED)
+    handles = [Line2D([], [], color=KIND_STYLES.get(k, ("#999999", "."))[0],
+                      marker=KIND_STYLES.get(k, ("#999999", "."))[1], markersize=4, linewidth=1.5, label=k)
+               for k in kinds]
+    handles.append(Line2D([], [], label="messages present", **PRESENCE_STYLE))
+    axes[-1].legend(handles=handles, title="change", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                    alignment="left", handlelength=2.4)
+
+
+CHARTS = (
+    ChartSpec("sync-kinds", plot_sync_kinds, (),
+              "Which changes reached the other devices: a panel per mode, a line per kind of change made on "
+              "one device (new mail included), the share of those made so far that the other devices show by "
+              "the end of each round; dashed grey, the share of the intended messages the devices show.",
+              per="scenario", wants=sync_rounds.has_rounds,
+              panels=lambda grid: len(grid.modes), figsize=lambda n: (2.9 * n + 1.9, 3.9)),
+)
+
 REPORT = ScenarioReport(
     NAME, section, findings, headline=("sync-kinds", "sync"),
     about="Three devices share one account over ten rounds of new mail, reads, flags, moves and deletions, with "
           "an outage and a late joiner; each device is checked against the mailbox the user intended.",
+    charts=CHARTS,
 )

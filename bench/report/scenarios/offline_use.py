@@ -1,9 +1,17 @@
-"""offline-use: a device through an outage; what it can read offline, what is lost with it."""
+"""offline-use: a device through an outage; what it can read offline, what is lost with it.
+
+The caching policies are the protocols' (``bench.protocols.CACHE_POLICIES``); the chart's shades
+follow their order, the most kept solid.
+"""
 
 from __future__ import annotations
 
+from matplotlib.axes import Axes
+
+from bench.protocols import CACHE_POLICIES
 from bench.report import units
 from bench.report.cells import Grid
+from bench.report.charts import ChartSpec, _policy_bars, policies_of
 from bench.report.document import Block, Paragraph, Section, Text, text
 from bench.report.scenarios.base import ScenarioReport, grouped_section
 from bench.report.scenarios.multi_device_sync import CHANGES, changes_line, rounds_table
@@ -12,10 +20,15 @@ from bench.results import Results
 
 NAME = "offline-use"
 SPREAD = "median (min–max) over the samples, or the value every sample had"
-CACHE_POLICIES = ("full", "headers", "online")
-READABLE = ("readable_offline_share", *(policy_column("readable_offline_share", p) for p in CACHE_POLICIES))
+KEPT_FIRST = tuple(reversed(CACHE_POLICIES))  # the caching policies, the most kept first
+READABLE = ("readable_offline_share", *(policy_column("readable_offline_share", p) for p in KEPT_FIRST))
 LOSS = ("messages_lost_with_device", "messages_missing", "consistency_after_catchup", "consistency_final_min")
 POLICY_SAID = {"full": "full copy", "headers": "headers cached", "online": "online only"}
+# In the chart, the most kept solid (the bare metric too: the most a client of the mode keeps),
+# the others lighter and hatched.
+LOOKS = ((0.0, ""), (0.45, "////"), (0.7, "...."))
+POLICY_SHADES = {"": 0.0, **{policy: shade for policy, (shade, _) in zip(KEPT_FIRST, LOOKS)}}
+POLICY_HATCHES = {policy: hatch for policy, (_, hatch) in zip(KEPT_FIRST, LOOKS)}
 
 
 def section(results: Results, grid: Grid) -> Section:
@@ -31,7 +44,7 @@ def section(results: Results, grid: Grid) -> Section:
         (LOSS, f"Messages lost with the device, and consistency against the intended mailbox, {SPREAD}"),
         (CHANGES, f"Changes made on one device that reached the other by the end, per kind, {SPREAD}"),
     ]
-    return grouped_section(results, grid, intro, groups, extra=rounds_table)
+    return grouped_section(results, grid, intro, groups, extra=rounds_table, own=CHARTS)
 
 
 def _readable_line(grid: Grid) -> Text | None:
@@ -77,8 +90,23 @@ def findings(results: Results, every: Grid) -> list[Text]:
     return [line for line in lines if line is not None]
 
 
+def plot_readable_offline(results: Results, ax: Axes, *, scenario: str | None = None, server: str | None = None,
+                          variant: str | None = None, link: str | None = None) -> None:
+    """``readable_offline_share`` per mode, and per caching policy where recorded."""
+    _policy_bars(results, ax, "readable_offline_share", scenario=scenario, server=server, variant=variant,
+                 link=link, what="share readable offline", ylabel="share of the mailbox readable offline",
+                 formatter=lambda y: f"{y:.2f}", share=True, shades=POLICY_SHADES, hatches=POLICY_HATCHES)
+
+
+CHARTS = (
+    ChartSpec("readable-offline", plot_readable_offline, ("readable_offline_share",),
+              "Share of the mailbox each mode (and each caching policy, lighter and hatched) can show whole "
+              "with no connection."),
+)
+
 REPORT = ScenarioReport(
     NAME, section, findings, headline=("readable-offline",),
     about="A device through an outage (server down, or link cut): what it can read with no connection, how it "
           "catches up, and what is lost with it if the device itself is lost.",
+    charts=CHARTS,
 )

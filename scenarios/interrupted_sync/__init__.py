@@ -1,13 +1,13 @@
 """interrupted-sync: a device downloads its mailbox while something breaks, then syncs again.
 
 The device (a phone with the cell's mode: in ``pop3-delete`` it deletes what it downloaded)
-starts downloading the whole mailbox; the variant's fault (``bench.faults``) strikes at a
+starts downloading the whole mailbox; the variant's fault (``scenarios.interrupted_sync.faults``) strikes at a
 seeded point; once the device noticed, the fault is undone (link back, server started again
 or thawed) and the device syncs again, retrying until it succeeds (bounded in time), as a
 phone does when the signal returns. The device resumes: what it holds whole is not fetched
 again, and in a delete mode it deletes what it holds.
 
-Then three readings are compared (``bench.loss``): the truth (what was delivered), the
+Then three readings are compared (``scenarios.interrupted_sync.loss``): the truth (what was delivered), the
 server's mailbox read directly (not through the link), and the device's store (whole
 messages, and files it never finished). Figures: messages **lost** (on neither side),
 **duplicated** on the device, **partial** files on the device, messages left on the server,
@@ -21,18 +21,20 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from bench.access import WireMeter
+from bench.devices.device import Device
+from bench.devices.playback import merged_commands, server_copies
 from bench.errors import MailbenchError, one_line
-from bench.faults import FAULTS, draw_point, make_fault
-from bench.loss import count_losses, digest
-from bench.playback import merged_commands, server_copies
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.sample import Mailbox, SampleContext, SampleOutcome
+from scenarios.base import Scenario
+from scenarios.interrupted_sync.faults import FAULTS, Fault, draw_point, make_fault
+from scenarios.interrupted_sync.loss import count_losses, digest
 
 
 SETTLE_S = 0.2
 SETTLE_LIMIT_S = 10.0
 
 
-def _settled_server(ctx: SampleContext, mailbox: Any) -> list[bytes]:
+def _settled_server(ctx: SampleContext, mailbox: Mailbox) -> list[bytes]:
     """The server's inbox (digests) once two readings SETTLE_S apart agree: Courier answers
     QUIT before it has deleted the messages, so a reading right after can still see some."""
     deadline = time.perf_counter() + SETTLE_LIMIT_S
@@ -139,7 +141,7 @@ class InterruptedSync(Scenario):
         return SampleOutcome(metrics=metrics, integrity=report.to_json(),
                              commands=merged_commands([first, recovery]), info=info)
 
-    def _first_session(self, ctx: SampleContext, mailbox: Any, device: Any, fault: Any,
+    def _first_session(self, ctx: SampleContext, mailbox: Mailbox, device: Device, fault: Fault,
                        meter: WireMeter) -> tuple[str | None, float | None]:
         """The download the fault breaks: the error the device saw, and how long after the
         fault struck it saw it (where the fault's moment is known)."""
@@ -163,7 +165,7 @@ class InterruptedSync(Scenario):
                 detect_s = time.perf_counter() - fault.fired_at
         return failure, detect_s
 
-    def _recover(self, ctx: SampleContext, mailbox: Any, device: Any, meter: WireMeter, missing: int) -> Recovery:
+    def _recover(self, ctx: SampleContext, mailbox: Mailbox, device: Device, meter: WireMeter, missing: int) -> Recovery:
         """Sync again until a sync succeeds whole: no error, its closing command answered,
         and no listed message refused (Courier refuses for a moment messages that another,
         broken session still holds)."""

@@ -10,6 +10,9 @@ The server reads one command line per request:
 
 Throughput is timed from the first byte to the last at the receiving end, so it is the rate
 at which bytes arrived, whatever the link's delay.
+
+It lives beside the benchmarks, outside the installed package: only the relay's tests
+(tests/integration/test_relay.py) and ``benchmarks/relay_accuracy.py`` use it.
 """
 
 from __future__ import annotations

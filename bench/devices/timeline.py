@@ -35,10 +35,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Collection, Iterator, Mapping
 
-INBOX = "INBOX"
+from bench.access.base import INBOX
+
+# The actions a user takes on a message, and the folder a move files it into: the
+# vocabulary devices carry out and the oracle replays.
 ARCHIVE = "Archive"
 ACTIONS = ("read", "flag", "unflag", "move", "delete")
-DEVICE_EVENTS = ("join", "offline", "online")
 
 
 @dataclass(frozen=True)

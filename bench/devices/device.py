@@ -33,6 +33,8 @@ from bench.access import MailAccess, Part
 from bench.access.base import FLAGGED, INBOX, SEEN, FolderSnapshot, MessageRef, MessageState
 from bench.corpus.canonical import message_id
 from bench.modes import Mode
+from bench.devices.timeline import ACTIONS, ARCHIVE
+from bench.protocols import CACHE_POLICIES
 from bench.search import subject_contains
 
 
@@ -80,9 +82,6 @@ class DeviceStore:
     def unfinished(self) -> int:
         """Files begun and never completed (a download broken while being written)."""
         return sum(1 for _ in (self.root / "tmp").iterdir())
-
-    def bytes_stored(self) -> int:
-        return sum(path.stat().st_size for path in (self.root / "cur").iterdir())
 
 
 @dataclass
@@ -177,22 +176,13 @@ def _no_mark(point: str, stored: int) -> None:
 # ---------------------------------------------------------------------------------------
 # Devices that sync a mailbox over time: local state, sync policy, offline queue.
 
-ARCHIVE = "Archive"
-ACTIONS = ("read", "flag", "unflag", "move", "delete")
 _FLAG_ACTIONS = {"read": (SEEN, True), "flag": (FLAGGED, True), "unflag": (FLAGGED, False)}
 
-# What a device keeps of each message it lists: the whole message (a full offline copy),
-# its header block (a list it can show offline), or nothing (it reads online only).
-CACHE_POLICIES = ("online", "headers", "full")
-BODY_KINDS = {"full": "full", "headers": "headers", "online": "none"}
-# The caching policies a client of each protocol can have. A POP3 client downloads whole
-# messages (there is no mailbox on the server to read from later), so only "full".
-_CACHE_POLICIES_BY_PROTOCOL = {"imap": CACHE_POLICIES, "pop3": ("full",)}
 
 
 def cache_policies(mode: Mode) -> tuple[str, ...]:
     """The caching policies a device in ``mode`` can have, least kept first."""
-    return _CACHE_POLICIES_BY_PROTOCOL[mode.protocol]
+    return mode.protocol.cache_policies
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 opens one metered session per device and round. At every checkpoint it checks
 
 - every joined device's view and counters against the protocol-expected view
-  (``bench.sync_truth.ExpectedModel``): a difference is a harness bug and fails the cell
+  (``bench.devices.sync_truth.ExpectedModel``): a difference is a harness bug and fails the cell
   (``IntegrityError``, naming the device, the round and the messages);
 - the server's mailbox, as an observer holding the password sees it over IMAP (read-only),
   against the model's server (flags and folders only where the protocol keeps them);
@@ -48,13 +48,14 @@ from typing import Any, Callable, Iterator, Mapping, Protocol
 from bench.access import WireMeter, open_access
 from bench.access.base import INBOX, SEEN, FLAGGED, FolderSnapshot
 from bench.corpus import Truth
-from bench.device import SyncDevice, SyncPolicy
+from bench.devices.device import SyncDevice, SyncPolicy
 from bench.errors import IntegrityError, MailbenchError
-from bench.sync_truth import (
+from bench.devices.sync_truth import (
     COUNTERS, Agreement, ChangeTracker, Expectation, ExpectedModel, Semantics, Shown, agreement,
     intended_by_round,
 )
-from bench.timeline import MailState, Timeline, TooFewMessages, fit_initial
+from bench.devices.timeline import MailState, Timeline, TooFewMessages, fit_initial
+from bench.sample import Mailbox, SampleContext
 
 MAX_LISTED = 20  # differences named in an error
 SETTLE_TIMEOUT_S = 5.0
@@ -72,7 +73,7 @@ def corpus_size(corpus: Any) -> int | None:
     return corpus.describe(0).get("available")
 
 
-def corpus_split(ctx: Any, mailbox: Any, initial: int) -> dict[str, int] | None:
+def corpus_split(ctx: SampleContext, mailbox: Mailbox, initial: int) -> dict[str, int] | None:
     """For ``info``: how a scenario used a corpus that ends (None for the generated one):
     the messages it has and the ``--messages`` asked for, the mailbox at the start
     (``initial`` messages stored), the new mail stored after it, the messages the server
@@ -85,7 +86,7 @@ def corpus_split(ctx: Any, mailbox: Any, initial: int) -> dict[str, int] | None:
             "unused": available - mailbox.delivered}
 
 
-def fit_to_corpus(ctx: Any, scenario: str, needs: Callable[[int], int], later: str) -> int:
+def fit_to_corpus(ctx: SampleContext, scenario: str, needs: Callable[[int], int], later: str) -> int:
     """The initial mailbox of ``scenario`` for the context's corpus (``fit_initial``):
     ``ctx.messages`` where the corpus has no end or room for everything, else fewer, so
     that the new mail (``needs(initial) - initial`` messages, ``later``) comes from the
@@ -101,7 +102,7 @@ def fit_to_corpus(ctx: Any, scenario: str, needs: Callable[[int], int], later: s
         ) from None
 
 
-def fit_timeline(ctx: Any, scenario: str, make: Callable[[int], Timeline]) -> Timeline:
+def fit_timeline(ctx: SampleContext, scenario: str, make: Callable[[int], Timeline]) -> Timeline:
     """``make(initial)`` with the initial mailbox ``fit_to_corpus`` gives: with the
     generated corpus, ``make(ctx.messages)`` exactly as drawn before corpora could end."""
     made: dict[int, Timeline] = {}
@@ -198,7 +199,7 @@ class Playback:
     the server refused (``refused_messages``).
     """
 
-    def __init__(self, ctx: Any, mailbox: Any, timeline: Timeline, devices: list[DeviceSpec],
+    def __init__(self, ctx: SampleContext, mailbox: Mailbox, timeline: Timeline, devices: list[DeviceSpec],
                  hooks: object | None = None) -> None:
         self.ctx = ctx
         self.mailbox = mailbox
@@ -389,8 +390,8 @@ class Playback:
         Courier answers POP3 QUIT before it has deleted the messages, and a session opened
         within ~10 ms lists them still (and may even RETR some: two devices with the same
         message in a delete mode). How long each wait was is kept (``settle_ms``)."""
-        server = getattr(self.ctx, "direct_server", self.ctx.server)
-        protocol = self.ctx.mode.protocol
+        server = self.ctx.direct_server
+        protocol = self.ctx.mode.protocol.name
         endpoint = server.endpoint(protocol, self.mailbox.account, self.ctx.tls)
         start = time.perf_counter()
         checks = 0
@@ -551,12 +552,12 @@ def _differences(name: str, view: Mapping[int, Shown], expected: Mapping[int, Sh
     return problems
 
 
-def server_census(ctx: Any, mailbox: Any) -> dict[str, MailState]:
+def server_census(ctx: SampleContext, mailbox: Mailbox) -> dict[str, MailState]:
     """What someone holding the account's password reads on the server: every message of
     every folder, by Message-ID, with its folder and flags. Over IMAP, read-only (EXAMINE),
     whatever the cell's protocol, unmetered, straight to the server (not through the cell's
     link): an observer, not a device."""
-    server = getattr(ctx, "direct_server", ctx.server)
+    server = ctx.direct_server
     endpoint = server.endpoint("imap", mailbox.account)
     found: dict[str, MailState] = {}
     with open_access("imap", endpoint, WireMeter()) as access:
@@ -568,11 +569,11 @@ def server_census(ctx: Any, mailbox: Any) -> dict[str, MailState]:
     return found
 
 
-def server_copies(ctx: Any, mailbox: Any) -> Iterator[bytes]:
+def server_copies(ctx: SampleContext, mailbox: Mailbox) -> Iterator[bytes]:
     """Every message in the account's inbox as the server holds it, read over IMAP with
     BODY.PEEK (nothing changes), unmetered and straight to the server, whatever the cell's
     protocol: an observer, not a device."""
-    server = getattr(ctx, "direct_server", ctx.server)
+    server = ctx.direct_server
     with open_access("imap", server.endpoint("imap", mailbox.account), WireMeter()) as access:
         for _, raw in access.fetch(access.list_messages().refs, "full"):
             yield raw

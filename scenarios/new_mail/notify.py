@@ -18,16 +18,17 @@ before the window (IDLE and DONE included, the opening not).
 
 from __future__ import annotations
 
+import imaplib
 import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from bench.access import AccessOptions, WireMeter
 from bench.access.base import INBOX
 from bench.access.imap import ImapAccess
-from bench.device import SyncDevice
+from bench.devices.device import SyncDevice
+from bench.sample import Mailbox, SampleContext
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Arrivals(threading.Thread):
     device's traffic); each message goes into the mailbox's truth first. ``sent`` holds
     (key, time the APPEND was sent, ``time.perf_counter``) for each."""
 
-    def __init__(self, ctx: Any, mailbox: Any, gaps_s: list[float]) -> None:
+    def __init__(self, ctx: SampleContext, mailbox: Mailbox, gaps_s: list[float]) -> None:
         super().__init__(name="mailbench-arrivals", daemon=True)
         self.ctx = ctx
         self.mailbox = mailbox
@@ -92,6 +93,14 @@ class Arrivals(threading.Thread):
             self.error = exc
         finally:
             self.done.set()
+
+    def refusal(self, exc: BaseException) -> str | None:
+        """The server's answer, in one line, when ``exc`` is this delivery's APPEND refused
+        (a NO or BAD: the message will not be stored); ``None`` for anything else, a broken
+        connection included."""
+        if exc is not self.error or not isinstance(exc, imaplib.IMAP4.error) or isinstance(exc, imaplib.IMAP4.abort):
+            return None
+        return " ".join(str(exc).split())[:300]
 
 
 @dataclass
@@ -128,7 +137,7 @@ def _record(device: SyncDevice, result: WatchResult, pushed: bool) -> None:
                 result.announced.add(key)
 
 
-def watch(ctx: Any, mailbox: Any, device: SyncDevice, policy: WatchPolicy, arrivals: Arrivals,
+def watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy: WatchPolicy, arrivals: Arrivals,
           deadline_s: float) -> WatchResult:
     """Run ``device`` under ``policy`` while ``arrivals`` delivers; stop when all arrived
     messages show on the device, or ``deadline_s`` (from now) passes."""
@@ -189,7 +198,7 @@ def _difference(after: dict[str, int], before: dict[str, int], window_s: float) 
                                  for k in ("connections", "bytes_up", "bytes_down", "round_trips")))
 
 
-def keep_watch(ctx: Any, mailbox: Any, device: SyncDevice, policy: WatchPolicy, quiet_s: float) -> WatchCost:
+def keep_watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy: WatchPolicy, quiet_s: float) -> WatchCost:
     """Keep watch under ``policy`` for about ``quiet_s`` with no mail arriving."""
     meter = WireMeter()
     if policy.push:

@@ -3,10 +3,11 @@
 Each benchmark times one client operation through the same access layer the scenarios use
 (so the figures include the client library, as a real client's would), against every
 server and protocol, on a mailbox of ``MAILBOX`` generated messages. Setup that must not be
-timed (connecting, delivering a message to delete) runs in ``pedantic``'s setup.
+timed (connecting, delivering a message to delete) runs in ``pedantic``'s setup. The servers
+come from the fixtures of bench/micro/fixtures.py, imported here, so the file stands alone.
 
     mailbench micro                      # runs these and writes them into a report
-    pytest benchmarks/micro --benchmark-json=micro.json
+    pytest bench/micro/operations.py --benchmark-json=micro.json
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ import pytest
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.corpus import generate_messages
 from bench.delivery import deliver
+from bench.micro.fixtures import (  # noqa: F401  (fixtures are found by name)
+    base_image,
+    certificates,
+    docker_client,
+    running_servers,
+    server,
+    server_image,
+)
 
 MAILBOX = 50
 ROUNDS = 30
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@
   of passing for a property of the protocol.
 
 Neither ever looks at what a driver returned. The model is a second, independent
-statement of the rules ``bench.device.SyncDevice`` follows (see its docstring):
+statement of the rules ``bench.devices.device.SyncDevice`` follows (see its docstring):
 
 - an action is taken on the device if the device shows the message (else it is
   "impossible" there) and queued;
@@ -31,9 +31,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from bench.modes import Mode
-from bench.timeline import ACTIONS, ARCHIVE, INBOX, MailState, Timeline, apply_action
+from bench.devices.timeline import ACTIONS, ARCHIVE, INBOX, MailState, Timeline, apply_action
 
 _FLAG_ACTIONS = ("read", "flag", "unflag")
+# What a device holds of a message it lists under each cache policy.
 BODY_KINDS = {"full": "full", "headers": "headers", "online": "none"}
 COUNTERS = ("actions", "impossible", "replayed", "conflicts_gone", "conflicts_changed")
 
@@ -49,13 +50,13 @@ class Semantics:
 
     @classmethod
     def of(cls, mode: Mode) -> "Semantics":
-        server_side = {"imap": (True, True, True), "pop3": (False, False, False)}[mode.protocol]
-        return cls(*server_side, mode.delete_after_fetch)
+        protocol = mode.protocol
+        return cls(protocol.keeps_flags, protocol.has_folders, protocol.mirrors_mailbox, mode.delete_after_fetch)
 
 
 @dataclass(frozen=True)
 class Shown:
-    """A message as a device shows it (the same fields as ``bench.device.LocalMessage``)."""
+    """A message as a device shows it (the same fields as ``bench.devices.device.LocalMessage``)."""
 
     folder: str
     seen: bool

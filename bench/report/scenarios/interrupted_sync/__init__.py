@@ -2,7 +2,7 @@
 
 The samples of a cell strike at different seeded points on purpose (``bench.report.fault_points``),
 so every figure here is given point by point: a median over the samples would mix a cut after
-the listing with one before QUIT.
+the listing with one before QUIT. Its chart is in ``charts`` beside this module.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bench.report.cells import Grid, cell_anchor
 from bench.report.document import Anchor, Block, Paragraph, Section, Strong, Table, Text, text
 from bench.report.fault_points import point_labels
 from bench.report.scenarios.base import ScenarioReport, chart_blocks, detail_title
+from bench.report.scenarios.interrupted_sync.charts import CHARTS
 from bench.report.tables import column_for
 from bench.results import CellResult, Results
 
@@ -145,7 +146,8 @@ def section(results: Results, grid: Grid) -> Section:
             if recovery or others:
                 blocks.append(points_table(grid, server, link, recovery + others,
                                            caption=f"Noticing the fault and recovering, point by point{on_link}"))
-        result.children.append(Section(f"{NAME} on {server}", [*blocks, *chart_blocks(results, NAME, server)]))
+        result.children.append(Section(f"{NAME} on {server}",
+                                       [*blocks, *chart_blocks(results, NAME, server, own=CHARTS)]))
     return result
 
 
@@ -230,4 +232,5 @@ REPORT = ScenarioReport(
     NAME, section, findings, headline=("recovery-points",), brief=kept_table,
     about="A download broken on purpose at seeded points (link cut mid-message or between commands, server "
           "killed, server frozen), then synced again until it succeeds; what was lost, kept and fetched again.",
+    charts=CHARTS,
 )

@@ -34,9 +34,10 @@ from collections import Counter
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from bench.errors import MailbenchError
+from bench.sample import SampleContext
 
 FAULTS = ("cut-mid-message", "cut-between-commands", "server-killed", "server-paused")
 BETWEEN = ("listed", "fetched", "done")
@@ -100,7 +101,7 @@ def cut_pattern(message: bytes, mailbox: Callable[[], Iterable[bytes]]) -> bytes
 class Fault:
     """One fault of a sample. ``at`` is the device's hook (``Device.sync``)."""
 
-    def __init__(self, ctx: Any, point: FaultPoint, outage_s: float) -> None:
+    def __init__(self, ctx: SampleContext, point: FaultPoint, outage_s: float) -> None:
         self.ctx = ctx
         self.point = point
         self.outage_s = outage_s
@@ -156,7 +157,7 @@ class _MidMessage(Fault):
     POLL_S = 0.01
     WATCH_LIMIT_S = 3600.0
 
-    def __init__(self, ctx: Any, point: FaultPoint, outage_s: float) -> None:
+    def __init__(self, ctx: SampleContext, point: FaultPoint, outage_s: float) -> None:
         super().__init__(ctx, point, outage_s)
         self._events: list[threading.Event] = []
         self._watcher: threading.Thread | None = None
@@ -282,11 +283,11 @@ _KINDS: dict[str, type[Fault]] = {
 }
 
 
-def make_fault(name: str, ctx: Any, point: FaultPoint, outage_s: float) -> Fault:
+def make_fault(name: str, ctx: SampleContext, point: FaultPoint, outage_s: float) -> Fault:
     try:
         kind = _KINDS[name]
     except KeyError:
         raise MailbenchError(f"unknown fault {name!r}; choose from {', '.join(FAULTS)}") from None
-    if getattr(ctx, "link", None) is None:
+    if ctx.link is None:
         raise MailbenchError(f"fault {name!r} needs the cell's link relay, and this cell has none")
     return kind(ctx, point, outage_s)

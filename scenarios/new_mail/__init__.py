@@ -2,7 +2,7 @@
 
 A device holds the mailbox (``ctx.messages`` messages); then messages arrive one by one at
 seeded times while the device keeps watch under each policy its mode can have, one after
-the other (``bench.notify``): ``idle`` (IMAP IDLE: the server tells an open session; where
+the other (``scenarios.new_mail.notify``): ``idle`` (IMAP IDLE: the server tells an open session; where
 the server has IDLE) and polling at each interval (a session every interval). For each
 policy, under the policy's name in the sample's ``by_policy``: delivery-to-visible latency
 (from the moment the APPEND that delivers a message is sent to the end of the sync that put
@@ -17,7 +17,7 @@ scale it to any interval. Every message on the device is checked against the tru
 
 With a corpus read from disk, the arriving messages are the corpus's last ones, held back
 for every policy a mode can have (``idle`` and each interval), and the mailbox is what is
-left (``bench.playback.fit_to_corpus``). An arriving message the server refuses fails the
+left (``bench.devices.playback.fit_to_corpus``). An arriving message the server refuses fails the
 cell, naming it: its latency cannot be measured.
 
 Servers that advertise IDLE but do not push (as configured here, Cyrus without its
@@ -27,18 +27,20 @@ Servers that advertise IDLE but do not push (as configured here, Cyrus without i
 
 from __future__ import annotations
 
-import imaplib
 import statistics
 import time
 from pathlib import Path
 
 from bench.access import WireMeter
 from bench.access.base import INBOX
-from bench.device import SyncDevice, SyncPolicy
+from bench.devices.device import SyncDevice, SyncPolicy
+from bench.devices.playback import corpus_split, fit_to_corpus, merged_commands
 from bench.errors import IntegrityError, MailbenchError
-from bench.notify import Arrivals, arrival_gaps, keep_watch, watch, watch_policies
-from bench.playback import corpus_split, fit_to_corpus, merged_commands
-from scenarios.base import SampleContext, SampleOutcome, Scenario
+from bench.sample import SampleContext, SampleOutcome
+from scenarios.base import Scenario
+from scenarios.new_mail.notify import Arrivals, arrival_gaps, keep_watch, watch, watch_policies
+
+INTERVALS_S = (1.0, 5.0)  # the polling intervals unless told: the report names its policies from these
 
 
 class NewMail(Scenario):
@@ -47,7 +49,7 @@ class NewMail(Scenario):
     variants = ("trickle",)
     in_default_plan = False  # about 20 s a sample of real-time watching: run it by name
 
-    def __init__(self, intervals_s: tuple[float, ...] = (1.0, 5.0), arrivals: int = 3,
+    def __init__(self, intervals_s: tuple[float, ...] = INTERVALS_S, arrivals: int = 3,
                  gap_s: tuple[float, float] = (0.3, 1.5), push_timeout_s: float = 5.0,
                  quiet_s: float = 3.0) -> None:
         self.intervals_s = intervals_s
@@ -55,6 +57,11 @@ class NewMail(Scenario):
         self.gap_s = gap_s
         self.push_timeout_s = push_timeout_s
         self.quiet_s = quiet_s
+
+    def policy_names(self, can_push: bool = True) -> list[str]:
+        """The watching policies a cell runs, in order: ``idle`` where the server can push,
+        then ``poll_<interval>`` for each interval."""
+        return [policy.name for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s)]
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         # Arriving messages for every policy a mode can have (push only where the server
@@ -89,13 +96,14 @@ class NewMail(Scenario):
                 arrivals = Arrivals(ctx, mailbox, gaps)
                 try:
                     result = watch(ctx, mailbox, device, policy, arrivals, sum(gaps) + 2 * wait + 3.0)
-                except imaplib.IMAP4.error as exc:
-                    if exc is not arrivals.error or isinstance(exc, imaplib.IMAP4.abort):
+                except Exception as exc:
+                    answer = arrivals.refusal(exc)
+                    if answer is None:
                         raise
                     raise MailbenchError(
                         f"the server refused corpus message {mailbox.delivered} "
                         f"({mailbox.truth.entries[-1].size_bytes} bytes), arriving while the device kept watch "
-                        f"({name}): {' '.join(str(exc).split())[:300]}; new-mail measures when each arriving "
+                        f"({name}): {answer}; new-mail measures when each arriving "
                         "message shows, so give a corpus without it") from exc
                 meters.append(result.meter)
                 latencies = result.latencies_ms(arrivals.sent)

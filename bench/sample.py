@@ -1,0 +1,154 @@
+"""One sample as a scenario sees it: the harness's side of the scenario contract.
+
+``SampleContext`` hands a scenario everything it may use (a fresh mailbox, delivery of
+the corpus, devices, metered sessions in the cell's protocol and TLS, through the cell's
+link, and measurement); ``SampleOutcome`` is what the scenario hands back. The device
+model (``bench.devices``) and the scenarios' own helpers take a ``SampleContext``, so
+they live in ``bench/`` and never reach into ``scenarios/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator
+
+from bench import measurement
+from bench.access import AccessOptions, MailAccess, WireMeter, open_access
+from bench.corpus import Truth
+from bench.corpus.source import CorpusSource
+from bench.delivery import DeliveryReport, Refusal, deliver
+from bench.devices.device import Device, DeviceStore
+from bench.links.cell import CellLink, LinkedServer
+from bench.modes import Mode
+from bench.servers import RunningServer
+from bench.servers.base import Account
+
+
+@dataclass
+class Mailbox:
+    """A test account on the server and the truth of what was delivered into it.
+
+    ``delivered`` counts the corpus messages offered to the server so far (the next delivery
+    starts there); ``truth`` holds only the messages the server stored, and ``refused`` the
+    ones it would not take (larger than it accepts, say), each with its corpus position in
+    ``index`` (0 for the corpus's first message)."""
+
+    account: Account
+    truth: Truth = field(default_factory=Truth)
+    delivered: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+
+
+@dataclass
+class SampleOutcome:
+    """What one repetition produced: figures of the whole sample (``metrics``) and, for a
+    scenario that measures several client policies, each policy's figures under its name
+    (``by_policy``: ``{"poll_1s": {"latency_ms": 420.0, ...}}``)."""
+
+    metrics: dict[str, float]
+    integrity: dict[str, Any]
+    commands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    by_policy: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class SampleContext:
+    """The harness as one sample sees it."""
+
+    def __init__(
+        self,
+        server: RunningServer,
+        mode: Mode,
+        variant: str,
+        messages: int,
+        corpus: CorpusSource,
+        options: AccessOptions,
+        workdir: Path,
+        tls: str = "off",
+        link: CellLink | None = None,
+        sample: int = 0,
+        run_seed: int | None = None,
+    ) -> None:
+        # Devices reach the server through the cell's link; setup (delivery) goes direct.
+        self.direct_server: RunningServer = server
+        self.server: RunningServer | LinkedServer = link.view(server) if link is not None else server
+        # None where the link is the plain loopback; else ``cut()`` / ``restore()``.
+        self.link = link
+        self.mode = mode
+        self.variant = variant
+        self.messages = messages
+        self.corpus = corpus
+        self.options = options
+        self.workdir = workdir
+        self.tls = tls
+        # Which repetition of the cell this is (0, 1, ...): scenarios that draw seeded fault
+        # points draw different ones per repetition, the same on every server and mode.
+        self.sample = sample
+        # The run's --seed (None: the corpus's, as ``seed``), from which ``timeline_seed`` is drawn.
+        self.run_seed = run_seed
+        # Messages a server refused in this sample's deliveries (``deliver``), for the results.
+        self.refused: list[Refusal] = []
+
+    def new_mailbox(self) -> Mailbox:
+        """An empty mailbox no other sample has touched."""
+        return Mailbox(self.server.fresh_account())
+
+    def deliver(self, mailbox: Mailbox, count: int) -> DeliveryReport:
+        """Deliver the corpus's next ``count`` messages; the truth records each message the
+        server stored. One it refused is left out of the truth and recorded, with its corpus
+        position, in ``mailbox.refused`` and ``self.refused``; the rest are delivered."""
+        first = mailbox.delivered
+        report = deliver(self.direct_server.endpoint("imap", mailbox.account),
+                         self.corpus.messages(first, count), stored=mailbox.truth.add)
+        report.refused = [replace(refusal, index=first + refusal.index) for refusal in report.refused]
+        mailbox.refused += report.refused
+        self.refused += report.refused
+        mailbox.delivered += report.offered
+        return report
+
+    def device(self, name: str) -> Device:
+        store = DeviceStore(Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.workdir)))
+        return Device(name, self.mode, store)
+
+    def connect(self, mailbox: Mailbox, meter: WireMeter | None = None) -> MailAccess:
+        """A logged-in session in this cell's protocol and TLS; unmetered setup passes no meter."""
+        endpoint = self.server.endpoint(self.mode.protocol.name, mailbox.account, self.tls)
+        return open_access(self.mode.protocol.name, endpoint, meter or WireMeter(), self.options)
+
+    @contextmanager
+    def measure(self) -> Iterator[measurement.Measurement]:
+        with measurement.measure(self.server) as m:
+            yield m
+
+    # For device scenarios (multi-device-sync, offline-use, new-mail, storage-exposure).
+
+    @property
+    def seed(self) -> int:
+        """The corpus's seed (the run's ``--seed`` for the generated corpus; 1 with a corpus
+        read from disk)."""
+        return getattr(self.corpus, "seed", 1)
+
+    @property
+    def timeline_seed(self) -> int:
+        """The seed of this sample's timeline: drawn from the run's seed and the sample's
+        index, so each sample of a cell plays a timeline of its own (its outcome figures
+        have a spread), while sample i plays the same one on every server and mode, and
+        ``--seed`` reproduces them all. Device scenarios record it in their info."""
+        return draw_timeline_seed(self.seed if self.run_seed is None else self.run_seed, self.sample)
+
+    def connect_within(self, mailbox: Mailbox, timeout_s: float, meter: WireMeter | None = None) -> MailAccess:
+        """As ``connect``, but giving up after ``timeout_s`` without an answer (a device
+        finding out that it is offline)."""
+        endpoint = self.server.endpoint(self.mode.protocol.name, mailbox.account, self.tls, timeout_s=timeout_s)
+        return open_access(self.mode.protocol.name, endpoint, meter or WireMeter(), self.options)
+
+
+def draw_timeline_seed(run_seed: int, sample: int) -> int:
+    """A 32-bit seed from (run seed, sample index), the same in every process and Python
+    version (a digest, not ``hash``, which is salted per process)."""
+    digest = hashlib.sha256(f"timeline:{run_seed}:{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")

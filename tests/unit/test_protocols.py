@@ -1,0 +1,44 @@
+"""Each protocol's facts are declared once, in ``bench.protocols``, and everything else reads them."""
+
+import re
+from pathlib import Path
+
+from bench.access import IMPLEMENTATIONS
+from bench.modes import MODES
+from bench.protocols import IMAP, POP3, PROTOCOLS
+from bench.servers.base import MailServer
+from bench.devices.sync_truth import Semantics
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_every_mode_speaks_a_declared_protocol_and_every_protocol_has_one_access():
+    assert {mode.protocol for mode in MODES.values()} == set(PROTOCOLS.values())
+    assert {access.protocol for access in IMPLEMENTATIONS.values()} == set(PROTOCOLS.values())
+    assert all(IMPLEMENTATIONS[name].protocol is protocol for name, protocol in PROTOCOLS.items())
+
+
+def test_the_servers_publish_each_protocols_ports():
+    assert MailServer.ports == {"imap": 143, "pop3": 110, "imaps": 993, "pop3s": 995}
+    assert [IMAP.service(tls) for tls in ("off", "on", "starttls")] == ["imap", "imaps", "imap"]
+
+
+def test_the_oracle_reads_the_declared_facts():
+    for mode in MODES.values():
+        semantics = Semantics.of(mode)
+        assert (semantics.keeps_flags, semantics.has_folders, semantics.mirrors_mailbox) == (
+            mode.protocol.keeps_flags, mode.protocol.has_folders, mode.protocol.mirrors_mailbox)
+
+
+def test_a_pop3_device_caches_whole_messages_only():
+    assert POP3.cache_policies == ("full",)
+    assert IMAP.cache_policies == ("online", "headers", "full")
+
+
+def test_no_other_module_restates_a_protocol_fact():
+    """Ports, the implicit-TLS service names and mode-name parsing live in bench/protocols.py only."""
+    restated = re.compile(r'\b(143|993|110|995)\b|"(imaps|pop3s)"|startswith\("pop3|split\("-", 1\)\[0\]')
+    found = [f"{path.relative_to(BENCH)}:{number}: {line.strip()}"
+             for path in sorted(BENCH.rglob("*.py")) if path.name != "protocols.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1) if restated.search(line)]
+    assert found == []
