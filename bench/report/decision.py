@@ -210,6 +210,7 @@ def write_decision_chart(results: Results, out_dir: Path, formats: Sequence[str]
     """``charts/decision.{png,svg}``: the table as a grid, each column coloured from the best
     value (green) to the worst (orange), the written figure in each box; made for
     documentation, so it reads without the report around it."""
+    import matplotlib
     from matplotlib.colors import LinearSegmentedColormap
     from matplotlib.figure import Figure
 
@@ -242,9 +243,12 @@ def write_decision_chart(results: Results, out_dir: Path, formats: Sequence[str]
     ax.set_xlabel(_wrapped(conditions(results), 190), fontsize=7)
     paths = [Path(out_dir) / f"{CHART_STEM}.{fmt}" for fmt in formats]
     paths[0].parent.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}
-        figure_.savefig(path, format=path.suffix[1:], metadata=metadata)
+    # A fixed salt for the SVG's element ids, as the other charts have: the same results
+    # give the same file, so a re-rendered report shows no change where there is none.
+    with matplotlib.rc_context({"svg.hashsalt": "mailbench"}):
+        for path in paths:
+            metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}
+            figure_.savefig(path, format=path.suffix[1:], metadata=metadata)
     return paths
 
 

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from bench.protocols import CACHE_POLICIES
 from bench.report import units
 from bench.report.cells import Grid
-from bench.report.charts import ChartSpec, _policy_bars, policies_of
+from bench.report.charts import ChartSpec, _policy_bars
 from bench.report.document import Block, Paragraph, Section, Text, text
 from bench.report.scenarios.base import ScenarioReport, grouped_section
 from bench.report.scenarios.multi_device_sync import CHANGES, changes_line, rounds_table
