@@ -34,7 +34,7 @@ def _intervals() -> str:
 
 def section(results: Results, grid: Grid) -> Section:
     intro: list[Block] = [Paragraph(text(
-        "A device holds the mailbox while three messages arrive, watching under each policy its mode has "
+        f"A device holds the mailbox while {DEFAULT_RUN.arrivals} messages arrive, watching under each policy its mode has "
         f"(IMAP IDLE, polling every {_intervals()}). Latency runs from the delivering APPEND to the end of the "
         "sync that put the message on the device."
     ))]
