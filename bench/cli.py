@@ -118,10 +118,10 @@ def run(scenarios, servers, modes, variants, tls, links, messages, repeat, seed,
             sys.exit(130)
     from bench.report import render  # after the run: matplotlib stays out of its memory figures
 
+    for line in summary_lines(the_run.results.cells):  # where each scenario's time went, before the report
+        stderr.print(line, highlight=False)
     files = render(the_run.results, folder)
     failed = the_run.results.failed_cells
-    for line in summary_lines(the_run.results.cells):  # where each scenario's time went
-        stderr.print(line, highlight=False)
     stderr.print(
         f"{len(the_run.results.cells)} cells, {len(failed)} failed; report: {files.html}",
         highlight=False,
