@@ -8,8 +8,9 @@ wall time split into parts (``info["time_split_s"]``):
   image work are shared by all its cells: they are recorded once per server
   (``environment["servers"][name]["start_s"]`` and ``["image_s"]``), not spread over cells.
 - ``delivery``: setup delivery (``SampleContext.deliver``), measured or not.
-- ``measured``: the scenario's measured work (``SampleContext.measure`` and the sessions a
-  scenario without it measures).
+- ``measured``: the scenario's measured work (the timed window of ``SampleContext.measure``,
+  whose reads of the container's counters before and after fall to ``other``, and the
+  sessions a scenario without it measures).
 - ``waiting``: deliberate waits (polling intervals, outages, settle waits, connect
   timeouts waited out), through ``TimeLedger.wait`` or ``part("waiting")``.
 - ``other``: the rest of the cell's wall time, so the parts add up to ``total`` exactly.

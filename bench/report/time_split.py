@@ -19,7 +19,7 @@ PART_WORDS = {
     "measured": "the scenario's measured work",
     "waiting": "deliberate waits: polling intervals, outages, settle waits, connect timeouts",
     "containers": "reviving a server found down, a fault's restart, pause or unpause",
-    "other": "the rest: probes, links, checks, the harness's own work",
+    "other": "the rest: the container's counters read around a measurement, probes, checks, the harness",
 }
 
 
