@@ -15,16 +15,18 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from bench.errors import MailbenchError, UsageError
 from bench.modes import MODES
+from bench.time_split import summary_lines
 
 stderr = Console(stderr=True)
 
 
 class ProgressObserver:
-    """Shows a run's progress: messages above a bar counting finished samples."""
+    """Shows a run's progress: messages above a bar counting finished samples (a failed cell
+    counts its samples left at once), the time elapsed and the time left, estimated from them."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
@@ -41,6 +43,8 @@ class ProgressObserver:
 
 
 MAX_CELL_TIMEOUT_S = 7 * 24 * 3600.0
+# The time left comes from the samples done in this window: the whole run (rich's 30 s may hold none).
+ESTIMATE_PERIOD_S = MAX_CELL_TIMEOUT_S
 
 
 def _cell_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -101,8 +105,9 @@ def run(scenarios, servers, modes, variants, tls, links, messages, repeat, seed,
     )
     the_run = Run(config)  # validates names and corpus before anything is written or started
     _check_writable(out)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=stderr, transient=True) as progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True, speed_estimate_period=ESTIMATE_PERIOD_S) as progress:
         the_run.observer = ProgressObserver(progress)
         try:
             folder = the_run.execute()
@@ -113,6 +118,8 @@ def run(scenarios, servers, modes, variants, tls, links, messages, repeat, seed,
             sys.exit(130)
     from bench.report import render  # after the run: matplotlib stays out of its memory figures
 
+    for line in summary_lines(the_run.results.cells):  # where each scenario's time went, before the report
+        stderr.print(line, highlight=False)
     files = render(the_run.results, folder)
     failed = the_run.results.failed_cells
     stderr.print(

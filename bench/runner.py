@@ -13,6 +13,10 @@ scenario, variant and mode: drift in the container over the run (memory, caches,
 earlier cells left) then falls on every mode alike instead of favouring one. The results
 record the seed (``plan["order_seed"]``) and each cell's place in its server's order
 (``info["position"]``, from 0); the cells of ``results.json`` are in the order they ran.
+
+Each cell records where its wall time went (``info["time_split_s"]``, ``bench.time_split``);
+a server's image work and start, shared by its cells, are recorded once per server
+(``environment["servers"][name]["image_s"]`` and ``["start_s"]``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from bench.protocols import PROTOCOLS
 from bench.servers.base import RunningServer, check_port_free
 from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
+from bench.time_split import TimeLedger, rounded
 from bench.tls import RunCertificates, make_certificates
 from scenarios import get_scenario
 from bench.sample import SampleContext
@@ -263,11 +268,15 @@ class Run:
         spec = get_server(server_name)
         users = sum(self.repeats[c.scenario] for c in cells) + 1
         try:
+            started = time.perf_counter()
             image = ensure_server_image(client, server_name, base, self.observer.say)
+            image_s = time.perf_counter() - started
             with run_server(client, spec, image, users=users, run_id=self.run_id, certificates=certificates,
                             port_base=self.config.port_base, say=self.observer.say) as running:
+                start_s = time.perf_counter() - started - image_s
                 running.fresh_account()  # user1 is for probes and readiness checks
-                self.results.environment["servers"][server_name] = _probe(running)
+                self.results.environment["servers"][server_name] = dict(
+                    _probe(running), image_s=round(image_s, 3), start_s=round(start_s, 3))
                 self.save()
                 for position, cell in enumerate(cells):
                     self._run_cell(running, cell, workdir, position)
@@ -291,24 +300,29 @@ class Run:
     def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path, position: int) -> None:
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
         result.info["position"] = position  # its place in the server's run order
+        ledger = TimeLedger()
         try:
-            revived = running.revive()  # an earlier cell's fault or a crash may have left it down
+            with ledger.part("containers"):
+                revived = running.revive()  # an earlier cell's fault or a crash may have left it down
             if revived is not None:
                 result.info["server_revived"] = revived
                 self.observer.say(f"{running.name} was down before {cell.id}; {revived}")
             with time_limit(self.config.cell_timeout_s):
-                self._run_samples(running, cell, result, workdir)
+                self._run_samples(running, cell, result, workdir, ledger)
         except Exception as exc:  # a cell's failure is its own: record it, go on
             result.fail(one_line(exc))
             if isinstance(exc, IntegrityError):
                 result.integrity = dict(exc.integrity, samples=len(result.samples) + 1)
             for _ in range(self.repeats[cell.scenario] - len(result.samples)):
                 self.observer.advance(f"{cell.id} failed")
+        result.info["time_split_s"] = rounded(ledger.split())
         self.results.cells.append(result)
         self.save()
 
-    def _run_samples(self, running: RunningServer, cell: Cell, result: CellResult, workdir: Path) -> None:
-        """The cell's samples, each added to ``result`` as it finishes."""
+    def _run_samples(self, running: RunningServer, cell: Cell, result: CellResult, workdir: Path,
+                     ledger: TimeLedger) -> None:
+        """The cell's samples, each added to ``result`` as it finishes; their time marked in
+        the cell's ``ledger``."""
         scenario = get_scenario(cell.scenario)
         mode = get_mode(cell.mode)
         profile = self.links[cell.link]
@@ -325,7 +339,7 @@ class Run:
                 try:
                     ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
                                         AccessOptions(pipelining=self.config.pipelining), sample_dir,
-                                        tls=cell.tls, sample=repeat, run_seed=self.config.seed,
+                                        tls=cell.tls, sample=repeat, run_seed=self.config.seed, ledger=ledger,
                                         link=cell_link if profile.relayed or cuttable else None)
                     outcome = scenario.run_sample(ctx)
                 finally:

@@ -26,6 +26,7 @@ from bench.links.cell import CellLink, LinkedServer
 from bench.modes import Mode
 from bench.servers import RunningServer
 from bench.servers.base import Account
+from bench.time_split import TimeLedger
 
 
 @dataclass
@@ -72,6 +73,7 @@ class SampleContext:
         link: CellLink | None = None,
         sample: int = 0,
         run_seed: int | None = None,
+        ledger: TimeLedger | None = None,
     ) -> None:
         # Devices reach the server through the cell's link; setup (delivery) goes direct.
         self.direct_server: RunningServer = server
@@ -92,6 +94,14 @@ class SampleContext:
         self.run_seed = run_seed
         # Messages a server refused in this sample's deliveries (``deliver``), for the results.
         self.refused: list[Refusal] = []
+        # Where the cell's wall time goes (``bench.time_split``): the runner passes the
+        # cell's ledger, shared by its samples; delivery and measurement mark themselves.
+        self.ledger = ledger if ledger is not None else TimeLedger()
+
+    def wait(self, seconds: float) -> None:
+        """A deliberate wait (a polling interval, an outage, a settle wait): sleeps, and
+        counts it as waiting in the cell's time split."""
+        self.ledger.wait(seconds)
 
     def new_mailbox(self) -> Mailbox:
         """An empty mailbox no other sample has touched."""
@@ -102,8 +112,9 @@ class SampleContext:
         server stored. One it refused is left out of the truth and recorded, with its corpus
         position, in ``mailbox.refused`` and ``self.refused``; the rest are delivered."""
         first = mailbox.delivered
-        report = deliver(self.direct_server.endpoint("imap", mailbox.account),
-                         self.corpus.messages(first, count), stored=mailbox.truth.add)
+        with self.ledger.part("delivery"):
+            report = deliver(self.direct_server.endpoint("imap", mailbox.account),
+                             self.corpus.messages(first, count), stored=mailbox.truth.add)
         report.refused = [replace(refusal, index=first + refusal.index) for refusal in report.refused]
         mailbox.refused += report.refused
         self.refused += report.refused
@@ -121,7 +132,8 @@ class SampleContext:
 
     @contextmanager
     def measure(self) -> Iterator[measurement.Measurement]:
-        with measurement.measure(self.server) as m:
+        """Measure the block; its timed window counts as measured in the time split."""
+        with measurement.measure(self.server) as m, self.ledger.part("measured"):
             yield m
 
     # For device scenarios (multi-device-sync, offline-use, new-mail, storage-exposure).

@@ -68,7 +68,8 @@ class Outage:
 
     def _begin(self) -> None:
         if self.ctx.variant == "server-down":
-            self.ctx.server.container.pause()
+            with self.ctx.ledger.part("containers"):
+                self.ctx.server.container.pause()
         elif self.link is not None:
             self.link.cut()
         self.active = True
@@ -78,7 +79,8 @@ class Outage:
             return
         self.active = False
         if self.ctx.variant == "server-down":
-            self.ctx.server.container.unpause()
+            with self.ctx.ledger.part("containers"):
+                self.ctx.server.container.unpause()
         elif self.link is not None:
             self.link.restore()
 
@@ -86,7 +88,8 @@ class Outage:
         """Try to connect as mobile would; the outage must make it fail."""
         start = time.perf_counter()
         try:
-            access = self.ctx.connect_within(self.mailbox, self.attempt_timeout_s)
+            with self.ctx.ledger.part("waiting"):  # a connect timeout waited out
+                access = self.ctx.connect_within(self.mailbox, self.attempt_timeout_s)
         except Exception:  # refused, reset, timed out: all mean "offline" to a device
             return time.perf_counter() - start
         access.close()

@@ -406,7 +406,7 @@ class Playback:
                 raise MailbenchError(
                     f"{len(left)} messages {record.device} deleted in round {record.round} were still listed "
                     f"{SETTLE_TIMEOUT_S:.0f} s after its session ended")
-            time.sleep(SETTLE_POLL_S)
+            self.ctx.wait(SETTLE_POLL_S)
         record.settle_checks = checks
         record.settle_ms = waited * 1000 if checks > 1 else 0.0
 

@@ -5,7 +5,7 @@ claims, one short section per scenario (its headline chart, a few findings, a li
 rest), the run in brief, integrity, failed cells (when any) and how to reproduce the run.
 ``build_appendix`` runs those of ``APPENDIX``: every scenario in detail, the links, TLS
 overhead, capabilities, per-command latency, the integrity of every cell, micro-benchmarks,
-and the environment and plan in full. A new kind of section is one more function in one of
+where the run's time went, and the environment and plan in full. A new kind of section is one more function in one of
 those tuples; a new scenario's parts are registered in ``bench.report.scenarios``, not here.
 """
 
@@ -40,6 +40,7 @@ from bench.report.document import (
 )
 from bench.report.overhead import Overhead, beyond_noise, overheads, typical
 from bench.report.scenarios import report_for
+from bench.report.time_split import time_split_section
 from bench.report.scenarios.base import detail_anchor, detail_title, headline_chart, title
 from bench.report.verdicts import claims_evidence, claims_section
 from bench.results import CellResult, Results
@@ -570,6 +571,7 @@ APPENDIX: tuple[SectionBuilder, ...] = (
     command_latency,
     integrity,
     micro_benchmarks,
+    time_split_section,
     environment,
     plan_and_corpus,
 )
@@ -599,7 +601,7 @@ def build_appendix(results: Results, sections: Sequence[SectionBuilder] = APPEND
     appendix = _document(f"Appendix: run {results.run_id}", [Paragraph(text(
         Anchor(APPENDIX_TOP), "The detail behind the report (report.md) of ", _run_words(results), ": the "
         "evidence for each claim, each scenario in detail, then the links, TLS overhead, capabilities, per-command latency, the integrity "
-        "of every cell, micro-benchmarks, and the environment and plan in full. A figure is the median of "
+        "of every cell, micro-benchmarks, where the run's time went, and the environment and plan in full. A figure is the median of "
         "the cell's samples with their range (min–max), or, where every sample had the same value, that "
         "value and the number of samples.",
     ))], results, sections)

@@ -44,7 +44,7 @@ def _settled_server(ctx: SampleContext, mailbox: Mailbox) -> list[bytes]:
         if now == last or time.perf_counter() > deadline:
             return now
         last = now
-        time.sleep(SETTLE_S)
+        ctx.wait(SETTLE_S)
 
 
 @dataclass
@@ -89,20 +89,21 @@ class InterruptedSync(Scenario):
         fault = make_fault(ctx.variant, ctx, point, self.outage_s)
         device = ctx.device("phone")
         first, recovery = WireMeter(), WireMeter()
-        try:
-            fault.arm(delivered)
-            failure, detect_s = self._first_session(ctx, mailbox, device, fault, first)
-            if not fault.fired:
-                raise MailbenchError(f"the fault never struck ({fault.does}); the session ended with: "
-                                     f"{failure or 'no error'}")
-            kept = len(device.store)
-            cleared = fault.clear()
-            if fault.failure is not None:
-                raise MailbenchError(f"the fault ({fault.does}) could not be made: {one_line(fault.failure)}")
-            recovered = self._recover(ctx, mailbox, device, recovery, stored - kept)
-            recover_s = time.perf_counter() - cleared
-        finally:
-            fault.release()
+        with ctx.ledger.part("measured"):  # the broken download and the recovery are the finding
+            try:
+                fault.arm(delivered)
+                failure, detect_s = self._first_session(ctx, mailbox, device, fault, first)
+                if not fault.fired:
+                    raise MailbenchError(f"the fault never struck ({fault.does}); the session ended with: "
+                                         f"{failure or 'no error'}")
+                kept = len(device.store)
+                cleared = fault.clear()
+                if fault.failure is not None:
+                    raise MailbenchError(f"the fault ({fault.does}) could not be made: {one_line(fault.failure)}")
+                recovered = self._recover(ctx, mailbox, device, recovery, stored - kept)
+                recover_s = time.perf_counter() - cleared
+            finally:
+                fault.release()
         count = count_losses(
             (digest(raw) for raw in delivered()),
             _settled_server(ctx, mailbox),
@@ -198,5 +199,5 @@ class InterruptedSync(Scenario):
                 if time.perf_counter() + wait_s > deadline:
                     raise MailbenchError(f"the device did not recover within {self.recovery_limit_s:.0f} s "
                                          f"({recovery.attempts} attempts; last: {recovery.errors[-1]})") from None
-                time.sleep(wait_s)
+                ctx.wait(wait_s)
                 wait_s = min(2 * wait_s, 4.0)

@@ -212,7 +212,7 @@ class CutMidMessage(_MidMessage):
 
     def clear(self) -> float:
         self._stop_watching()
-        time.sleep(self.outage_s)
+        self.ctx.wait(self.outage_s)
         self.ctx.link.restore()
         self.cleared = True
         return time.perf_counter()
@@ -233,7 +233,8 @@ class ServerKilled(_MidMessage):
         server = self.ctx.direct_server
         started = time.perf_counter()
         if self.fired:
-            server.restart()
+            with self.ctx.ledger.part("containers"):
+                server.restart()
             self.ctx.link.follow(server)
             self.restart_s = time.perf_counter() - started
         self.cleared = True
@@ -251,7 +252,8 @@ class ServerPaused(_MidMessage):
     def clear(self) -> float:
         self._stop_watching()
         if self.fired:
-            self.ctx.direct_server.container.unpause()
+            with self.ctx.ledger.part("containers"):
+                self.ctx.direct_server.container.unpause()
         self.cleared = True
         return time.perf_counter()
 
@@ -269,7 +271,7 @@ class CutBetweenCommands(Fault):
         self.ctx.link.cut()
 
     def clear(self) -> float:
-        time.sleep(self.outage_s)
+        self.ctx.wait(self.outage_s)
         self.ctx.link.restore()
         self.cleared = True
         return time.perf_counter()

@@ -77,50 +77,51 @@ class NewMail(Scenario):
             with ctx.connect(mailbox) as access:
                 device.session(access)
                 can_push = access.can_push
-            metrics: dict[str, float] = {}
-            meter = WireMeter()
-            start = time.perf_counter()
-            with ctx.connect(mailbox, meter) as access:
-                device.session(access)
-            metrics.update(empty_poll_ms=(time.perf_counter() - start) * 1000,
-                           empty_poll_bytes=meter.bytes_up + meter.bytes_down,
-                           empty_poll_bytes_down=meter.bytes_down, empty_poll_round_trips=meter.round_trips)
-            info: dict[str, object] = {"policies": [], "latencies_ms": {}}
-            by_policy: dict[str, dict[str, float]] = {}
-            meters = [meter]
-            for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s):
-                name = policy.name
-                info["policies"].append(name)
-                gaps = arrival_gaps(ctx.timeline_seed, self.arrivals, *self.gap_s)
-                wait = policy.push_timeout_s if policy.push else policy.interval_s
-                arrivals = Arrivals(ctx, mailbox, gaps)
-                try:
-                    result = watch(ctx, mailbox, device, policy, arrivals, sum(gaps) + 2 * wait + 3.0)
-                except Exception as exc:
-                    answer = arrivals.refusal(exc)
-                    if answer is None:
-                        raise
-                    raise MailbenchError(
-                        f"the server refused corpus message {mailbox.delivered} "
-                        f"({mailbox.truth.entries[-1].size_bytes} bytes), arriving while the device kept watch "
-                        f"({name}): {answer}; new-mail measures when each arriving "
-                        "message shows, so give a corpus without it") from exc
-                meters.append(result.meter)
-                latencies = result.latencies_ms(arrivals.sent)
-                info["latencies_ms"][name] = [round(v, 3) for v in latencies]
-                info.setdefault("syncs", {})[name] = result.syncs
-                figures = by_policy[name] = {"missed": len(arrivals.sent) - len(latencies)}
-                if latencies:
-                    figures["latency_ms"] = statistics.median(latencies)
-                    figures["latency_ms_max"] = max(latencies)
-                if policy.push:
-                    figures["pushed_share"] = (
-                        sum(key in result.announced for key, _ in arrivals.sent) / len(arrivals.sent))
-                before = ctx.server.resources()
-                cost = keep_watch(ctx, mailbox, device, policy, self.quiet_s)
-                after = ctx.server.resources()
-                figures.update(cost.per_hour())
-                figures["server_cpu_s_per_hour"] = max(0.0, after.cpu_s - before.cpu_s) * 3600 / cost.window_s
+            with ctx.ledger.part("measured"):  # the empty poll, the watch and the quiet window
+                metrics: dict[str, float] = {}
+                meter = WireMeter()
+                start = time.perf_counter()
+                with ctx.connect(mailbox, meter) as access:
+                    device.session(access)
+                metrics.update(empty_poll_ms=(time.perf_counter() - start) * 1000,
+                               empty_poll_bytes=meter.bytes_up + meter.bytes_down,
+                               empty_poll_bytes_down=meter.bytes_down, empty_poll_round_trips=meter.round_trips)
+                info: dict[str, object] = {"policies": [], "latencies_ms": {}}
+                by_policy: dict[str, dict[str, float]] = {}
+                meters = [meter]
+                for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s):
+                    name = policy.name
+                    info["policies"].append(name)
+                    gaps = arrival_gaps(ctx.timeline_seed, self.arrivals, *self.gap_s)
+                    wait = policy.push_timeout_s if policy.push else policy.interval_s
+                    arrivals = Arrivals(ctx, mailbox, gaps)
+                    try:
+                        result = watch(ctx, mailbox, device, policy, arrivals, sum(gaps) + 2 * wait + 3.0)
+                    except Exception as exc:
+                        answer = arrivals.refusal(exc)
+                        if answer is None:
+                            raise
+                        raise MailbenchError(
+                            f"the server refused corpus message {mailbox.delivered} "
+                            f"({mailbox.truth.entries[-1].size_bytes} bytes), arriving while the device kept watch "
+                            f"({name}): {answer}; new-mail measures when each arriving "
+                            "message shows, so give a corpus without it") from exc
+                    meters.append(result.meter)
+                    latencies = result.latencies_ms(arrivals.sent)
+                    info["latencies_ms"][name] = [round(v, 3) for v in latencies]
+                    info.setdefault("syncs", {})[name] = result.syncs
+                    figures = by_policy[name] = {"missed": len(arrivals.sent) - len(latencies)}
+                    if latencies:
+                        figures["latency_ms"] = statistics.median(latencies)
+                        figures["latency_ms_max"] = max(latencies)
+                    if policy.push:
+                        figures["pushed_share"] = (
+                            sum(key in result.announced for key, _ in arrivals.sent) / len(arrivals.sent))
+                    before = ctx.server.resources()
+                    cost = keep_watch(ctx, mailbox, device, policy, self.quiet_s)
+                    after = ctx.server.resources()
+                    figures.update(cost.per_hour())
+                    figures["server_cpu_s_per_hour"] = max(0.0, after.cpu_s - before.cpu_s) * 3600 / cost.window_s
             report = mailbox.truth.check(device.full)
             if not report.passed:
                 raise IntegrityError(f"device copy differs from the truth: {report.summary()}", report.to_json())

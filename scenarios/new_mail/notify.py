@@ -81,7 +81,7 @@ class Arrivals(threading.Thread):
             with ImapAccess(endpoint, WireMeter(), AccessOptions()) as access:
                 due = time.perf_counter()
                 for gap in self.gaps_s:
-                    due += gap
+                    due += gap  # in this thread: outside the cell's time split (bench.time_split)
                     time.sleep(max(0.0, due - time.perf_counter()))
                     raw = next(iter(self.ctx.corpus.messages(self.mailbox.delivered, 1)))
                     key = self.mailbox.truth.add(raw)
@@ -161,7 +161,7 @@ def watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy: Watc
             due = result.started
             while time.perf_counter() < deadline and not _complete(arrivals, device):
                 due += policy.interval_s
-                time.sleep(max(0.0, min(due, deadline) - time.perf_counter()))
+                ctx.wait(min(due, deadline) - time.perf_counter())
                 with ctx.connect(mailbox, result.meter) as access:
                     device.session(access)
                 result.syncs += 1
@@ -207,13 +207,14 @@ def keep_watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy:
             device.sync(access)
             before = meter.totals()
             start = time.perf_counter()
-            access.wait_for_news(quiet_s)
+            with ctx.ledger.part("waiting"):  # the quiet window, kept on purpose
+                access.wait_for_news(quiet_s)
             window = time.perf_counter() - start
             return _difference(meter.totals(), before, window)
     polls = max(1, round(quiet_s / policy.interval_s))
     start = time.perf_counter()
     for poll in range(1, polls + 1):
-        time.sleep(max(0.0, start + poll * policy.interval_s - time.perf_counter()))
+        ctx.wait(start + poll * policy.interval_s - time.perf_counter())
         with ctx.connect(mailbox, meter) as access:
             device.session(access)
     return _difference(meter.totals(), {}, polls * policy.interval_s)
