@@ -881,10 +881,10 @@ def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMA
             panels = chart.panels(results)
             figure = Figure(figsize=chart.spec.size(panels), layout="constrained")
             FigureCanvasAgg(figure)
-            if panels == 1:
+            if chart.spec.panels == 1:
                 chart.draw(results, figure.add_subplot())
-            else:
-                chart.draw(results, list(figure.subplots(1, panels)))
+            else:  # a chart of panels gets a sequence of axes, also when it has one panel here
+                chart.draw(results, list(figure.subplots(1, panels, squeeze=False)[0]))
             for path in paths:
                 # No creation date in the files: the same results give the same charts.
                 metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}

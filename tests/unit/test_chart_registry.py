@@ -25,6 +25,7 @@ DATA = Path(__file__).parent.parent / "data"
 V1 = DATA / "results_v1.json"
 DEVICES = DATA / "results_devices.json"
 INTERRUPTED = DATA / "results_interrupted.json"
+REFERENCE = Path(__file__).parents[2] / "reports" / "reference" / "results.json"
 REPORT_PACKAGE = Path(charts.__file__).parent
 NEW = "some-new-scenario"
 
@@ -111,3 +112,12 @@ def test_new_mail_policies_are_declared_by_the_scenario_alone():
     for path in REPORT_PACKAGE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert not any(policy in text for policy in polled), f"{path} names a polling policy"
+
+
+def test_a_chart_of_a_panel_per_mode_is_drawn_for_a_run_of_one_mode(tmp_path):
+    """A run of one mode gives multi-device-sync's chart of a panel per mode one panel; it is
+    drawn (on a sequence of one axes), not a crash of the whole report."""
+    results = load(REFERENCE)
+    results.cells = [cell for cell in results.cells if cell.scenario == "multi-device-sync" and cell.mode == "imap"]
+    drawn = write_charts(results, tmp_path, ("png",))
+    assert tmp_path / "charts" / "multi-device-sync-sync-kinds.png" in drawn
