@@ -43,7 +43,7 @@ from typing import NamedTuple
 from scipy import stats
 
 from bench.modes import get_mode
-from bench.protocols import POP3
+from bench.protocols import IMAP, POP3
 from bench.results import CellResult, Results
 
 SUPPORTED = "supported"
@@ -444,7 +444,7 @@ def c2(results: Results) -> Verdict:
                                    f"{_seconds(_median(cell, 'join_s_per_session'))} and "
                                    f"{_bytes(_median(cell, 'join_bytes_down_per_session'))}"))
     for cell in _cells(results, OFFLINE, ["imap"]):
-        for policy in ("online", "headers", "full"):
+        for policy in IMAP.cache_policies:
             seconds = _median(cell, "ready_s", policy)
             if seconds is not None:
                 evidence.figures.append(Figure(
@@ -540,7 +540,7 @@ def c4(results: Results) -> Verdict:
     least ``KEPT`` of the mail's bytes on the server after the device synced)."""
     evidence = _Evidence()
     for cell in _cells(results, OFFLINE, ["imap"]):
-        for policy in ("full", "headers", "online"):
+        for policy in reversed(IMAP.cache_policies):  # most kept first
             share = _median(cell, "readable_offline_share", policy)
             if share is None:
                 continue

@@ -50,13 +50,12 @@ class TimeLedger:
         self._open: list[str] = []  # the parts open now, innermost last
         self._seconds = dict.fromkeys(PARTS, 0.0)
 
-    def _book(self) -> float:
-        """Give the time since the last change to the innermost open part; return now."""
+    def _book(self) -> None:
+        """Give the time since the last change to the innermost open part."""
         now = self._clock()
         if self._open:
             self._seconds[self._open[-1]] += now - self._since
         self._since = now
-        return now
 
     @contextmanager
     def part(self, name: str) -> Iterator[None]:
@@ -81,11 +80,9 @@ class TimeLedger:
 
     def split(self) -> dict[str, float]:
         """Seconds per part so far, ``other`` and ``total``; an open part counts up to now."""
-        now = self._clock()
+        self._book()
         seconds = dict(self._seconds)
-        if self._open:
-            seconds[self._open[-1]] += now - self._since
-        total = now - self._started
+        total = self._since - self._started
         seconds[OTHER] = max(0.0, total - sum(seconds.values()))
         seconds[TOTAL] = total
         return seconds
@@ -105,13 +102,12 @@ def totals_by_scenario(cells: Iterable[Any]) -> dict[str, dict[str, float]]:
     scenario, in the order scenarios first appear; cells without a split are left out."""
     totals: dict[str, dict[str, float]] = {}
     for cell in cells:
-        split = cell.info.get("time_split_s") if isinstance(cell.info, dict) else None
-        if not isinstance(split, dict):
+        split = cell.info.get("time_split_s")
+        if split is None:
             continue
         sums = totals.setdefault(cell.scenario, dict.fromkeys((*SHOWN, TOTAL), 0.0))
         for name in sums:
-            value = split.get(name, 0.0)
-            sums[name] += value if isinstance(value, (int, float)) else 0.0
+            sums[name] += split.get(name, 0.0)
     return totals
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.protocols import CACHE_POLICIES
 from bench.results import load
 
 
@@ -57,7 +58,7 @@ def main() -> None:
             if cell is None:
                 continue
             shares = " / ".join(_share(_median(cell, "readable_offline_share", policy))
-                                for policy in ("full", "headers", "online"))
+                                for policy in reversed(CACHE_POLICIES))
             lost = _median(cell, "messages_lost_with_device")
             print(f"| {server} | {mode} | {shares} | {'n/a' if lost is None else f'{lost:.0f}'} |")
 

@@ -13,9 +13,9 @@ Two kinds of device:
   policy (whole messages, headers only, or nothing: online only), a queue of the actions
   taken on the device, sent at its next session (with conflicts counted), and the
   protocol's way of listing changes (IMAP: QRESYNC, CONDSTORE or a full listing; POP3:
-  UIDL). It never asks which protocol it speaks: the access says what the server keeps
-  (``keeps_flags``, ``has_folders``, ``mirrors_mailbox``) and raises ``Unsupported`` for
-  the rest.
+  UIDL). It never asks which protocol it speaks: the access reads out its protocol's record
+  (``bench.protocols``: ``keeps_flags``, ``has_folders``, ``mirrors_mailbox``) and raises
+  ``Unsupported`` for the rest.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any, Callable, Iterator
 from bench.access import MailAccess, Part
 from bench.access.base import FLAGGED, INBOX, SEEN, FolderSnapshot, MessageRef, MessageState
 from bench.corpus.canonical import message_id
-from bench.modes import Mode
 from bench.devices.timeline import ACTIONS, ARCHIVE
+from bench.modes import Mode
 from bench.protocols import CACHE_POLICIES
 from bench.search import subject_contains
 
@@ -177,7 +177,6 @@ def _no_mark(point: str, stored: int) -> None:
 # Devices that sync a mailbox over time: local state, sync policy, offline queue.
 
 _FLAG_ACTIONS = {"read": (SEEN, True), "flag": (FLAGGED, True), "unflag": (FLAGGED, False)}
-
 
 
 def cache_policies(mode: Mode) -> tuple[str, ...]:
