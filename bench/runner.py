@@ -171,7 +171,14 @@ def _probe(running: RunningServer) -> dict[str, object]:
         "version": running.version(),
         "tls": running.ssl_context is not None,
         "capabilities": {protocol: _capabilities(running, protocol) for protocol in PROTOCOLS},
+        "counters": _counters_source(running),
     }
+
+
+def _counters_source(running: RunningServer) -> str:
+    """Where this server's CPU and memory readings come from: "cgroup files" or "docker stats"."""
+    running.resources()
+    return running.counters_source
 
 
 # A perfect protocol, per connection: the TCP handshake, one round trip to greet and

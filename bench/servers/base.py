@@ -27,6 +27,7 @@ from bench.access import AccessOptions, Endpoint, WireMeter, open_access
 from bench.access.base import LOOPBACK
 from bench.errors import PortInUse, ServerStartError
 from bench.protocols import PROTOCOLS, get_protocol, service_ports
+from bench.servers.cgroup import CgroupFiles, Counters, find as find_cgroup
 from bench.tls import RunCertificates
 
 
@@ -112,6 +113,9 @@ class RunningServer:
         self.users = users
         self.ssl_context = ssl_context  # trusts the run's CA only; None: the server has no TLS
         self._next_user = 1
+        self._cgroup_files: CgroupFiles | None = None
+        # Where ``resources`` read the counters: "cgroup files" or "docker stats".
+        self.counters_source = ""
 
     @property
     def name(self) -> str:
@@ -146,13 +150,36 @@ class RunningServer:
 
     def resources(self) -> Resources:
         """CPU used so far, and memory in use the way ``docker stats`` counts it: without
-        the page cache the kernel could drop (else every message written counts)."""
+        the page cache the kernel could drop (else every message written counts). Read
+        from the container's cgroup files where this host has them (``bench.servers.cgroup``
+        says why), else through the daemon; ``counters_source`` says which."""
+        counters = self._cgroup_counters()
+        if counters is not None:
+            return Resources(counters.cpu_ns / 1e9, max(0, counters.memory_bytes - counters.inactive_file_bytes))
+        self.counters_source = "docker stats"
         stats = self.container.stats(stream=False, one_shot=True)
         cpu_ns = stats.get("cpu_stats", {}).get("cpu_usage", {}).get("total_usage", 0)
         memory_stats = stats.get("memory_stats", {})
         detail = memory_stats.get("stats", {})
         cache = detail.get("total_inactive_file", detail.get("inactive_file", 0))
         return Resources(cpu_ns / 1e9, max(0, memory_stats.get("usage", 0) - cache))
+
+    def _cgroup_counters(self) -> Counters | None:
+        """The counters from the cgroup files, found once from the container's main
+        process and again after a restart; None where they cannot be read."""
+        for attempt in range(2):
+            if self._cgroup_files is None or attempt:
+                self.container.reload()
+                self._cgroup_files = find_cgroup(int(self.container.attrs.get("State", {}).get("Pid") or 0))
+            if self._cgroup_files is None:
+                return None
+            try:
+                counters = self._cgroup_files.read()
+            except (OSError, KeyError, ValueError):
+                continue
+            self.counters_source = "cgroup files"
+            return counters
+        return None
 
     def disk_bytes(self, account: Account | None = None) -> int:
         """Bytes under the mail store, or one account's part of it (messages, indexes, caches)."""

@@ -219,3 +219,23 @@ def test_non_canonical_messages_are_stored_as_documented(server, case):
     via_imap, via_pop3 = expected
     assert _read_all(server, "imap", account) == [via_imap]
     assert _read_all(server, "pop3", account) == [via_pop3]
+
+
+# --- the container's counters -------------------------------------------------------
+
+
+def test_counters_read_from_cgroup_files_agree_with_docker_stats(server):
+    """The readings a measurement takes come from the cgroup files on this host, and give
+    what ``docker stats`` gives: the CPU counter the daemon read lies between two file
+    readings taken around it, and memory less inactive cache matches within 1 MB on an idle
+    server."""
+    before = server.resources()
+    assert server.counters_source == "cgroup files"
+    stats = server.container.stats(stream=False, one_shot=True)
+    after = server.resources()
+    daemon_cpu_s = stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+    assert before.cpu_s <= daemon_cpu_s <= after.cpu_s
+    memory = stats["memory_stats"]
+    detail = memory.get("stats", {})
+    daemon_memory = memory["usage"] - detail.get("total_inactive_file", detail.get("inactive_file", 0))
+    assert abs(daemon_memory - after.memory_bytes) < 1_000_000
