@@ -20,6 +20,8 @@ import re
 CRLF = b"\r\n"
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _SEPARATOR = CRLF + CRLF
+# How much of a message's start ``header_block`` reads before reading it all.
+HEAD_PROBE = 16_384
 
 
 def canonical(raw: bytes) -> bytes:
@@ -39,8 +41,23 @@ def header_block(raw: bytes) -> bytes:
     - a message with no empty line has no body: the whole message plus ``b"\\r\\n"``
       (so the empty message gives ``b"\\r\\n"``).
     Applying it to its own result gives the same bytes back.
+
+    Only the message's head is put in canonical form when the header section ends within
+    it (``HEAD_PROBE`` bytes): a large message is not copied and scanned whole to find a
+    few lines at its start. Canonical form changes at most the last line end of a cut
+    piece, so a separator found before the piece's last two bytes is where the whole
+    message's canonical form has it.
     """
-    message = canonical(raw)
+    if len(raw) > HEAD_PROBE:
+        head = canonical(raw[:HEAD_PROBE])
+        end = head.find(_SEPARATOR)
+        if head.startswith(CRLF) or 0 <= end <= len(head) - len(_SEPARATOR) - len(CRLF):
+            return canonical_header_block(head)
+    return canonical_header_block(canonical(raw))
+
+
+def canonical_header_block(message: bytes) -> bytes:
+    """``header_block`` of a message already in canonical form (no second pass over it)."""
     if message.startswith(CRLF):
         return CRLF
     end = message.find(_SEPARATOR)

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bench.corpus.canonical import canonical, header_block, message_id
+from bench.corpus.canonical import canonical, canonical_header_block, header_block, message_id
 
 Part = Literal["full", "headers"]
 PARTS: tuple[Part, ...] = ("full", "headers")
@@ -92,15 +92,10 @@ class Truth:
     def add(self, raw: bytes) -> str:
         """Record one delivered message; returns its key."""
         message = canonical(raw)
-        key = message_id(message) or f"#{len(self._entries)}"
-        self._entries.append(
-            Entry(
-                key=key,
-                size_bytes=len(message),
-                full_digest=_digest(message),
-                headers_digest=_digest(header_block(message)),
-            )
-        )
+        head = canonical_header_block(message)
+        key = message_id(head) or f"#{len(self._entries)}"
+        self._entries.append(Entry(key=key, size_bytes=len(message), full_digest=_digest(message),
+                                   headers_digest=_digest(head)))
         return key
 
     def __len__(self) -> int:
@@ -146,13 +141,12 @@ class TruthChecker:
 
     def add(self, raw: bytes) -> None:
         """Check one received message (whole, or its header block for ``"headers"``)."""
-        message = canonical(raw)
-        digest = _digest(message if self._part == "full" else header_block(message))
+        digest = part_digest(raw, self._part)
         waiting = self._unmatched_truth.get(digest)
         if waiting:
             waiting.pop(0)
         else:
-            self._unmatched_received.append(message_id(message) or f"#{self._checked}")
+            self._unmatched_received.append(message_id(raw) or f"#{self._checked}")
         self._checked += 1
 
     def report(self) -> IntegrityReport:
@@ -170,6 +164,12 @@ class TruthChecker:
                 unexpected.append(key)
         missing = [self._entries[index].key for index in left if index not in paired]
         return IntegrityReport(self._checked, missing, changed, unexpected)
+
+
+def part_digest(raw: bytes, part: Part) -> bytes:
+    """The digest the truth keeps of one message's ``part`` (``Entry.digest``), to check a
+    single downloaded message without building a truth for it."""
+    return _digest(canonical(raw) if part == "full" else header_block(raw))
 
 
 def _digest(data: bytes) -> bytes:

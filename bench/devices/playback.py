@@ -47,7 +47,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from bench.access import WireMeter, open_access
 from bench.access.base import INBOX, SEEN, FLAGGED, FolderSnapshot
-from bench.corpus import Truth
+from bench.corpus.truth import part_digest
 from bench.devices.device import SyncDevice, SyncPolicy
 from bench.errors import IntegrityError, MailbenchError
 from bench.devices.sync_truth import (
@@ -261,7 +261,7 @@ class Playback:
         if entry is None:
             raise IntegrityError(f"a device downloaded a message that was never delivered: {key}",
                                  {"checked": 1, "passed": False, "unexpected": [key]})
-        if Truth([raw]).entries[0].digest(part) != entry.digest(part):
+        if part_digest(raw, part) != entry.digest(part):
             raise IntegrityError(f"a device downloaded {key} changed ({part})",
                                  {"checked": 1, "passed": False, "changed": [key]})
 
@@ -280,7 +280,7 @@ class Playback:
                     checked += 1
                     if raw is None:
                         missing.append(f"{name}: {key}")
-                    elif Truth([raw]).entries[0].digest(kind) != self._entries[key].digest(kind):
+                    elif part_digest(raw, kind) != self._entries[key].digest(kind):
                         changed.append(f"{name}: {key}")
         report = {"checked": checked, "passed": not (changed or missing or unexpected),
                   "missing": missing, "changed": changed, "unexpected": unexpected}
@@ -514,7 +514,7 @@ class Playback:
             key = self.keys[index]
             listed += key in view
             raw = device.readable(key)
-            if raw is not None and Truth([raw]).entries[0].full_digest == self._entries[key].full_digest:
+            if raw is not None and part_digest(raw, "full") == self._entries[key].full_digest:
                 readable += 1
         return len(wanted), listed, readable
 

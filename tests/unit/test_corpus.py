@@ -23,6 +23,7 @@ from bench.corpus import (
     message_id,
     open_mailbox,
 )
+from bench.corpus.truth import part_digest
 from bench.errors import CorpusError
 
 SEED = 42
@@ -403,3 +404,31 @@ def test_the_truth_keeps_digests_not_bodies() -> None:
 def test_a_bad_part_is_refused(delivered: list[bytes]) -> None:
     with pytest.raises(ValueError, match="part"):
         Truth(delivered).checker("body")  # type: ignore[arg-type]
+
+
+def _header_block_of_whole(raw: bytes) -> bytes:
+    """header_block as its definition reads: canonical form of the whole message first."""
+    message = canonical(raw)
+    if message.startswith(b"\r\n"):
+        return b"\r\n"
+    end = message.find(b"\r\n\r\n")
+    return message + b"\r\n" if end < 0 else message[: end + 4]
+
+
+@pytest.mark.parametrize("head_lines", [0, 1, 2000, 2730, 2731, 2732, 2733, 5000])
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\n", b"\r"])
+@pytest.mark.parametrize("separator", [b"\r\n\r\n", b"\n\n", b"\r\r", b"\r\n\n", b"\n\r\n", b"\r\r\n", b""])
+def test_header_block_reads_only_the_head_but_gives_what_the_whole_message_gives(head_lines, line_end, separator):
+    """Around the probe's end (``HEAD_PROBE``: 16,384 bytes, 2,730 lines of 6 bytes), with
+    every line end and separator, and with no separator at all."""
+    raw = b"H: v" + line_end
+    raw = raw * head_lines + (b"X: y" + separator if separator else b"") + b"body\n" * 4000
+    assert header_block(raw) == _header_block_of_whole(raw)
+
+
+def test_a_truth_digest_of_one_part_is_the_truths_own():
+    raw = b"Message-ID: <a@b>\nSubject: s\n\nbody\n" + b"x" * 20_000
+    entry = Truth([raw]).entries[0]
+    assert part_digest(raw, "full") == entry.full_digest
+    assert part_digest(raw, "headers") == entry.headers_digest
+    assert part_digest(raw + b"y", "full") != entry.full_digest
