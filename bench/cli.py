@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.errors import MailbenchError, UsageError
 from bench.modes import MODES
+from bench.plan import PLANS
 from bench.time_split import summary_lines
 
 stderr = Console(stderr=True)
@@ -70,22 +71,29 @@ def cli() -> None:
 
 
 @cli.command()
+@click.option("--plan", type=click.Choice(list(PLANS)), default=None,
+              help="Which cells a run holds where no filter says: decision, the cells the report's decision page "
+                   "reads (3 samples, 100 messages; the default), or full, every scenario's variants, TLS settings "
+                   "and default links (their own samples, 300 messages). With --scenario and no --plan: full.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
-              help="Scenario to run (repeatable; default: all but new-mail, which runs when named).")
+              help="Scenario to run (repeatable; default: the plan's: all but new-mail, which runs when named).")
 @click.option("--server", "servers", multiple=True, metavar="NAME", help="Server to run on (repeatable; default: all).")
 @click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)), help="Protocol/mode (repeatable; default: all).")
-@click.option("--variant", "variants", multiple=True, metavar="NAME", help="Scenario variant (repeatable; default: all).")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="Scenario variant (repeatable; default: the plan's: each scenario's main one, or all).")
 @click.option("--tls", "tls", multiple=True, type=click.Choice(["off", "on", "starttls"]),
-              help="TLS: off, on (implicit: IMAPS/POP3S), starttls (repeatable; default: off and on for "
-                   "bulk-fetch, off for the device scenarios).")
+              help="TLS: off, on (implicit: IMAPS/POP3S), starttls (repeatable; default: off, and in the full plan "
+                   "off and on for bulk-fetch).")
 @click.option("--link", "links", multiple=True, metavar="LINK",
               help="Network link: lan, broadband, mobile-4g, mobile-3g, satellite, or rtt=80ms,down=20mbit,up=5mbit "
-                   "(repeatable; default: lan, and with no --scenario also bulk-fetch's full download, TLS off, "
-                   "on mobile-4g).")
-@click.option("--messages", type=click.IntRange(min=1), help="Messages per mailbox (default 300; with --corpus, all of it).")
+                   "(repeatable; default: lan, and unless --scenario is named without --plan also bulk-fetch's full "
+                   "download, TLS off, on mobile-4g).")
+@click.option("--messages", type=click.IntRange(min=1),
+              help="Messages per mailbox (default: 100 in the decision plan, 300 in the full one; with --corpus, "
+                   "all of it).")
 @click.option("--repeat", type=click.IntRange(min=1), default=None,
-              help="Samples per cell (default: each scenario's own: 5 for bulk-fetch, whose speed test needs them; "
-                   "3 for the others).")
+              help="Samples per cell (default: 3 in the decision plan; in the full one each scenario's own: 5 for "
+                   "bulk-fetch, whose speed test needs them, 3 for the others).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated corpus.")
 @click.option("--corpus", type=click.Path(path_type=Path), help="Use your own mbox file, Maildir or .eml instead.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True, help="Where run folders go.")
@@ -93,13 +101,13 @@ def cli() -> None:
 @click.option("--no-pipelining", is_flag=True, help="Never pipeline commands, even where the server allows it.")
 @click.option("--cell-timeout", type=float, default=3600.0, show_default=True, metavar="SECONDS", callback=_cell_timeout,
               help="Wall-clock limit of one cell, all its samples included: past it the cell fails and the run goes on.")
-def run(scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base, no_pipelining,
-        cell_timeout) -> None:
+def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base,
+        no_pipelining, cell_timeout) -> None:
     """Run scenarios on servers and write results, report and charts."""
     from bench.runner import Run, RunConfig
 
     config = RunConfig(
-        scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
+        plan=plan, scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
         tls=list(tls), links=list(links), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
         pipelining=not no_pipelining, cell_timeout_s=cell_timeout,
     )
@@ -222,10 +230,13 @@ def compare(old: Path, new: Path, threshold: float | None, out: Path | None) -> 
 
 @cli.command(name="list")
 def list_() -> None:
-    """List scenarios (with their variants), servers and modes."""
+    """List plans, scenarios (with their variants), servers and modes."""
     from bench.servers import SERVERS
     from scenarios import SCENARIOS
 
+    click.echo("plans:")
+    for name, description in PLANS.items():
+        click.echo(f"  {name:<20} {description}")
     click.echo("scenarios:")
     for scenario in SCENARIOS.values():
         click.echo(f"  {scenario.name:<20} {scenario.description} (variants: {', '.join(scenario.variants)})")

@@ -1,6 +1,14 @@
 """Which cells a run holds: scenario x server x mode x variant, each repeated, and in
 which order each server runs its cells.
 
+Two named plans set the defaults (``PLANS``). ``decision``, the default comparison, holds
+the cells the report's decision page reads and nothing more: each scenario's
+``decision_variants``, TLS off, on lan and on the scenario's default links, three samples
+each, on a mailbox of 100 generated messages; it answers in minutes. ``full`` holds every
+variant, TLS setting and default link of every scenario in the default comparison, each
+scenario's own samples, on 300 messages: every claim's evidence. A run that names a
+``--scenario`` and no ``--plan`` runs that scenario in full.
+
 Names are checked here, before anything starts, so a typo costs one line, not a
 container. A scenario may leave (mode, variant) pairs out, with a reason
 (``Scenario.excluded``); they are dropped from every plan and listed by ``exclusions``.
@@ -33,6 +41,29 @@ class Cell:
         return cell_id(self.scenario, self.server, self.mode, self.variant, self.tls, self.link)
 
 
+DECISION = "decision"
+FULL = "full"
+PLANS = {
+    DECISION: "the cells the decision page reads: each scenario's main variant, TLS off, on lan and "
+              "bulk-fetch's full download on mobile-4g; 3 samples; 100 messages",
+    FULL: "every variant, TLS setting and default link of every scenario but new-mail; each scenario's own "
+          "samples; 300 messages",
+}
+DECISION_REPEAT = 3
+# Messages per mailbox of the generated corpus when the run does not say (``--messages``).
+PLAN_MESSAGES = {DECISION: 100, FULL: 300}
+
+
+def resolve_plan(plan: str | None, scenarios: Sequence[str]) -> str:
+    """The plan a run follows: the one named, else ``full`` for named scenarios and
+    ``decision`` for the default comparison."""
+    if plan is None:
+        return FULL if scenarios else DECISION
+    if plan not in PLANS:
+        raise UsageError(f"unknown --plan {plan!r}; choose from {', '.join(PLANS)}")
+    return plan
+
+
 @dataclass(frozen=True)
 class Exclusion:
     """A (mode, variant) pair a scenario leaves out of every plan, and why."""
@@ -46,24 +77,32 @@ class Exclusion:
         return {"scenario": self.scenario, "mode": self.mode, "variant": self.variant, "reason": self.reason}
 
 
-def _names(scenarios: Sequence[str], modes: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The scenarios and modes a plan covers: those named, or the defaults."""
+def _names(scenarios: Sequence[str], modes: Sequence[str], plan: str = FULL) -> tuple[list[str], list[str]]:
+    """The scenarios and modes a plan covers: those named, or the plan's."""
     from scenarios import SCENARIOS
 
-    scenario_names = list(dict.fromkeys(scenarios)) or [n for n, s in SCENARIOS.items() if s.in_default_plan]
-    return scenario_names, list(dict.fromkeys(modes)) or list(MODES)
+    default = [n for n, s in SCENARIOS.items()
+               if (s.decision_variants if plan == DECISION else s.in_default_plan)]
+    return list(dict.fromkeys(scenarios)) or default, list(dict.fromkeys(modes)) or list(MODES)
 
 
-def exclusions(scenarios: Sequence[str], modes: Sequence[str], variants: Sequence[str] = ()) -> list[Exclusion]:
+def _plan_variants(scenario, plan: str) -> tuple[str, ...]:
+    """The variants a plan runs of ``scenario`` when the run names none."""
+    return (scenario.decision_variants or scenario.variants) if plan == DECISION else scenario.variants
+
+
+def exclusions(scenarios: Sequence[str], modes: Sequence[str], variants: Sequence[str] = (),
+               plan: str | None = None) -> list[Exclusion]:
     """The pairs the filters would have given cells but their scenarios leave out."""
     from scenarios import SCENARIOS
 
-    scenario_names, mode_names = _names(scenarios, modes)
+    plan = resolve_plan(plan, scenarios)
+    scenario_names, mode_names = _names(scenarios, modes, plan)
     return [
         Exclusion(name, mode, variant, reason)
         for name in scenario_names if name in SCENARIOS
         for (mode, variant), reason in SCENARIOS[name].excluded.items()
-        if mode in mode_names and variant in SCENARIOS[name].variants and (not variants or variant in variants)
+        if mode in mode_names and (variant in variants if variants else variant in _plan_variants(SCENARIOS[name], plan))
     ]
 
 
@@ -86,21 +125,25 @@ def build_plan(
     variants: Sequence[str] = (),
     tls: Sequence[str] = (),
     links: Sequence[str] = (),
+    plan: str | None = None,
 ) -> list[Cell]:
     """Every combination asked for, grouped by server, less the pairs scenarios exclude.
 
-    An empty filter means all, except three defaults that keep the default comparison to
-    minutes: without ``scenarios``, those a scenario marks ``in_default_plan`` (new-mail
-    watches for mail in real time and runs when named); without ``tls``, each scenario's
-    ``default_tls`` (bulk-fetch measures TLS off and on; the device scenarios, off); without
-    ``links``, lan, and in the default comparison (no ``scenarios`` named either) each
-    scenario's ``default_links`` with the variants it names there, TLS off (bulk-fetch's
-    full download on mobile-4g). When the filters leave no cell
-    because of an exclusion, the ``UsageError`` says why and what to run instead.
+    An empty filter means what the plan holds (``resolve_plan``): without ``scenarios``,
+    the plan's (``decision``: those with ``decision_variants``; ``full``: those marked
+    ``in_default_plan``: new-mail watches for mail in real time and runs when named);
+    without ``variants``, the plan's variants of each; without ``tls``, off in the decision
+    plan and each scenario's ``default_tls`` in the full one (bulk-fetch measures TLS off and
+    on); without ``links``, lan, and, unless a scenario is named with no plan, each
+    scenario's ``default_links`` with the variants it names there (of the plan's), TLS off
+    (bulk-fetch's full download on mobile-4g). When the filters leave no cell because of an
+    exclusion, the ``UsageError`` says why and what to run instead.
     """
     from scenarios import SCENARIOS, get_scenario
 
-    scenario_names, mode_names = _names(scenarios, modes)
+    with_default_links = not links and (plan is not None or not scenarios)
+    plan = resolve_plan(plan, scenarios)
+    scenario_names, mode_names = _names(scenarios, modes, plan)
     server_names = list(dict.fromkeys(servers)) or list(SERVERS)
     for name in scenario_names:
         get_scenario(name)
@@ -118,32 +161,39 @@ def build_plan(
                 f"unknown variant {variant!r} for {', '.join(scenario_names)}; "
                 f"choose from {', '.join(sorted(known_variants))}"
             )
+
+    def variants_of(scenario: str) -> list[str]:
+        mine = SCENARIOS[scenario].variants
+        return [v for v in mine if v in variants] if variants else list(_plan_variants(SCENARIOS[scenario], plan))
+
+    def tls_of(scenario: str) -> list[str]:
+        return list(dict.fromkeys(tls)) or (["off"] if plan == DECISION else list(SCENARIOS[scenario].default_tls))
+
     cells = [
         Cell(scenario, server, mode, variant, tls_mode, link)
         for server in server_names
         for scenario in scenario_names
-        for variant in SCENARIOS[scenario].variants
-        if not variants or variant in variants
+        for variant in variants_of(scenario)
         for link in (list(dict.fromkeys(links)) or ["lan"])
         for mode in mode_names
         if (mode, variant) not in SCENARIOS[scenario].excluded
-        for tls_mode in (list(dict.fromkeys(tls)) or SCENARIOS[scenario].default_tls)
+        for tls_mode in tls_of(scenario)
     ]
-    if not links and not scenarios:
+    if with_default_links:
         cells += [
             Cell(scenario, server, mode, variant, "off", link)
             for server in server_names
             for scenario in scenario_names
             for link, on_link in SCENARIOS[scenario].default_links.items()
             for variant in on_link
-            if not variants or variant in variants
+            if variant in variants_of(scenario)
             for mode in mode_names
             if (mode, variant) not in SCENARIOS[scenario].excluded
             if not tls or "off" in tls
         ]
         cells.sort(key=lambda cell: server_names.index(cell.server))  # stable: each server's cells together
     if not cells:
-        excluded = exclusions(scenario_names, mode_names, variants)
+        excluded = exclusions(scenario_names, mode_names, variants, plan)
         if excluded:
             first = excluded[0]
             raise UsageError(
@@ -153,12 +203,16 @@ def build_plan(
     return cells
 
 
-def samples_per_cell(cells: Sequence[Cell], repeat: int | None) -> dict[str, int]:
+def samples_per_cell(cells: Sequence[Cell], repeat: int | None, plan: str = FULL) -> dict[str, int]:
     """How many samples each scenario's cells take: ``repeat`` when the run says, else
-    the scenario's ``default_repeat``."""
+    ``DECISION_REPEAT`` in the decision plan and the scenario's ``default_repeat`` in the
+    full one."""
     from scenarios import SCENARIOS
 
-    return {c.scenario: repeat or SCENARIOS[c.scenario].default_repeat for c in cells}
+    def default(scenario: str) -> int:
+        return DECISION_REPEAT if plan == DECISION else SCENARIOS[scenario].default_repeat
+
+    return {c.scenario: repeat or default(c.scenario) for c in cells}
 
 
 def run_order(cells: Sequence[Cell], seed: int) -> dict[str, list[Cell]]:

@@ -45,7 +45,7 @@ from bench.errors import IntegrityError, MailbenchError, UsageError, one_line
 from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link
 from bench.modes import get_mode
-from bench.plan import Cell, build_plan, exclusions, run_order, samples_per_cell
+from bench.plan import PLAN_MESSAGES, Cell, build_plan, exclusions, resolve_plan, run_order, samples_per_cell
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
 from bench.protocols import PROTOCOLS
@@ -62,6 +62,7 @@ from bench.sample import SampleContext
 class RunConfig:
     """Everything ``mailbench run`` was asked; the defaults are the default comparison."""
 
+    plan: str | None = None  # "decision" or "full"; None: decision, or full when scenarios are named
     scenarios: list[str] = field(default_factory=list)
     servers: list[str] = field(default_factory=list)
     modes: list[str] = field(default_factory=list)
@@ -203,16 +204,17 @@ class Run:
     def __init__(self, config: RunConfig, observer: Observer | None = None) -> None:
         self.config = config
         self.observer: Observer = observer or QuietObserver()
+        self.plan = resolve_plan(config.plan, config.scenarios)
         self.corpus: CorpusSource = open_corpus(config.corpus, config.seed)
-        self.messages = self.corpus.resolve_count(config.messages)
+        self.messages = self.corpus.resolve_count(config.messages, PLAN_MESSAGES[self.plan])
         self.links = {profile.name: profile for profile in map(parse_link, config.links or ["lan"])}
         self.cells = build_plan(config.scenarios, config.servers, config.modes, config.variants, config.tls,
-                                list(self.links) if config.links else [])
+                                list(self.links) if config.links else [], config.plan)
         for cell in self.cells:  # a scenario's default links (bulk-fetch's mobile-4g) beside lan
             if cell.link not in self.links:
                 self.links[cell.link] = parse_link(cell.link)
-        self.repeats = samples_per_cell(self.cells, config.repeat)
-        self.excluded = exclusions(config.scenarios, config.modes, config.variants)
+        self.repeats = samples_per_cell(self.cells, config.repeat, self.plan)
+        self.excluded = exclusions(config.scenarios, config.modes, config.variants, self.plan)
         self.order = run_order(self.cells, config.seed)
         if config.port_base is not None:  # refuse a taken port now, before any container
             for offset in range(max(len(get_server(c.server).ports) for c in self.cells)):
@@ -225,6 +227,7 @@ class Run:
     def _plan_json(self) -> dict[str, object]:
         config = self.config
         return {
+            "name": self.plan,
             "scenarios": sorted({c.scenario for c in self.cells}),
             "servers": list(dict.fromkeys(c.server for c in self.cells)),
             "modes": list(dict.fromkeys(c.mode for c in self.cells)),

@@ -22,8 +22,11 @@ class Scenario(ABC):
     variants: ClassVar[tuple[str, ...]]
     # True where the scenario cuts the link itself: its cells then get a relay even on lan.
     needs_link_control: ClassVar[bool] = False
-    # Whether a run that names no scenario runs this one, and with which TLS settings.
+    # Whether the full plan (``bench.plan``) runs this one, and with which TLS settings.
     in_default_plan: ClassVar[bool] = True
+    # The variants the decision plan runs (TLS off): those the decision page reads; none:
+    # the page reads nothing from this scenario and the decision plan leaves it out.
+    decision_variants: ClassVar[tuple[str, ...]] = ()
     default_tls: ClassVar[tuple[str, ...]] = ("off",)
     # (mode, variant) pairs no plan holds, each with the reason (``mailbench list`` shows it).
     excluded: ClassVar[dict[tuple[str, str], str]] = {}

@@ -53,6 +53,7 @@ class BulkFetch(Scenario):
     }
     # Speed is judged by a test that 3 samples against 3 cannot pass (docs/claims.md).
     default_repeat = 5
+    decision_variants = ("full",)  # the page's download times, round trips and server storage
     # The full download on a mobile link, for the decision page and the speed claim.
     default_links = {"mobile-4g": ("full",)}
 

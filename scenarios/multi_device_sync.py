@@ -39,6 +39,7 @@ class MultiDeviceSync(Scenario):
     name = "multi-device-sync"
     description = "three devices share one mailbox over a timeline of new mail, reads, flags, moves and deletions"
     variants = ("incremental", "full-resync")
+    decision_variants = ("incremental",)  # a client that syncs as clients do
 
     def __init__(self, spec: SyncSpec = SyncSpec()) -> None:
         self.spec = spec

@@ -116,6 +116,7 @@ class OfflineUse(Scenario):
     description = "a device used through an outage (link cut or server down), caught up after, then lost"
     variants = ("link-cut", "server-down")
     needs_link_control = True
+    decision_variants = ("link-cut",)  # the device loses its connection, the usual way to be offline
 
     def __init__(self, new_mail: int = 3, desk_actions: int = 4, offline_actions: int = 6,
                  attempt_timeout_s: float = 2.0) -> None:

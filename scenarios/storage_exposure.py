@@ -134,6 +134,7 @@ class StorageExposure(Scenario):
     name = "storage-exposure"
     description = "server store and messages readable with the password over a timeline, beside a lost device"
     variants = ("timeline",)
+    decision_variants = ("timeline",)
 
     def __init__(self, spec: SyncSpec = SyncSpec(), hours_per_round: float = 24.0) -> None:
         self.spec = spec

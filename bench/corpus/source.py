@@ -27,8 +27,9 @@ class CorpusSource(ABC):
         """Canonical messages ``start`` .. ``start + count - 1``."""
 
     @abstractmethod
-    def resolve_count(self, requested: int | None) -> int:
-        """How many messages a mailbox gets when the user asked for ``requested``."""
+    def resolve_count(self, requested: int | None, default: int = DEFAULT_MESSAGES) -> int:
+        """How many messages a mailbox gets when the user asked for ``requested`` (None:
+        the run's plan's ``default``, for a source that has no end)."""
 
     @abstractmethod
     def describe(self, count: int) -> dict[str, Any]:
@@ -42,8 +43,8 @@ class GeneratedCorpus(CorpusSource):
     def messages(self, start: int, count: int) -> Iterator[bytes]:
         return generate_messages(count, self.seed, start=start)
 
-    def resolve_count(self, requested: int | None) -> int:
-        return requested or DEFAULT_MESSAGES
+    def resolve_count(self, requested: int | None, default: int = DEFAULT_MESSAGES) -> int:
+        return requested or default
 
     def describe(self, count: int) -> dict[str, Any]:
         return {"source": "generated", "seed": self.seed, "messages": count,
@@ -61,7 +62,9 @@ class FileCorpus(CorpusSource):
     def messages(self, start: int, count: int) -> Iterator[bytes]:
         return islice(iter(self._mailbox), start, start + count)
 
-    def resolve_count(self, requested: int | None) -> int:
+    def resolve_count(self, requested: int | None, default: int = DEFAULT_MESSAGES) -> int:
+        """All of the user's mail unless fewer messages are asked for: a plan's default
+        size is for the generated corpus."""
         return min(requested or len(self._mailbox), len(self._mailbox))
 
     def describe(self, count: int) -> dict[str, Any]:

@@ -2,10 +2,11 @@ import pytest
 
 from bench.errors import UsageError
 from bench.plan import build_plan
+from scenarios import get_scenario
 
 
-def test_empty_filters_mean_everything():
-    cells = build_plan([], [], [])
+def test_empty_filters_in_the_full_plan_mean_everything():
+    cells = build_plan([], [], [], plan="full")
     assert {c.mode for c in cells} == {"imap", "pop3-keep", "pop3-delete"}
     assert {c.variant for c in cells if c.scenario == "bulk-fetch"} == {"full", "headers", "new", "search"}
     assert {c.link for c in cells} == {"lan", "mobile-4g"}
@@ -56,7 +57,7 @@ def test_tls_defaults_to_off_and_on_for_bulk_fetch_and_off_for_device_scenarios(
 def test_the_default_plan_leaves_out_what_runs_only_by_name():
     from scenarios import SCENARIOS
 
-    default = {c.scenario for c in build_plan([], ["dovecot"], [])}
+    default = {c.scenario for c in build_plan([], ["dovecot"], [], plan="full")}
     assert "new-mail" not in default and "bulk-fetch" in default
     assert default == {name for name, s in SCENARIOS.items() if s.in_default_plan}
     assert {c.scenario for c in build_plan(["new-mail"], ["dovecot"], [])} == {"new-mail"}
@@ -88,4 +89,57 @@ def test_a_run_on_a_link_of_its_own_keeps_it_and_the_default_comparison_adds_mob
     assert len(custom.links) == 1 and {c.link for c in custom.cells} == set(custom.links)
     default = Run(RunConfig(servers=["dovecot"]))
     assert set(default.links) == {"lan", "mobile-4g"}
-    assert default.repeats["bulk-fetch"] == 5 and default.repeats["multi-device-sync"] == 3
+    assert default.repeats["bulk-fetch"] == 3 and default.repeats["multi-device-sync"] == 3
+    full = Run(RunConfig(plan="full", servers=["dovecot"]))
+    assert set(full.links) == {"lan", "mobile-4g"}
+    assert full.repeats["bulk-fetch"] == 5 and full.repeats["multi-device-sync"] == 3
+
+
+# --- the decision plan and the full plan ------------------------------------------------
+
+
+def test_the_default_comparison_is_the_decision_plan_and_holds_what_the_decision_page_reads():
+    """The decision page's columns read these cells (bench/report/decision.py); nothing else runs."""
+    cells = build_plan([], ["dovecot"], [])
+    assert {(c.scenario, c.variant, c.tls, c.link) for c in cells} == {
+        ("bulk-fetch", "full", "off", "lan"), ("bulk-fetch", "full", "off", "mobile-4g"),
+        ("multi-device-sync", "incremental", "off", "lan"), ("offline-use", "link-cut", "off", "lan"),
+        ("storage-exposure", "timeline", "off", "lan"),
+    }
+    assert {c.mode for c in cells} == {"imap", "pop3-keep", "pop3-delete"}
+    assert len(cells) == len(set(cells)) == 15
+
+
+def test_the_decision_plan_takes_three_samples_and_a_hundred_messages():
+    from bench.runner import Run, RunConfig
+
+    run = Run(RunConfig(servers=["dovecot"]))
+    assert run.plan == "decision" and run.messages == 100
+    assert set(run.repeats.values()) == {3}
+    assert run._plan_json()["name"] == "decision"
+    full = Run(RunConfig(plan="full", servers=["dovecot"]))
+    assert full.plan == "full" and full.messages == 300
+    assert Run(RunConfig(plan="decision", servers=["dovecot"], messages=40, repeat=2)).repeats == {
+        name: 2 for name in run.repeats}
+
+
+def test_a_named_scenario_runs_in_full_unless_a_plan_is_named():
+    named = build_plan(["bulk-fetch"], ["dovecot"], [])
+    assert {c.variant for c in named} == {"full", "headers", "new", "search"} and {c.tls for c in named} == {"off", "on"}
+    assert {c.link for c in named} == {"lan"}
+    decided = build_plan(["bulk-fetch"], ["dovecot"], [], plan="decision")
+    assert {(c.variant, c.tls, c.link) for c in decided} == {("full", "off", "lan"), ("full", "off", "mobile-4g")}
+    # a scenario the decision page does not read runs all its variants when named
+    assert {c.variant for c in build_plan(["interrupted-sync"], ["dovecot"], ["imap"], plan="decision")} == set(
+        get_scenario("interrupted-sync").variants)
+
+
+def test_the_full_plan_holds_every_cell_of_the_decision_plan():
+    decision = set(build_plan([], [], []))
+    full = set(build_plan([], [], [], plan="full"))
+    assert decision < full
+
+
+def test_an_unknown_plan_is_a_one_line_error():
+    with pytest.raises(UsageError, match="unknown --plan 'quick'; choose from decision, full"):
+        build_plan([], [], [], plan="quick")
