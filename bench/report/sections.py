@@ -72,7 +72,8 @@ def _run_words(results: Results) -> str:
     grids = [Grid.of(results, name) for name in scenarios(results)]
     servers = list(dict.fromkeys(server for grid in grids for server in grid.servers))
     settings = list(dict.fromkeys(tls for grid in grids for tls in grid.tls))
-    words = f"run {results.run_id}: {len(results.cells)} cells on {', '.join(servers) or 'no server'}"
+    plan_name = f" ({plan['name']} plan)" if plan.get("name") else ""
+    words = f"run {results.run_id}{plan_name}: {len(results.cells)} cells on {', '.join(servers) or 'no server'}"
     if settings:
         words += f", with {' and '.join(tls_label(tls) for tls in settings)}"
     figures = link_figures(results)

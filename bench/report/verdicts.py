@@ -57,11 +57,20 @@ def claims_section(results: Results) -> Section:
                 "alone, by one rule per claim in ", Code("bench/claims.py"), ": supported, refuted, depends (with "
                 "the condition), or not measured (saying what would decide it). A device that departs from its "
                 "protocol counts against a claim of sync; a tie is never a win; speed differences count only after "
-                f"a correction for the number of comparisons. This run: {tally}."
+                f"a correction for the number of comparisons. This run: {tally}.", *_plan_note(results)
             )),
             Table(("id", "the article says", "verdict", "condition", "deciding figure", "evidence"), tuple(rows)),
         ],
     )
+
+
+def _plan_note(results: Results) -> tuple[Any, ...]:
+    """What a run on the decision plan leaves undecided, and the command that decides it."""
+    if results.plan.get("name") != "decision":
+        return ()
+    return (" The run followed the decision plan, which holds the cells of the decision page and no more: a claim "
+            "that needs another scenario, variant or TLS setting, or more samples for its speed test, says so, and ",
+            Code("mailbench run --plan full"), " runs what every claim needs.")
 
 
 def claims_evidence(results: Results) -> Section:

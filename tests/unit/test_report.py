@@ -1256,3 +1256,14 @@ def test_sync_quality_in_the_report_and_the_appendix(sync_report):
     row = _row(table, "| incremental | pop3-delete | changes reached |")
     assert row.endswith("| 0% |")
     assert "| changes seen share read |" in detail or "changes seen share read" in detail
+
+
+def test_a_run_on_the_decision_plan_says_so_and_how_to_decide_the_rest(tmp_path):
+    data = _raw()
+    data["plan"]["name"] = "decision"
+    md = _markdown_of(tmp_path, data)
+    assert "(decision plan)" in md
+    assert "`mailbench run --plan full` runs what every claim needs" in _section(md, "Claims").replace("\\", "")
+    data["plan"]["name"] = "full"
+    md = _markdown_of(tmp_path / "full", data)
+    assert "(full plan)" in md and "--plan full" not in _section(md, "Claims")
