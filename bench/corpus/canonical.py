@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 CRLF = b"\r\n"
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _SEPARATOR = CRLF + CRLF
@@ -26,11 +28,27 @@ HEAD_PROBE = 16_384
 
 def canonical(raw: bytes) -> bytes:
     """``raw`` with CRLF line ends and a line end after its last line."""
-    if raw.count(b"\r") != raw.count(b"\n") or raw.count(b"\r") != raw.count(CRLF):
+    if not crlf_only(raw):
         raw = _LINE_END.sub(CRLF, raw)
     if raw and not raw.endswith(CRLF):
         raw += CRLF
     return raw
+
+
+# From this size on, ``crlf_only`` compares arrays (numpy) instead of counting three times:
+# what checks a mailbox of 100,000 messages (5.3 GB) spent most of its time on.
+_ARRAY_CHECK_BYTES = 4096
+
+
+def crlf_only(raw: bytes) -> bool:
+    """Whether every CR in ``raw`` is followed by an LF and every LF follows a CR: each line
+    end is already a CRLF (a message without any line end is too)."""
+    if len(raw) < _ARRAY_CHECK_BYTES:
+        return raw.count(b"\r") == raw.count(b"\n") == raw.count(CRLF)
+    octets = np.frombuffer(raw, dtype=np.uint8)
+    cr = octets == 13
+    lf = octets == 10
+    return not lf[0] and not cr[-1] and bool(np.array_equal(cr[:-1], lf[1:]))
 
 
 def header_block(raw: bytes) -> bytes:

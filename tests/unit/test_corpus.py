@@ -26,6 +26,7 @@ from bench.corpus import (
     message_id,
     open_mailbox,
 )
+from bench.corpus.canonical import crlf_only
 from bench.corpus.generate import _base64_lines, _random_bytes
 from bench.corpus.truth import part_digest
 from bench.errors import CorpusError
@@ -78,6 +79,17 @@ def test_canonical(raw: bytes, expected: bytes) -> None:
 def test_header_block(raw: bytes, expected: bytes) -> None:
     assert header_block(raw) == expected
     assert header_block(expected) == expected
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 100, 4095, 4096, 4097, 20_000])
+def test_crlf_only_agrees_with_counting_line_ends_in_both_of_its_ways(size: int) -> None:
+    rng = random.Random(size)
+    for _ in range(200):
+        raw = bytes(rng.choice(b"a\r\n") for _ in range(size))
+        assert crlf_only(raw) == (raw.count(b"\r") == raw.count(b"\n") == raw.count(b"\r\n"))
+    clean = (b"x" * 70 + b"\r\n") * (size // 72 + 1)
+    assert crlf_only(clean) and not crlf_only(clean[:-1]) and not crlf_only(b"\n" + clean[1:])
+    assert canonical(clean.replace(b"\r\n", b"\n")) == clean
 
 
 def test_message_id_unfolds_and_ignores_the_body() -> None:
