@@ -5,6 +5,13 @@ LITERAL+ (RFC 3502, RFC 7888) a whole batch is one command with no waits; withou
 message costs a command and a continuation. TCP_NODELAY (in the access layer) keeps a
 literal split over two writes from stalling on the server's delayed ACK.
 
+One batch is on the wire at a time, sent and answered by a thread of its own, while this
+thread makes the next batch (generating a corpus is the client's largest cost) and records
+the batch before in the truth (``stored``): the client's work and the server's overlap, and
+the server still sees one command after another. Several batches in flight would break
+the order on a refusal: the batches after a refused one would be stored before the
+refused batch is sent again message by message.
+
 A server may refuse a message (one larger than it accepts, say). A single APPEND uses a
 synchronizing literal, so the server answers before the message is sent; the message is
 recorded as refused with that answer (``Refusal``) and delivery goes on. A refusal inside a
@@ -12,21 +19,32 @@ MULTIAPPEND refuses the whole batch (RFC 3502: all or nothing), and a server may
 connection on a non-synchronizing literal it will not take (Cyrus does): the batch is then
 checked to be absent from the mailbox and sent again one message at a time, on a new
 session if the old one is gone, so that only the refused message is left out.
+
+``deliver`` logs in as the server's setup login and runs its ``settle`` step after the last
+message (``RunningServer.delivery_endpoint``, ``settle_delivery``): Dovecot stores setup
+mail without an fsync per message and flushes the file system once at the end
+(docs/servers.md says why a measurement sees the same server either way).
 """
 
 from __future__ import annotations
 
 import imaplib
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 from bench.access import AccessOptions, Endpoint, WireMeter
 from bench.access.imap import INBOX, ImapAccess
 from bench.errors import MailbenchError
 
-BATCH = 100
+# A MULTIAPPEND holds at most this many messages or bytes. Each command is one transaction
+# for the server, whose cost grows with the mailbox (Dovecot's Maildir: its UID list and
+# index are read and written again per transaction), so fewer, larger commands cost the
+# server less (docs/servers.md has the figures). The byte bound keeps the client's two
+# batches (one on the wire, one being made) small.
+BATCH = 1000
+BATCH_BYTES = 32 * 1024 * 1024
 ANSWER_CHARS = 300  # a server's answer is kept to one line of at most this many characters
 
 
@@ -74,9 +92,18 @@ def refusal_summary(refusals: Iterable[Refusal]) -> dict[str, Any] | None:
     }
 
 
-def _chunks(messages: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    iterator = iter(messages)
-    while chunk := list(islice(iterator, size)):
+def _chunks(messages: Iterable[bytes], size: int, max_bytes: int | None = None) -> Iterator[list[bytes]]:
+    """Consecutive lists of at most ``size`` messages and, past the first message of each,
+    at most ``max_bytes`` bytes."""
+    chunk: list[bytes] = []
+    total = 0
+    for raw in messages:
+        if chunk and (len(chunk) >= size or (max_bytes is not None and total + len(raw) > max_bytes)):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(raw)
+        total += len(raw)
+    if chunk:
         yield chunk
 
 
@@ -114,16 +141,16 @@ class Session:
 
     def append_many(self, messages: list[bytes]) -> str | None:
         """One ``APPEND INBOX {n+} msg {n+} msg ...`` (RFC 3502 with RFC 7888 literals), sent
-        in one write: no continuation to wait for. (IMAPClient.multiappend puts two spaces
-        between literals, which Cyrus refuses.) None when stored, else the server's answer;
-        ``ConnectionError`` when the session is gone."""
+        a message per write with no continuation to wait for. (IMAPClient.multiappend puts
+        two spaces between literals, which Cyrus refuses.) None when stored, else the
+        server's answer; ``ConnectionError`` when the session is gone."""
         imap = self._imap
         try:
             tag = imap._new_tag()
-            parts = [tag + b" APPEND " + INBOX.encode()]
+            imap.send(tag + b" APPEND " + INBOX.encode())
             for raw in messages:
-                parts.append(b" {%d+}\r\n" % len(raw) + raw)
-            imap.send(b"".join(parts) + b"\r\n")
+                imap.send(b" {%d+}\r\n" % len(raw) + raw)
+            imap.send(b"\r\n")
             typ, data = imap._command_complete("APPEND", tag)
         except (imaplib.IMAP4.abort, OSError) as exc:
             raise ConnectionError(_one_line(str(exc) or type(exc).__name__)) from exc
@@ -164,14 +191,23 @@ class Session:
             pass
 
 
+def _sent(future: Future[str | None]) -> str | None:
+    """The answer to a batch sent by the sender thread; a session that went away is an answer too."""
+    try:
+        return future.result()
+    except ConnectionError:
+        return "connection closed"
+
+
 def deliver_to(session: Any, messages: Iterable[bytes],
                stored: Callable[[bytes], object] | None = None) -> DeliveryReport:
     """APPEND every message to the session's INBOX, in order, recording what the server
-    refused; ``stored(raw)`` is called for each message the server took, in order."""
+    refused; ``stored(raw)`` is called for each message the server took, in order.
+
+    Batches go out from a sender thread, one at a time; ``messages`` is read and ``stored``
+    called here, meanwhile (the module's docstring says why)."""
     start = time.perf_counter()
     report = DeliveryReport(0, 0, 0.0)
-    batched = session.batched
-    expected = session.count() if batched else 0  # what the INBOX holds, to check a refused batch by
     index = 0
 
     def took(raw: bytes) -> None:
@@ -180,42 +216,72 @@ def deliver_to(session: Any, messages: Iterable[bytes],
         if stored is not None:
             stored(raw)
 
-    for chunk in _chunks(messages, BATCH if batched else 1):
-        if batched:
-            try:
-                answer = session.append_many(chunk)
-            except ConnectionError:
-                answer = "connection closed"
-            if answer is None:
-                for raw in chunk:
-                    took(raw)
-                expected += len(chunk)
-                index += len(chunk)
-                continue
-            found = session.count()
-            if found != expected:
-                raise MailbenchError(
-                    f"the server refused a MULTIAPPEND of {len(chunk)} messages ({answer}) but its INBOX went "
-                    f"from {expected} to {found} messages: it stored part of the batch"
-                )
+    def one_at_a_time(chunk: list[bytes]) -> None:
+        nonlocal index
         for raw in chunk:
             answer = session.append_one(raw)
             if answer is None:
                 took(raw)
-                expected += 1
             else:
                 report.refused.append(Refusal(index, len(raw), answer))
             index += 1
+
+    if not session.batched:
+        for chunk in _chunks(messages, 1):
+            one_at_a_time(chunk)
+        report.seconds = time.perf_counter() - start
+        return report
+
+    expected = session.count()  # what the INBOX holds, to check a refused batch by
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery") as sender:
+        in_flight: tuple[list[bytes], Future[str | None]] | None = None
+        for chunk in _and_end(_chunks(messages, BATCH, BATCH_BYTES)):
+            # ``chunk`` was made while the batch before it was on the wire.
+            done: list[bytes] = []
+            if in_flight is not None:
+                sent, future = in_flight
+                in_flight = None
+                answer = _sent(future)
+                if answer is None:
+                    done = sent
+                    expected += len(sent)
+                    index += len(sent)
+                else:
+                    found = session.count()
+                    if found != expected:
+                        raise MailbenchError(
+                            f"the server refused a MULTIAPPEND of {len(sent)} messages ({answer}) but its INBOX "
+                            f"went from {expected} to {found} messages: it stored part of the batch"
+                        )
+                    before = report.messages
+                    one_at_a_time(sent)
+                    expected += report.messages - before
+            if chunk is not None:
+                in_flight = (chunk, sender.submit(session.append_many, chunk))
+            for raw in done:  # recorded while the next batch is on the wire
+                took(raw)
     report.seconds = time.perf_counter() - start
     return report
 
 
+def _and_end(chunks: Iterator[list[bytes]]) -> Iterator[list[bytes] | None]:
+    """The chunks, then None: the loop's last turn collects the last batch's answer."""
+    yield from chunks
+    yield None
+
+
 def deliver(endpoint: Endpoint, messages: Iterable[bytes],
-            stored: Callable[[bytes], object] | None = None) -> DeliveryReport:
+            stored: Callable[[bytes], object] | None = None,
+            settle: Callable[[], object] | None = None) -> DeliveryReport:
     """APPEND every message to the INBOX of ``endpoint``'s user, in order (see
-    ``deliver_to``)."""
+    ``deliver_to``); then ``settle()``, whose time counts in the delivery's."""
     session = Session(endpoint)
     try:
-        return deliver_to(session, messages, stored)
+        report = deliver_to(session, messages, stored)
     finally:
         session.close()
+    if settle is not None:
+        started = time.perf_counter()
+        settle()
+        report.seconds += time.perf_counter() - started
+    return report

@@ -8,10 +8,12 @@ servers' answers are checked in tests/integration/test_refused_message.py.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bench import delivery
-from bench.delivery import DeliveryReport, Refusal, deliver_to, refusal_summary
+from bench.delivery import DeliveryReport, Refusal, _chunks, deliver_to, refusal_summary
 from bench.errors import MailbenchError
 from bench.report import build_document, markdown
 from bench.results import CellResult, Results
@@ -98,6 +100,50 @@ def test_a_server_that_stores_part_of_a_refused_batch_is_an_error(monkeypatch):
     monkeypatch.setattr(delivery, "BATCH", 4)
     with pytest.raises(MailbenchError, match="stored part of the batch"):
         deliver_to(FakeSession(stores_part=True), corpus(4, big={2}))
+
+
+def test_batches_hold_at_most_so_many_messages_and_bytes_past_their_first():
+    sizes = [5, 5, 5, 20, 1, 1, 1, 1, 1]
+    chunks = list(_chunks((b"m" * n for n in sizes), 4, max_bytes=12))
+    assert [[len(m) for m in chunk] for chunk in chunks] == [[5, 5], [5], [20], [1, 1, 1, 1], [1]]
+    assert [len(chunk) for chunk in _chunks([b"m"] * 9, 4)] == [4, 4, 1]
+
+
+class WatchedSession(FakeSession):
+    """Sends batch ``n`` only once the messages of batch ``n + 1`` were made and those of
+    batch ``n - 1`` recorded: possible only while one batch is on the wire and the next is
+    being made and the one before recorded."""
+
+    def __init__(self, total: int, batch: int) -> None:
+        super().__init__()
+        self.total, self.batch = total, batch
+        self.made = self.recorded = 0
+        self.overlapped: list[bool] = []
+
+    def messages(self):
+        for i in range(self.total):
+            self.made += 1
+            yield b"m" * 10
+
+    def record(self, raw: bytes) -> None:
+        self.recorded += 1
+
+    def append_many(self, messages: list[bytes]) -> str | None:
+        n = len(self.overlapped)
+        deadline = time.monotonic() + 5
+        while (self.made < min(self.total, (n + 2) * self.batch) or self.recorded < n * self.batch) \
+                and time.monotonic() < deadline:
+            time.sleep(0.001)
+        self.overlapped.append(time.monotonic() < deadline)
+        return super().append_many(messages)
+
+
+def test_the_next_batch_is_made_and_the_one_before_recorded_while_a_batch_is_on_the_wire(monkeypatch):
+    monkeypatch.setattr(delivery, "BATCH", 4)
+    session = WatchedSession(total=18, batch=4)
+    report = deliver_to(session, session.messages(), session.record)
+    assert session.overlapped == [True] * 5
+    assert report.messages == session.recorded == 18 and len(session.inbox) == 19
 
 
 def test_refusal_summary_counts_places_from_one_and_keeps_the_first_answer():
