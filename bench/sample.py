@@ -112,9 +112,10 @@ class SampleContext:
         server stored. One it refused is left out of the truth and recorded, with its corpus
         position, in ``mailbox.refused`` and ``self.refused``; the rest are delivered."""
         first = mailbox.delivered
+        server = self.direct_server
         with self.ledger.part("delivery"):
-            report = deliver(self.direct_server.endpoint("imap", mailbox.account),
-                             self.corpus.messages(first, count), stored=mailbox.truth.add)
+            report = deliver(server.delivery_endpoint(mailbox.account), self.corpus.messages(first, count),
+                             stored=mailbox.truth.add, settle=lambda: server.settle_delivery(mailbox.account))
         report.refused = [replace(refusal, index=first + refusal.index) for refusal in report.refused]
         mailbox.refused += report.refused
         self.refused += report.refused

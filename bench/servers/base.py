@@ -16,7 +16,7 @@ import socket
 import ssl
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, ClassVar, Iterator
 
 import docker
@@ -75,6 +75,15 @@ class MailServer:
         the results. Servers that delete at once need nothing."""
         return "none: the server deletes at once"
 
+    def setup_username(self, username: str) -> str:
+        """The login setup (delivering the corpus) uses for ``username``'s mailbox: the user's
+        own, unless the server gives setup a faster way in (Dovecot)."""
+        return username
+
+    def settle(self, container: Container, username: str) -> None:
+        """What must follow a delivery into ``username``'s mailbox before anything is
+        measured, so that the measurement sees the server as a plain delivery leaves it."""
+
     def environment(self, users: int) -> dict[str, str]:
         return {"MAILBENCH_USERS": str(users), "MAILBENCH_PASSWORD": self.password}
 
@@ -129,6 +138,15 @@ class RunningServer:
         context = self.ssl_context if tls != "off" else None
         return Endpoint(self.host_ports[service], account.username, self.spec.password, LOOPBACK,
                         timeout_s, tls, context)
+
+    def delivery_endpoint(self, account: Account) -> Endpoint:
+        """Where setup delivers into ``account``'s mailbox: IMAP, plaintext, as the server's
+        setup login (``MailServer.setup_username``)."""
+        return replace(self.endpoint("imap", account), username=self.spec.setup_username(account.username))
+
+    def settle_delivery(self, account: Account) -> None:
+        """The step after a delivery into ``account`` and before a measurement (``MailServer.settle``)."""
+        self.spec.settle(self.container, account.username)
 
     def services(self) -> list[tuple[str, str]]:
         """Every (protocol, tls) way in that this container offers."""

@@ -6,11 +6,34 @@ NUL over POP3; POP3 UIDLs are ``%08Xu%08Xv`` and stable; a DELE is undone when t
 drops before QUIT. Deleted mail is removed at once (no lazy_expunge plugin): the Maildir
 file is unlinked when the expunge is committed, so nothing needs purging. All of a user's
 state (index, cache, UID list, subscriptions) is in their Maildir, below /var/mail/<user>.
+
+Setup delivers as ``userN@setup``: the same mailbox, with ``mail_fsync = never``
+(docker/dovecot/dovecot.conf), where every other login has Dovecot's default
+(``optimized``: an fsync per message saved, a delivery's largest cost on the server;
+docs/servers.md has the figures). ``settle`` then flushes the file system
+(``sync -f``), so the measurement starts, as after a delivery with an fsync per message,
+with every message on disk and no writeback of its own to compete with.
 """
 
+from docker.models.containers import Container
+
+from bench.errors import MailbenchError
 from bench.servers.base import MailServer
+
+SETUP_DOMAIN = "setup"
 
 
 class Dovecot(MailServer):
     name = "dovecot"
     description = "Dovecot IMAP and POP3, Maildir storage"
+
+    def setup_username(self, username: str) -> str:
+        return f"{username}@{SETUP_DOMAIN}"
+
+    def settle(self, container: Container, username: str) -> None:
+        """Write what the setup session left in the page cache to disk: ``sync -f`` flushes
+        the whole file system the mailbox is on (syncfs(2))."""
+        code, output = container.exec_run(["sync", "-f", self.user_store(username)])
+        if code != 0:
+            raise MailbenchError(f"sync -f {self.user_store(username)} in dovecot failed ({code}): "
+                                 f"{output.decode(errors='replace').strip()}")

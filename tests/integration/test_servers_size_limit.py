@@ -128,12 +128,16 @@ def test_a_refusal_inside_a_multiappend_stores_nothing_of_the_batch(running_serv
         again.close()
 
 
-def test_delivery_leaves_out_only_the_refused_message(server):
+@pytest.mark.parametrize("login", ["setup", "user"])
+def test_delivery_leaves_out_only_the_refused_message(server, login):
+    """As the setup login a run delivers with (``RunningServer.delivery_endpoint``), and as
+    the user."""
     account = server.fresh_account()
     messages = [message(1500 + i, f"m{i}") for i in range(5)]
     messages.insert(2, message(LIMIT + 1, "over"))
     stored: list[bytes] = []
-    report = deliver(server.endpoint("imap", account), messages, stored.append)
+    endpoint = server.delivery_endpoint(account) if login == "setup" else server.endpoint("imap", account)
+    report = deliver(endpoint, messages, stored.append)
     with open_access("imap", server.endpoint("imap", account), WireMeter(), AccessOptions()) as access:
         on_server = sorted(raw for _, raw in access.fetch(access.list_messages().refs))
     if REFUSAL[server.name] is None:

@@ -190,11 +190,17 @@ def limited_server(monkeypatch):
     """A stand-in server for ``SampleContext.deliver``: the real delivery logic, against
     ``LimitedSession``."""
     monkeypatch.setattr(bench.sample, "deliver",
-                        lambda endpoint, messages, stored: deliver_to(LimitedSession(), messages, stored))
+                        lambda endpoint, messages, stored, settle: deliver_to(LimitedSession(), messages, stored))
 
     class Server:
         def endpoint(self, *args, **kwargs):
             return None
+
+        def delivery_endpoint(self, account):
+            return None
+
+        def settle_delivery(self, account):
+            pass
 
     return Server()
 
