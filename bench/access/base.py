@@ -63,12 +63,13 @@ class AccessOptions:
     pipelining: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MessageRef:
     """A message as the server lists it.
 
     ``id`` is stable across sessions (IMAP ``UIDVALIDITY/UID``, POP3 UIDL); ``handle`` is what
-    the protocol needs to address it in this session (IMAP UID, POP3 message number).
+    the protocol needs to address it in this session (IMAP UID, POP3 message number). A
+    listing holds one per message, so they have slots and no ``__dict__``.
     """
 
     id: str

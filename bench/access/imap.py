@@ -8,6 +8,7 @@ results say so (``pipelined``).
 from __future__ import annotations
 
 import imaplib
+import re
 import select
 import socket
 import time
@@ -116,6 +117,42 @@ class _MeteredIMAPClient(IMAPClient):
         typ, data = self._imap._untagged_response(typ, data, "FETCH")
         parsed = parse_fetch_response(data, self.normalise_times, False)
         return {items[b"UID"]: items for items in parsed.values() if b"UID" in items}
+
+
+    def uid_fetch_lines(self, uid_set: str, items: list[bytes]) -> Iterator[bytes]:
+        """``UID FETCH <set> <items>`` for items without literals (``RFC822.SIZE``, ``FLAGS``):
+        each untagged FETCH answer's text (``b"7 (UID 12 RFC822.SIZE 4120)"``) as it is read.
+
+        imaplib keeps every answer until the command completes, and ``uid_fetch_range``
+        then parses them all into one dict: for a listing of 100,000 messages, tens of
+        megabytes held at once for what ends as one small record per message. Here each
+        answer is handed on and dropped. The caller reads to the end, or the session's next
+        command would find this one's answers."""
+        imap = self._imap
+        imap._check_bye()
+        tag = imap._command("UID", "FETCH", uid_set, b"(" + b" ".join(items) + b")")
+        try:
+            while imap.tagged_commands[tag] is None:
+                imap._get_response()
+                yield from imap.untagged_responses.pop("FETCH", ())
+        except imaplib.IMAP4.abort as exc:
+            raise imaplib.IMAP4.abort(f"command: FETCH => {exc}") from exc
+        typ, data = imap.tagged_commands.pop(tag)
+        imap._check_bye()
+        if typ == "BAD":
+            raise imaplib.IMAP4.error(f"FETCH command error: {typ} {data}")
+        self._checkok("fetch", typ, data)
+
+
+_UID = re.compile(rb"\bUID (\d+)", re.IGNORECASE)
+_RFC822_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)", re.IGNORECASE)
+
+
+def uid_and_size(answer: bytes) -> tuple[int, int] | None:
+    """The UID and RFC822.SIZE of one FETCH answer's text; None when it lacks either (an
+    unsolicited FETCH, say)."""
+    uid, size = _UID.search(answer), _RFC822_SIZE.search(answer)
+    return (int(uid.group(1)), int(size.group(1))) if uid and size else None
 
 
 def uid_set(uids: Iterable[int]) -> str:
@@ -278,15 +315,16 @@ class ImapAccess(MailAccess):
         first = 1
         if after is not None and after[0] == uidvalidity:
             first = after[1] + 1
+        refs: list[MessageRef] = []
         with self.meter.measure("FETCH"):
-            data = self._client.uid_fetch_range(f"{first}:*", [b"RFC822.SIZE"])
-        # "n:*" always matches the highest UID, even below n: keep only what is new.
-        refs = [
-            MessageRef(f"{uidvalidity}/{uid}", int(items[b"RFC822.SIZE"]), uid)
-            for uid, items in sorted(data.items())
-            if uid >= first
-        ]
-        last = max([ref.handle for ref in refs], default=first - 1)
+            for answer in self._client.uid_fetch_lines(f"{first}:*", [b"RFC822.SIZE"]):
+                found = uid_and_size(answer)
+                # "n:*" always matches the highest UID, even below n: keep only what is new.
+                if found is not None and found[0] >= first:
+                    refs.append(MessageRef(f"{uidvalidity}/{found[0]}", found[1], found[0]))
+        if any(earlier.handle >= later.handle for earlier, later in zip(refs, refs[1:])):
+            refs = sorted({ref.handle: ref for ref in refs}.values(), key=lambda ref: ref.handle)
+        last = refs[-1].handle if refs else first - 1
         return Listing(refs, (uidvalidity, last))
 
     def search(self, term: str) -> list[MessageRef]:

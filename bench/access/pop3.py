@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import poplib
 import socket
+from array import array
+from bisect import bisect_left
+from itertools import islice
 from typing import Any, Iterable, Iterator
 
 from bench.access.base import (
@@ -63,6 +66,15 @@ class _MeteredPOP3(poplib.POP3):
         if line[:1] == b"\r":
             return line[1:-1], octets
         return line[:-1], octets
+
+    def long_lines(self, command: str) -> Iterator[bytes]:
+        """``command``'s multi-line answer a line at a time, dot-unstuffed, none kept
+        (poplib's ``_getlongresp`` returns them all in one list). The caller reads to the
+        end, or the session's next command would find the rest."""
+        self._putcmd(command)
+        self._getresp()
+        while (line := self._getline()[0]) != b".":
+            yield line[1:] if line.startswith(b"..") else line
 
     def send_pipelined(self, commands: list[str]) -> None:
         """Write several commands in one write, as RFC 2449 PIPELINING allows."""
@@ -122,19 +134,33 @@ class Pop3Access(MailAccess):
         return self._capabilities
 
     def list_messages(self, after: Any = None) -> Listing:
+        """UIDL, then LIST, each answer read a line at a time: what is kept is the new
+        messages' numbers and UIDLs, then their refs, never the listings' lines (a maildrop
+        of 100,000 messages has two answers of 100,000 lines)."""
         self.capabilities_used.add("UIDL")
-        with self.meter.measure("UIDL"):
-            _, uidl_lines, _ = self._conn.uidl()
-        with self.meter.measure("LIST"):
-            _, list_lines, _ = self._conn.list()
-        sizes = dict(line.split()[:2] for line in list_lines)
         seen = frozenset(after or ())
-        refs = []
-        for line in uidl_lines:
-            number, uid = line.split()[:2]
-            if uid.decode() not in seen:
-                refs.append(MessageRef(uid.decode(), int(sizes[number]), int(number)))
-        return Listing(refs, seen | {ref.id for ref in refs})
+        numbers, uids = array("q"), []
+        with self.meter.measure("UIDL"):
+            for line in self._conn.long_lines("UIDL"):
+                number, uid = line.split()[:2]
+                if uid.decode() not in seen:
+                    numbers.append(int(number))
+                    uids.append(uid.decode())
+        if any(earlier >= later for earlier, later in zip(numbers, numbers[1:])):  # servers list in order
+            pairs = sorted(dict(zip(numbers, uids)).items())
+            numbers, uids = array("q", (number for number, _ in pairs)), [uid for _, uid in pairs]
+        sizes = array("q", [-1]) * len(numbers)
+        with self.meter.measure("LIST"):
+            for line in self._conn.long_lines("LIST"):
+                number, size = (int(field) for field in line.split()[:2])
+                index = bisect_left(numbers, number)
+                if index < len(numbers) and numbers[index] == number:
+                    sizes[index] = size
+        if -1 in sizes:
+            missing = numbers[sizes.index(-1)]
+            raise poplib.error_proto(f"message {missing} is in the UIDL answer but not in the LIST answer")
+        refs = [MessageRef(uid, size, number) for uid, size, number in zip(uids, sizes, numbers)]
+        return Listing(refs, seen | frozenset(uids))
 
     def changes(self, folder: str, known: FolderSnapshot) -> FolderChanges:
         """A full UIDL listing, always: POP3 has no way to ask what changed. Every known
@@ -157,14 +183,15 @@ class Pop3Access(MailAccess):
             return {}
         return {ref.id: MessageState(ref) for ref in self.list_messages().refs if ref.id in wanted}
 
-    def _commands(self, name: str, commands: list[str], long: bool) -> Iterator[Any]:
-        """Send commands one by one, or windowed when pipelining; yield each answer in order."""
+    def _commands(self, name: str, commands: Iterable[str], long: bool) -> Iterator[Any]:
+        """Send commands one by one, or windowed when pipelining; yield each answer in order.
+        ``commands`` is read a window at a time (a generator keeps 100,000 of them unmade)."""
         read = self._conn._getlongresp if long else self._conn._getresp
         window = PIPELINE_WINDOW if self._pipelining else 1
         # Pipelined, the latency recorded is that of a whole window of commands.
         label = f"{name} (window of {window})" if window > 1 else name
-        for start in range(0, len(commands), window):
-            chunk = commands[start : start + window]
+        pending = iter(commands)
+        while chunk := list(islice(pending, window)):
             with self.meter.measure(label):
                 if window == 1:
                     self._conn._putcmd(chunk[0])
@@ -179,7 +206,7 @@ class Pop3Access(MailAccess):
         if part == "headers":
             self.capabilities_used.add("TOP")
         name, template = ("RETR", "RETR {}") if part == "full" else ("TOP", "TOP {} 0")
-        answers = self._commands(name, [template.format(ref.handle) for ref in refs], long=True)
+        answers = self._commands(name, (template.format(ref.handle) for ref in refs), long=True)
         for ref, answer in zip(refs, answers):
             if isinstance(answer, Refused):
                 self.unavailable.add(ref.id)
@@ -189,7 +216,7 @@ class Pop3Access(MailAccess):
 
     def delete(self, refs: Iterable[MessageRef]) -> None:
         refs = list(refs)
-        for ref, answer in zip(refs, self._commands("DELE", [f"DELE {ref.handle}" for ref in refs], long=False)):
+        for ref, answer in zip(refs, self._commands("DELE", (f"DELE {ref.handle}" for ref in refs), long=False)):
             if isinstance(answer, Refused):
                 self.unavailable.add(ref.id)
 
