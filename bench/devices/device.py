@@ -39,12 +39,18 @@ from bench.search import subject_contains
 
 
 class DeviceStore:
-    """A Maildir of whole messages, one file each, named after the server's message id."""
+    """A Maildir of whole messages, one file each, named after the server's message id.
+
+    A message's path is a plain string, not a ``pathlib.Path``: pathlib interns every part
+    of a path, so a store of 100,000 messages grew the interpreter's table of interned
+    strings by their names while they were in use."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         for sub in ("tmp", "new", "cur"):
             (root / sub).mkdir(parents=True, exist_ok=True)
+        self._tmp = os.path.join(root, "tmp")
+        self._cur = os.path.join(root, "cur")
 
     @staticmethod
     def _filename(message_id: str) -> str:
@@ -52,36 +58,49 @@ class DeviceStore:
 
     def put(self, message_id: str, raw: bytes) -> None:
         name = self._filename(message_id)
-        partial = self.root / "tmp" / name
+        partial = os.path.join(self._tmp, name)
         with open(partial, "wb") as out:
             out.write(raw)
-        os.replace(partial, self.root / "cur" / name)
+        os.replace(partial, os.path.join(self._cur, name))
+
+    def _file(self, message_id: str) -> str:
+        return os.path.join(self._cur, self._filename(message_id))
 
     def path(self, message_id: str) -> Path:
-        return self.root / "cur" / self._filename(message_id)
+        return Path(self._file(message_id))
 
     def get(self, message_id: str) -> bytes | None:
         try:
-            return self.path(message_id).read_bytes()
+            with open(self._file(message_id), "rb") as stored:
+                return stored.read()
         except FileNotFoundError:
             return None
 
     def remove(self, message_id: str) -> None:
-        self.path(message_id).unlink(missing_ok=True)
+        try:
+            os.unlink(self._file(message_id))
+        except FileNotFoundError:
+            pass
 
     def __contains__(self, message_id: object) -> bool:
-        return isinstance(message_id, str) and self.path(message_id).exists()
+        return isinstance(message_id, str) and os.path.exists(self._file(message_id))
 
     def __len__(self) -> int:
-        return sum(1 for _ in (self.root / "cur").iterdir())
+        with os.scandir(self._cur) as entries:
+            return sum(1 for _ in entries)
 
     def __iter__(self) -> Iterator[bytes]:
-        for path in sorted((self.root / "cur").iterdir()):
-            yield path.read_bytes()
+        """Every message, one at a time, in file-name order (names, not messages, are held)."""
+        with os.scandir(self._cur) as entries:
+            names = sorted(entry.name for entry in entries)
+        for name in names:
+            with open(os.path.join(self._cur, name), "rb") as stored:
+                yield stored.read()
 
     def unfinished(self) -> int:
         """Files begun and never completed (a download broken while being written)."""
-        return sum(1 for _ in (self.root / "tmp").iterdir())
+        with os.scandir(self._tmp) as entries:
+            return sum(1 for _ in entries)
 
 
 @dataclass
