@@ -37,7 +37,7 @@ from typing import Iterator, Protocol
 
 from docker.errors import DockerException
 
-from bench import environment, results
+from bench import disk_space, environment, results
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.corpus.source import CorpusSource, open_corpus
 from bench.delivery import refusal_summary
@@ -251,6 +251,7 @@ class Run:
     def execute(self) -> Path:
         say = self.observer.say
         client = connect()
+        disk_space.check(client, self.cells, self.repeats, self.corpus, self.messages, self.config.out)
         for name in clean(client, orphans_only=True):
             say(f"removed leftover container {name} of an earlier, interrupted run")
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,11 @@ class Scenario(ABC):
     # (TLS off only): what a figure on a slow link needs, without every cell paying for it.
     default_links: ClassVar[dict[str, tuple[str, ...]]] = {}
 
+    def whole_copies_on_devices(self) -> int:
+        """How many devices of one sample may each keep every message whole: the disk check
+        before a run (``bench.disk_space``) counts that many copies of a mailbox."""
+        return 1
+
     @abstractmethod
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         """Run one repetition; raise ``IntegrityError`` when the device's copy is wrong."""

@@ -44,6 +44,9 @@ class MultiDeviceSync(Scenario):
     def __init__(self, spec: SyncSpec = SyncSpec()) -> None:
         self.spec = spec
 
+    def whole_copies_on_devices(self) -> int:
+        return len(self.spec.devices)
+
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         timeline = fit_timeline(ctx, self.name,
                                 lambda initial: sync_timeline(ctx.timeline_seed, initial, self.spec))

@@ -125,6 +125,9 @@ class OfflineUse(Scenario):
         self.offline_actions = offline_actions
         self.attempt_timeout_s = attempt_timeout_s
 
+    def whole_copies_on_devices(self) -> int:
+        return 2  # mobile and desk cache whole messages; mobile's followers, headers or nothing
+
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         timeline = fit_timeline(ctx, self.name, lambda initial: offline_timeline(
             ctx.timeline_seed, initial, self.new_mail, self.desk_actions, self.offline_actions))

@@ -140,6 +140,9 @@ class StorageExposure(Scenario):
         self.spec = spec
         self.hours_per_round = hours_per_round
 
+    def whole_copies_on_devices(self) -> int:
+        return len(self.spec.devices)
+
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         timeline = fit_timeline(ctx, self.name,
                                 lambda initial: sync_timeline(ctx.timeline_seed, initial, self.spec))

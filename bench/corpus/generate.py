@@ -143,7 +143,7 @@ def generate_messages(
 
 def generate_message(seed: int, i: int, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Message ``i`` of ``seed``: always the same bytes for the same arguments."""
-    rng = random.Random(f"mailbench:{seed}:{i}")
+    rng = _message_random(seed, i)
     target = MESSAGE_SIZES.draw(rng, max_bytes)
     kind = _choose_kind(rng, target)
     utf8 = rng.random() < 0.15
@@ -153,6 +153,16 @@ def generate_message(seed: int, i: int, *, max_bytes: int = DEFAULT_MAX_BYTES) -
     missing = target - len(head) - 2 - sum(len(chunk) for chunk in chunks)
     chunks.insert(pad_at, _filler(missing))
     return b"".join([head.encode("ascii"), b"\r\n", *chunks])
+
+
+def message_size(seed: int, i: int, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+    """The size message ``i`` of ``seed`` is built to (it lands within a byte of it), from
+    the message's first draw alone: a corpus's size without generating it."""
+    return MESSAGE_SIZES.draw(_message_random(seed, i), max_bytes)
+
+
+def _message_random(seed: int, i: int) -> random.Random:
+    return random.Random(f"mailbench:{seed}:{i}")
 
 
 def _choose_kind(rng: random.Random, target: int) -> str:

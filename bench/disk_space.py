@@ -1,0 +1,177 @@
+"""Whether a run's mailboxes fit on disk, checked before any container starts.
+
+A run of 100,000 messages a mailbox fills gigabytes per sample: better one line at the
+start than a full disk an hour in. What a run needs, at most, in each place:
+
+- **Docker's data root** (``docker info``: DockerRootDir), where the containers' files are:
+  every sample delivers the corpus into an account of its own and no account is emptied
+  during the run (a pop3-delete sample empties its own; the estimate counts it anyway), so
+  a server's container grows by one mailbox per sample of its cells. Servers run one
+  after another and each container is removed with its server: the server with the most
+  samples sets the need.
+- **the run's working folder** (the temporary folder, ``TMPDIR``): each sample's devices
+  keep their copies there until the sample ends; the scenario whose sample keeps the most
+  whole copies (``Scenario.whole_copies_on_devices``) sets the need.
+- **the output folder** (``--out``): the results and the report, ``REPORT_BYTES``.
+
+A mailbox is the corpus's bytes (``corpus_bytes``) times ``OVERHEAD``, which covers what a
+server stores beside the messages (index, cache, UID lists) and file-system blocks: an
+account of 5,000 generated messages took 1.03 (Dovecot, Courier) to 1.06 (Cyrus) times the
+message bytes in blocks (docs/scenarios.md). Places on one file system add up, and each
+file system keeps ``KEEP_FREE`` bytes free besides.
+
+Free space is read with ``shutil.disk_usage``. ``MAILBENCH_FREE_BYTES``, when set, stands for
+the free space of every file system the check looks at; nothing else reads it (tests fake
+a full disk with it, without touching Docker).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from bench.corpus.generate import message_size
+from bench.corpus.source import CorpusSource, FileCorpus, GeneratedCorpus
+from bench.errors import UsageError
+from bench.plan import Cell
+
+OVERHEAD = 1.10
+KEEP_FREE = 1_000_000_000
+REPORT_BYTES = 100_000_000
+# Canonical form makes every line end CRLF: a file with LF line ends grows by a byte a line,
+# under 5 % for lines of 20 bytes or more.
+CRLF_ALLOWANCE = 1.05
+FREE_ENV = "MAILBENCH_FREE_BYTES"
+
+
+@dataclass(frozen=True)
+class Need:
+    """What one place must hold at most during the run, and why."""
+
+    place: str  # "Docker's data root", "the run's working folder", "the output folder"
+    path: Path
+    bytes: int
+    why: str  # "24 mailboxes of 100,000 messages, 5.87 GB each, on dovecot"
+
+
+def corpus_bytes(corpus: CorpusSource, count: int) -> int:
+    """The bytes of the corpus's first ``count`` messages as delivered: for the generated
+    corpus, the sizes its messages are built to (``message_size``, no message made); for a
+    user's mail, its files' size, in proportion to the messages taken, with room for the
+    line ends canonical form adds."""
+    if isinstance(corpus, GeneratedCorpus):
+        return sum(message_size(corpus.seed, i) for i in range(count))
+    if isinstance(corpus, FileCorpus):
+        available = corpus.resolve_count(None)
+        return math.ceil(_size_on_disk(corpus.path) * min(1.0, count / available) * CRLF_ALLOWANCE)
+    raise TypeError(f"no size estimate for {type(corpus).__name__}")
+
+
+def _size_on_disk(path: Path) -> int:
+    if path.is_dir():
+        return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
+    return path.stat().st_size
+
+
+def run_needs(cells: Sequence[Cell], repeats: dict[str, int], mailbox_bytes: int, messages: int,
+              docker_root: Path | None, workdir: Path, out: Path) -> list[Need]:
+    """What each place must hold (the module's docstring says how); Docker's data root is
+    left out when it is not on this machine's file systems (``docker_root`` None)."""
+    from scenarios import get_scenario
+
+    mailbox = math.ceil(mailbox_bytes * OVERHEAD)
+    needs = []
+    if docker_root is not None and cells:
+        samples: Counter[str] = Counter()
+        for cell in cells:
+            samples[cell.server] += repeats[cell.scenario]
+        server, most = max(samples.items(), key=lambda item: item[1])
+        needs.append(Need("Docker's data root", docker_root, most * mailbox,
+                          f"{_count(most, 'mailbox', 'mailboxes')} of {messages:,} messages, {_gb(mailbox)} each, "
+                          f"on {server}"))
+    copies = max((get_scenario(cell.scenario).whole_copies_on_devices() for cell in cells), default=0)
+    if copies:
+        needs.append(Need("the run's working folder", workdir, copies * mailbox,
+                          f"{_count(copies, 'device copy', 'device copies')} of a mailbox"))
+    needs.append(Need("the output folder", out, REPORT_BYTES, "the results and the report"))
+    return needs
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def shortfall(needs: Sequence[Need], free_bytes: Callable[[Path], int],
+              file_system: Callable[[Path], int]) -> str | None:
+    """The one line that says which file system is short and what to do, or None when
+    every need fits (with ``KEEP_FREE`` to spare on each file system)."""
+    by_file_system: dict[int, list[Need]] = {}
+    for need in needs:
+        by_file_system.setdefault(file_system(need.path), []).append(need)
+    for sharing in by_file_system.values():
+        total = sum(need.bytes for need in sharing) + KEEP_FREE
+        free = free_bytes(sharing[0].path)
+        if total <= free:
+            continue
+        places = ", ".join(f"{need.place} {need.path}" for need in sharing)
+        where = f"{places} (one file system) has" if len(sharing) > 1 else f"{places} has"
+        parts = "; ".join(f"{_gb(need.bytes)} for {need.why}" for need in sharing)
+        return (f"not enough disk space for this run: {where} {_gb(free)} free and the run needs {_gb(total)} "
+                f"there ({parts}; {_gb(KEEP_FREE)} kept free); {_what_to_do(sharing)}")
+    return None
+
+
+def _what_to_do(sharing: Sequence[Need]) -> str:
+    advice = "run fewer samples or cells (--repeat, --server, --mode, --variant, --tls) or fewer --messages"
+    places = {need.place for need in sharing}
+    if "the run's working folder" in places:
+        advice += ", set TMPDIR to a larger file system"
+    if "the output folder" in places and len(places) == 1:
+        advice = "choose another --out"
+    return advice + ", or free space there"
+
+
+def _gb(size: int) -> str:
+    return f"{size / 1e9:,.2f} GB"
+
+
+def _existing(path: Path) -> Path:
+    """``path``, or its nearest parent that exists (the output folder may be made later)."""
+    path = path.absolute()
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def free_bytes(path: Path) -> int:
+    """The free bytes of ``path``'s file system, or ``MAILBENCH_FREE_BYTES`` when set."""
+    faked = os.environ.get(FREE_ENV)
+    if faked is not None:
+        return int(faked)
+    return shutil.disk_usage(_existing(path)).free
+
+
+def file_system(path: Path) -> int:
+    return os.stat(_existing(path)).st_dev
+
+
+def docker_data_root(client) -> Path | None:
+    """Docker's data root, where this machine can see it (not with a remote daemon)."""
+    root = client.info().get("DockerRootDir")
+    return Path(root) if root and Path(root).is_dir() else None
+
+
+def check(client, cells: Sequence[Cell], repeats: dict[str, int], corpus: CorpusSource, messages: int,
+          out: Path) -> None:
+    """Raise ``UsageError`` with one line when the run's mailboxes would not fit."""
+    needs = run_needs(cells, repeats, corpus_bytes(corpus, messages), messages, docker_data_root(client),
+                      Path(tempfile.gettempdir()), out)
+    problem = shortfall(needs, free_bytes, file_system)
+    if problem is not None:
+        raise UsageError(problem)
