@@ -1,0 +1,130 @@
+"""bulk-fetch against the mailbox's size: time, bytes, round trips and client memory, per mode.
+
+    python benchmarks/large_amounts.py [--sizes 1000,10000,100000] [--link lan]... [--mode M]...
+                                       [--server dovecot] [--repeat 1] [--out DIR]
+    python benchmarks/large_amounts.py --from RESULTS.json [RESULTS.json ...]
+
+The first form runs, for each size, link and mode, one ``mailbench run --scenario
+bulk-fetch --variant full --tls off`` (a process of its own per mode, so that each client
+memory growth starts from a fresh process: within one process a later sample reuses what
+an earlier one freed, and its growth reads low), then prints the table from the results
+files it made. The second prints the table from results files already made, by any
+``mailbench run`` of bulk-fetch's full download.
+
+The table has a row per link, mode and mailbox size: the medians of the download's time,
+the megabytes received, the round trips and the client's RSS growth
+(``client_rss_growth_mb``), with the delivery's messages a second (setup) beside them.
+
+How long it takes (measured on this project's machine, two cores; the ``large_amounts``
+section of docs/scenarios.md has the runs): a run's time is mostly delivery (over 2,000
+messages a second into Dovecot), the download, and the check that reads the device's copy
+back. On lan, 1,000 messages take seconds a mode, 10,000 under a minute, 100,000 a few
+minutes (5.3 GB). On mobile-4g (about 14.7 Mbit/s down, ``bench/links/profiles.py``) the
+download takes the mailbox's bytes at the link's rate: 1,000 messages (50 MB) about half a
+minute a mode, 10,000 (500 MB) about five minutes, 100,000 (5.3 GB) most of an hour a mode,
+three hours for the three: choose the sizes a link runs with ``--sizes`` (one call per
+link, then ``--from`` with every results file for one table). Each sample's mailbox stays
+in the server's container until the run ends, so a run needs its mailboxes' size on
+Docker's disk (``mailbench run`` refuses one that does not fit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.results import load  # noqa: E402
+
+MODES = ("imap", "pop3-keep", "pop3-delete")
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+# A cell's wall-clock limit: the download of 100,000 messages on mobile-4g alone is most of an hour.
+CELL_TIMEOUT_S = 4 * 3600.0
+
+
+def run_one(size: int, link: str, mode: str, server: str, repeat: int, out: Path) -> Path:
+    """One ``mailbench run`` of the full download; returns its results file."""
+    command = [sys.executable, "-m", "bench.cli", "run", "--scenario", "bulk-fetch", "--variant", "full",
+               "--tls", "off", "--server", server, "--mode", mode, "--link", link, "--messages", str(size),
+               "--repeat", str(repeat), "--cell-timeout", str(CELL_TIMEOUT_S), "--out", str(out)]
+    print("$ mailbench " + " ".join(command[3:]), file=sys.stderr, flush=True)
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"large_amounts: mailbench run ended with {done.returncode}; see its message above")
+    return Path(done.stdout.strip().splitlines()[-1]) / "results.json"
+
+
+def rows(paths: list[Path]) -> list[dict]:
+    """A row per successful full-download cell of the files: link, mode, size and medians."""
+    found = []
+    for path in paths:
+        results = load(path)
+        for cell in results.cells:
+            if cell.scenario != "bulk-fetch" or cell.variant != "full":
+                continue
+            row = {"link": cell.link, "mode": cell.mode, "server": cell.server, "tls": cell.tls,
+                   "messages": results.plan.get("messages"), "error": cell.error, "samples": len(cell.samples)}
+            for metric in ("elapsed_s", "bytes_down", "round_trips", "client_rss_growth_mb",
+                           "delivery_messages_per_s"):
+                values = [sample[metric] for sample in cell.samples if sample.get(metric) is not None]
+                row[metric] = statistics.median(values) if values else None
+            found.append(row)
+    return found
+
+
+def _link_order(link: str) -> tuple[int, str]:
+    return (0 if link == "lan" else 1, link)
+
+
+def table(found: list[dict]) -> str:
+    lines = ["| link | mode | messages | time s | MB down | round trips | client RSS growth MB | delivery msg/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    order = sorted(found, key=lambda r: (_link_order(r["link"]), MODES.index(r["mode"]) if r["mode"] in MODES
+                                         else len(MODES), r["messages"] or 0))
+    for row in order:
+        if row["error"]:
+            lines.append(f"| {row['link']} | {row['mode']} | {row['messages']:,} | failed: {row['error']} |||||")
+            continue
+        lines.append(
+            f"| {row['link']} | {row['mode']} | {row['messages']:,} | {_fmt(row['elapsed_s'], '{:,.1f}')} | "
+            f"{_fmt(row['bytes_down'], '{:,.1f}', 1e-6)} | {_fmt(row['round_trips'], '{:,.0f}')} | "
+            f"{_fmt(row['client_rss_growth_mb'], '{:.1f}')} | {_fmt(row['delivery_messages_per_s'], '{:,.0f}')} |")
+    servers = sorted({r["server"] for r in found})
+    samples = sorted({r["samples"] for r in found})
+    lines.append(f"\nbulk-fetch, variant full, TLS {', '.join(sorted({r['tls'] for r in found}))}, "
+                 f"{', '.join(servers)}; medians of {' or '.join(map(str, samples))} sample(s) a cell")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None, spec: str, scale: float = 1.0) -> str:
+    return "n/a" if value is None else spec.format(value * scale)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from", dest="sources", nargs="+", type=Path, metavar="RESULTS",
+                        help="print the table from these results files; run nothing")
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
+                        help="messages per mailbox, comma-separated (default %(default)s)")
+    parser.add_argument("--link", dest="links", action="append", help="lan, mobile-4g, ... (repeatable; default lan)")
+    parser.add_argument("--mode", dest="modes", action="append", choices=MODES, help="repeatable; default all three")
+    parser.add_argument("--server", default="dovecot")
+    parser.add_argument("--repeat", type=int, default=1, help="samples per cell (default %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("reports"), help="where the run folders go")
+    args = parser.parse_args()
+    if args.sources:
+        paths = list(args.sources)
+    else:
+        sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size]
+        paths = [run_one(size, link, mode, args.server, args.repeat, args.out)
+                 for link in (args.links or ["lan"]) for size in sizes for mode in (args.modes or MODES)]
+        print("results: " + " ".join(str(path) for path in paths), file=sys.stderr)
+    print(table(rows(paths)))
+
+
+if __name__ == "__main__":
+    main()
