@@ -72,9 +72,10 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--plan", type=click.Choice(list(PLANS)), default=None,
-              help="Which cells a run holds where no filter says: decision, the cells the report's decision page "
-                   "reads (3 samples, 100 messages; the default), or full, every scenario's variants, TLS settings "
-                   "and default links (their own samples, 300 messages). With --scenario and no --plan: full.")
+              help="Which cells a run holds where no filter says: decision, the cells the report's decision "
+                   "page reads (3 samples, 2 on mobile-4g, 100 messages; the default), or full, every scenario's "
+                   "variants, TLS settings and default links (their own samples, 300 messages). With --scenario "
+                   "and no --plan: full.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
               help="Scenario to run (repeatable; default: the plan's: all but new-mail, which runs when named).")
 @click.option("--server", "servers", multiple=True, metavar="NAME", help="Server to run on (repeatable; default: all).")
@@ -92,7 +93,7 @@ def cli() -> None:
               help="Messages per mailbox (default: 100 in the decision plan, 300 in the full one; with --corpus, "
                    "all of it).")
 @click.option("--repeat", type=click.IntRange(min=1), default=None,
-              help="Samples per cell (default: 3 in the decision plan; in the full one each scenario's own: 5 for "
+              help="Samples per cell (default: 3 in the decision plan, 2 on a relayed link; in the full one each scenario's own: 5 for "
                    "bulk-fetch, whose speed test needs them, 3 for the others).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated corpus.")
 @click.option("--corpus", type=click.Path(path_type=Path), help="Use your own mbox file, Maildir or .eml instead.")

@@ -236,7 +236,8 @@ class Run:
             "links": {name: profile.as_dict() for name, profile in self.links.items()},
             "cells": len(self.cells),
             "messages": self.messages,
-            "repeat": config.repeat if config.repeat else self.repeats,
+            "repeat": config.repeat if config.repeat else self.repeats.by_scenario,
+            "repeat_on_links": self.repeats.on_links,
             "seed": config.seed,
             "order_seed": config.seed,
             "excluded": [exclusion.as_dict() for exclusion in self.excluded],
@@ -264,7 +265,7 @@ class Run:
             say(f"left out of the plan: {exclusion.scenario} {exclusion.mode} with variant {exclusion.variant} "
                 f"({exclusion.reason})")
 
-        self.observer.start(sum(self.repeats[c.scenario] for c in self.cells))
+        self.observer.start(sum(self.repeats.of(c) for c in self.cells))
         with tempfile.TemporaryDirectory(prefix="mailbench-run-") as workdir:
             certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept
             for server_name, cells in self.order.items():
@@ -276,7 +277,7 @@ class Run:
     def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path,
                     certificates: RunCertificates) -> None:
         spec = get_server(server_name)
-        users = sum(self.repeats[c.scenario] for c in cells) + 1
+        users = sum(self.repeats.of(c) for c in cells) + 1
         try:
             started = time.perf_counter()
             image = ensure_server_image(client, server_name, base, self.observer.say)
@@ -303,7 +304,7 @@ class Run:
                 result.info["position"] = position
                 result.fail(error)
                 self.results.cells.append(result)
-                for _ in range(self.repeats[cell.scenario]):
+                for _ in range(self.repeats.of(cell)):
                     self.observer.advance(f"{cell.id} failed")
         self.save()
 
@@ -323,7 +324,7 @@ class Run:
             result.fail(one_line(exc))
             if isinstance(exc, IntegrityError):
                 result.integrity = dict(exc.integrity, samples=len(result.samples) + 1)
-            for _ in range(self.repeats[cell.scenario] - len(result.samples)):
+            for _ in range(self.repeats.of(cell) - len(result.samples)):
                 self.observer.advance(f"{cell.id} failed")
         result.info["time_split_s"] = rounded(ledger.split())
         self.results.cells.append(result)
@@ -343,7 +344,7 @@ class Run:
         result.info["link"] = profile.as_dict()
         services = [mode.protocol.service(cell.tls)]
         with open_cell_link(running, services, profile, cuttable=cuttable) as cell_link:
-            for repeat in range(self.repeats[cell.scenario]):
+            for repeat in range(self.repeats.of(cell)):
                 sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
                 ctx: SampleContext | None = None
                 try:
