@@ -17,6 +17,7 @@ import ssl
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, ClassVar, Iterator
 
 import docker
@@ -28,6 +29,7 @@ from bench.access.base import LOOPBACK
 from bench.errors import PortInUse, ServerStartError
 from bench.protocols import PROTOCOLS, get_protocol, service_ports
 from bench.servers.cgroup import CgroupFiles, Counters, find as find_cgroup
+from bench.servers.store_files import du_bytes, file_listing, root_of
 from bench.tls import RunCertificates
 
 
@@ -114,6 +116,7 @@ class RunningServer:
         self.ssl_context = ssl_context  # trusts the run's CA only; None: the server has no TLS
         self._next_user = 1
         self._cgroup_files: CgroupFiles | None = None
+        self._root: Path | None = None  # the container's files on this host (``_host_root``)
         # Where ``resources`` read the counters: "cgroup files" or "docker stats".
         self.counters_source = ""
 
@@ -181,9 +184,21 @@ class RunningServer:
             return counters
         return None
 
+    def _host_root(self) -> Path | None:
+        """The container's file system as this host sees it (``bench.servers.store_files``),
+        found from its main process, again after a restart; None where it cannot be seen."""
+        if self._root is None or not self._root.exists():
+            self.container.reload()
+            self._root = root_of(int(self.container.attrs.get("State", {}).get("Pid") or 0))
+        return self._root
+
     def disk_bytes(self, account: Account | None = None) -> int:
-        """Bytes under the mail store, or one account's part of it (messages, indexes, caches)."""
+        """Bytes under the mail store, or one account's part of it (messages, indexes, caches):
+        ``du -sbc``, read from the host where it sees the container's files, else run in it."""
         path = self.spec.user_store(account.username) if account else self.spec.mail_store
+        root = self._host_root()
+        if root is not None:
+            return du_bytes(root, path)
         code, output = self.container.exec_run(["sh", "-c", f"du -sbc {path} 2>/dev/null | tail -n 1"])
         try:
             return int(output.split()[0])
@@ -195,11 +210,15 @@ class RunningServer:
         (``MailServer.message_file`` tells them apart). Per-user state kept outside the
         store (Cyrus's, in /var/lib/cyrus) is not in it: docs/servers.md."""
         path = self.spec.user_store(account.username)
-        code, output = self.container.exec_run(
-            ["sh", "-c", f"find {path} -type f -printf '%i %s %P\\n'"])
-        if code != 0:
-            raise RuntimeError(f"find in {self.name} failed ({code}): {output.decode(errors='replace').strip()}")
-        return store_usage_of(output.decode(errors="surrogateescape"), self.spec.message_file)
+        root = self._host_root()
+        listing = file_listing(root, path) if root is not None else None
+        if listing is None:
+            code, output = self.container.exec_run(
+                ["sh", "-c", f"find {path} -type f -printf '%i %s %P\\n'"])
+            if code != 0:
+                raise RuntimeError(f"find in {self.name} failed ({code}): {output.decode(errors='replace').strip()}")
+            listing = output.decode(errors="surrogateescape")
+        return store_usage_of(listing, self.spec.message_file)
 
     def purge(self, account: Account) -> str:
         """Have the server remove for good what the account deleted (``MailServer.purge``);
@@ -210,11 +229,13 @@ class RunningServer:
         """Kill every process of the server at once (``docker kill``: SIGKILL), as a crash or
         a power cut of the process would; the container and its mail store stay."""
         self.container.kill()
+        self._root = None  # its main process is gone; a restart starts another
 
     def restart(self, ready_timeout_s: float = 60.0) -> None:
         """Start the killed container again and wait until every service answers a LOGIN.
         Docker may publish it on new host ports: ``host_ports`` follows."""
         self.container.start()
+        self._root = None
         self.host_ports = _published_ports(self.container, self.spec, list(self.host_ports))
         wait_ready(self, ready_timeout_s)
 
