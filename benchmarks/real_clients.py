@@ -568,7 +568,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"`{results['command']}`",
         "",
         f"{server['name']} {server['version']}, {results['messages']} messages "
-        f"({results['message_bytes'] / MB:.1f} MB), {results['rounds_asked']} rounds; medians of the passed runs, "
+        f"({(results.get('message_bytes') or 0) / MB:.1f} MB), {len(results['rounds'])} "
+        f"round{'' if len(results['rounds']) == 1 else 's'}"
+        f"{'' if results.get('finished_at') else ' (the run was interrupted)'}; medians of the passed runs, "
         "time with its min–max; bytes and round trips counted by the same forwarder for every client",
         "",
         "| protocol | client | time s | × mailbench | MB down | kB up | round trips | connections | integrity |",
@@ -578,11 +580,13 @@ def markdown(results: dict[str, Any]) -> str:
         label = client_label(row["client"], results)
         if row["compress_deflate"] is True:
             label += " (COMPRESS)"
-        if row["seconds"] is None:
+        if not row["runs"]:
+            time_s = "not run"
+        elif row["seconds"] is None:
             time_s = "failed"
         else:
             time_s = f"{row['seconds']:.3f} ({row['seconds_min']:.3f}–{row['seconds_max']:.3f})"
-        integrity = f"passed {row['passed']}/{row['runs']}"
+        integrity = f"passed {row['passed']}/{row['runs']}" if row["runs"] else "not run"
         if row["passed"] < row["runs"]:
             integrity = f"FAILED {row['runs'] - row['passed']}/{row['runs']}: {row['errors'][0]}"
         down = None if row["bytes_down"] is None else row["bytes_down"] / MB
@@ -630,21 +634,22 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> dict[st
             tempfile.TemporaryDirectory(prefix="real-clients-") as scratch:
         running.fresh_account()  # user1 answers the readiness checks
         results["server"] = {"name": spec.name, "version": running.version()}
+        save(results, args.out)  # written from the start, and again after every run
         forwarders = {protocol: ForwarderProcess(running.host_ports[protocol]) for protocol in ("imap", "pop3")}
         with forwarders["imap"], forwarders["pop3"]:
             for index in range(args.rounds):
-                runs = []
+                runs: list[dict[str, Any]] = []
+                results["rounds"].append({"round": index + 1, "order": round_order(index), "runs": runs})
                 for position, name in enumerate(round_order(index)):
                     workdir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=scratch))
                     row = one_run(running, name, forwarders[PROTOCOL[name]], workdir, args, index + 1, position)
                     shutil.rmtree(workdir, ignore_errors=True)
                     runs.append(row)
+                    results.setdefault("message_bytes", row.get("message_bytes"))
+                    save(results, args.out)
                     said = f"{row['seconds']:.3f} s" if "seconds" in row else "no time"
                     say(f"round {index + 1}/{args.rounds} {name}: {said}, "
                         f"{'passed' if row['passed'] else 'FAILED: ' + row['error']}")
-                results["rounds"].append({"round": index + 1, "order": round_order(index), "runs": runs})
-                results["message_bytes"] = next((r["message_bytes"] for r in runs if "message_bytes" in r), 0)
-                save(results, args.out)
     results["finished_at"] = now_iso()
     save(results, args.out)
     return results

@@ -213,7 +213,7 @@ def _results() -> dict:
         ]})
     return {"kind": rc.RESULTS_KIND, "version": rc.RESULTS_VERSION, "command": "benchmarks/real_clients.py",
             "server": {"name": "dovecot", "version": "2.3.19"}, "messages": 300, "message_bytes": 17_300_000,
-            "rounds_asked": 3, "clients": {"mbsync": {"version": "1.4.4"}, "fetchmail": {"version": "6.4.37"}},
+            "rounds_asked": 3, "finished_at": "2026-11-30T20:00:00+00:00", "clients": {"mbsync": {"version": "1.4.4"}, "fetchmail": {"version": "6.4.37"}},
             "rounds": rounds}
 
 
@@ -237,6 +237,21 @@ def test_the_markdown_table_has_a_row_per_protocol_and_client():
     assert rows[3].startswith("| POP3 | fetchmail 6.4.37 | 2.025 (1.950–2.100) | 3.12 |")
     assert rows[3].endswith("| 603 | 1 | FAILED 1/3: integrity FAILED: 300 checked, 0 missing, 1 changed, 0 unexpected |")
     assert "dovecot 2.3.19, 300 messages (17.3 MB), 3 rounds" in table
+
+
+def test_an_interrupted_run_says_so_and_counts_the_rounds_it_holds():
+    results = _results()
+    del results["finished_at"]
+    results["rounds"][-1]["runs"] = results["rounds"][-1]["runs"][:1]
+    table = rc.markdown(results)
+    assert "300 messages (17.3 MB), 3 rounds (the run was interrupted);" in table
+    assert "| IMAP | mailbench | 0.450 (0.400–0.500) |" in table
+    assert "| IMAP | mbsync 1.4.4 (COMPRESS) | 0.900 (0.800–1.000) |" in table
+    results["rounds"] = results["rounds"][:1]
+    results["rounds"][0]["runs"] = results["rounds"][0]["runs"][:1]
+    table = rc.markdown(results)
+    assert "3 rounds" not in table and ", 1 round (the run was interrupted);" in table
+    assert "| POP3 | fetchmail 6.4.37 | not run | n/a | n/a | n/a | n/a | n/a | not run |" in table
 
 
 def test_a_client_with_no_passed_run_shows_failed_not_a_time():
