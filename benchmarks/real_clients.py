@@ -572,6 +572,14 @@ def markdown(results: dict[str, Any]) -> str:
         f"round{'' if len(results['rounds']) == 1 else 's'}"
         f"{'' if results.get('finished_at') else ' (the run was interrupted)'}; medians of the passed runs, "
         "time with its min–max; bytes and round trips counted by the same forwarder for every client",
+    ]
+    load = results.get("load_average") or {}
+    if load.get("start") is not None:
+        cpus = (results.get("environment") or {}).get("machine", {}).get("cpus")
+        lines.append(f"(load average {load['start']:.2f} at the start, "
+                     + (f"{load['end']:.2f} at the end" if load.get("end") is not None else "no end")
+                     + (f", {cpus} CPUs" if cpus else "") + ")")
+    lines += [
         "",
         "| protocol | client | time s | × mailbench | MB down | kB up | round trips | connections | integrity |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
@@ -601,6 +609,14 @@ def markdown(results: dict[str, Any]) -> str:
 # The run.
 
 
+def _load() -> float | None:
+    """The machine's load average over the last minute: other work on it shows in the times."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -622,7 +638,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> dict[st
     results: dict[str, Any] = {
         "kind": RESULTS_KIND, "version": RESULTS_VERSION, "run_id": run_id,
         "command": shlex.join([Path(sys.argv[0]).as_posix() if sys.argv[0] else "real_clients.py", *sys.argv[1:]]),
-        "started_at": now_iso(), "messages": args.messages, "seed": args.seed, "rounds_asked": args.rounds,
+        "started_at": now_iso(), "load_average": {"start": _load()}, "messages": args.messages, "seed": args.seed, "rounds_asked": args.rounds,
         "settings": {"mbsync_compress": args.mbsync_compress, "fetchmail_options": list(FETCHMAIL_OPTIONS),
                      "order": list(CLIENTS)},
         "clients": {**client_versions(), "mailbench": {"version": metadata.version("mailbench")}},
@@ -651,6 +667,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> dict[st
                     say(f"round {index + 1}/{args.rounds} {name}: {said}, "
                         f"{'passed' if row['passed'] else 'FAILED: ' + row['error']}")
     results["finished_at"] = now_iso()
+    results["load_average"]["end"] = _load()
     save(results, args.out)
     return results
 

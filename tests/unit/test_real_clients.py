@@ -213,7 +213,8 @@ def _results() -> dict:
         ]})
     return {"kind": rc.RESULTS_KIND, "version": rc.RESULTS_VERSION, "command": "benchmarks/real_clients.py",
             "server": {"name": "dovecot", "version": "2.3.19"}, "messages": 300, "message_bytes": 17_300_000,
-            "rounds_asked": 3, "finished_at": "2026-11-30T20:00:00+00:00", "clients": {"mbsync": {"version": "1.4.4"}, "fetchmail": {"version": "6.4.37"}},
+            "rounds_asked": 3, "load_average": {"start": 1.5, "end": 2.25},
+            "environment": {"machine": {"cpus": 2}}, "finished_at": "2026-11-30T20:00:00+00:00", "clients": {"mbsync": {"version": "1.4.4"}, "fetchmail": {"version": "6.4.37"}},
             "rounds": rounds}
 
 
@@ -237,6 +238,7 @@ def test_the_markdown_table_has_a_row_per_protocol_and_client():
     assert rows[3].startswith("| POP3 | fetchmail 6.4.37 | 2.025 (1.950–2.100) | 3.12 |")
     assert rows[3].endswith("| 603 | 1 | FAILED 1/3: integrity FAILED: 300 checked, 0 missing, 1 changed, 0 unexpected |")
     assert "dovecot 2.3.19, 300 messages (17.3 MB), 3 rounds" in table
+    assert "(load average 1.50 at the start, 2.25 at the end, 2 CPUs)" in table
 
 
 def test_an_interrupted_run_says_so_and_counts_the_rounds_it_holds():
