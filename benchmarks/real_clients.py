@@ -41,7 +41,9 @@ changes nothing): a message lost or added fails the run; flags the server set ar
 
 Rounds alternate the clients, and each round starts one place further along the order,
 so no client always runs first (or right after a delivery). The time of a run is its wall
-time: connect to logout for mailbench, process start to exit for mbsync and fetchmail.
+time: connect to logout for mailbench, process start to exit for mbsync and fetchmail. The
+server's CPU during the run is read from the container's cgroup (``RunningServer.resources``)
+before and after it: compression, for one, costs the server CPU the bytes do not show.
 
 Every message a client stored is checked against the truth in canonical form
 (``bench.corpus.canonical``); a run that lost or changed a byte fails, and a failed run's
@@ -581,8 +583,9 @@ def markdown(results: dict[str, Any]) -> str:
                      + (f", {cpus} CPUs" if cpus else "") + ")")
     lines += [
         "",
-        "| protocol | client | time s | × mailbench | MB down | kB up | round trips | connections | integrity |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| protocol | client | time s | × mailbench | MB down | kB up | round trips | connections | server CPU s "
+        "| integrity |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in summary(results):
         label = client_label(row["client"], results)
@@ -601,7 +604,8 @@ def markdown(results: dict[str, Any]) -> str:
         up = None if row["bytes_up"] is None else row["bytes_up"] / 1000
         lines.append(
             f"| {row['protocol'].upper()} | {label} | {time_s} | {_fmt(row['ratio'], '.2f')} | {_fmt(down, '.2f')} | "
-            f"{_fmt(up, '.1f')} | {_fmt(row['round_trips'], ',.0f')} | {_fmt(row['connections'], '.0f')} | {integrity} |")
+            f"{_fmt(up, '.1f')} | {_fmt(row['round_trips'], ',.0f')} | {_fmt(row['connections'], '.0f')} | "
+            f"{_fmt(row['server_cpu_s'], '.2f')} | {integrity} |")
     return "\n".join(lines)
 
 
