@@ -606,7 +606,47 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {row['protocol'].upper()} | {label} | {time_s} | {_fmt(row['ratio'], '.2f')} | {_fmt(down, '.2f')} | "
             f"{_fmt(up, '.1f')} | {_fmt(row['round_trips'], ',.0f')} | {_fmt(row['connections'], '.0f')} | "
             f"{_fmt(row['server_cpu_s'], '.2f')} | {integrity} |")
+    lines += ["", instrument_check(results), "", mailbox_note(results)]
     return "\n".join(lines)
+
+
+def _spread(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:,}" if low == high else f"{low:,} to {high:,}"
+
+
+def instrument_check(results: dict[str, Any]) -> str:
+    """How the forwarder's counts of mailbench's runs compare with mailbench's own meter."""
+    runs = [run for round_ in results["rounds"] for run in round_["runs"] if "meter" in run]
+    if not runs:
+        return "No mailbench run to check the forwarder against."
+    parts = []
+    for key, name in (("bytes_up", "bytes up"), ("round_trips", "round trips"), ("bytes_down", "bytes down")):
+        by_protocol = []
+        for protocol in ("imap", "pop3"):
+            differences = [run[key] - run["meter"][key] for run in runs if run["protocol"] == protocol]
+            if differences:
+                by_protocol.append(f"{protocol.upper()} {_spread(differences)}")
+        parts.append(f"{name} {', '.join(by_protocol)}")
+    return (f"The forwarder against mailbench's own meter, in {len(runs)} mailbench runs (forwarder minus meter): "
+            + "; ".join(parts) + ".")
+
+
+def mailbox_note(results: dict[str, Any]) -> str:
+    """Whether every run kept the mailbox, and which flags the server set, by client."""
+    runs = [run for round_ in results["rounds"] for run in round_["runs"] if "mailbox" in run]
+    kept = sum(1 for run in runs if run["mailbox"]["kept"])
+    gained = []
+    for client in CLIENTS:
+        flags: Counter[str] = Counter()
+        mine = [run for run in runs if run["client"] == client]
+        for run in mine:
+            flags.update(run["mailbox"]["flags_gained"])
+        if flags:
+            each = ", ".join(f"{flag} on {count / len(mine):,.0f}" for flag, count in sorted(flags.items()))
+            gained.append(f"{client} {each} messages a run")
+    return (f"The mailbox was kept (no message lost or added) in {kept} of {len(runs)} runs; flags the server "
+            f"set during a download: {'; '.join(gained) if gained else 'none'}.")
 
 
 # ---------------------------------------------------------------------------------------

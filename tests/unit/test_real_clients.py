@@ -301,3 +301,30 @@ def test_without_root_a_missing_client_is_one_line_that_says_what_to_install(mon
     message = str(raised.value)
     assert "\n" not in message
     assert message == "mbsync not found: install Debian's isync (apt-get install isync) and run again"
+
+
+def test_the_forwarder_is_checked_against_mailbench_s_meter_run_by_run():
+    results = _results()
+    for round_ in results["rounds"]:
+        for run in round_["runs"]:
+            if run["client"].startswith("mailbench"):
+                extra = 49 if run["protocol"] == "imap" else 0
+                run["meter"] = {"bytes_up": run["bytes_up"], "round_trips": run["round_trips"],
+                                "bytes_down": run["bytes_down"] - extra}
+    results["rounds"][0]["runs"][0]["meter"]["round_trips"] -= 1
+    assert rc.instrument_check(results) == (
+        "The forwarder against mailbench's own meter, in 6 mailbench runs (forwarder minus meter): "
+        "bytes up IMAP 0, POP3 0; round trips IMAP 0 to 1, POP3 0; bytes down IMAP 49, POP3 0.")
+    assert rc.instrument_check({"rounds": []}) == "No mailbench run to check the forwarder against."
+
+
+def test_the_mailbox_note_counts_runs_that_kept_it_and_the_flags_the_server_set():
+    results = _results()
+    for round_ in results["rounds"]:
+        for run in round_["runs"]:
+            gained = {"\\Seen": 300} if run["protocol"] == "pop3" else {}
+            run["mailbox"] = {"kept": True, "flags_gained": gained}
+    results["rounds"][1]["runs"][1]["mailbox"]["kept"] = False
+    assert rc.mailbox_note(results) == (
+        "The mailbox was kept (no message lost or added) in 11 of 12 runs; flags the server set during a "
+        "download: mailbench-pop3 \\Seen on 300 messages a run; fetchmail \\Seen on 300 messages a run.")
