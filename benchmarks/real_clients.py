@@ -545,8 +545,8 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
             for key in ("seconds", "bytes_up", "bytes_down", "round_trips", "connections", "server_cpu_s"):
                 values = [run[key] for run in passed if key in run]
                 row[key] = median(values) if values else None
-                if key == "seconds" and values:
-                    row["seconds_min"], row["seconds_max"] = min(values), max(values)
+                if key in ("seconds", "round_trips") and values:
+                    row[f"{key}_min"], row[f"{key}_max"] = min(values), max(values)
             if client.startswith("mailbench"):
                 base = row["seconds"]
             row["ratio"] = row["seconds"] / base if row["seconds"] is not None and base else None
@@ -573,7 +573,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"({(results.get('message_bytes') or 0) / MB:.1f} MB), {len(results['rounds'])} "
         f"round{'' if len(results['rounds']) == 1 else 's'}"
         f"{'' if results.get('finished_at') else ' (the run was interrupted)'}; medians of the passed runs, "
-        "time with its min–max; bytes and round trips counted by the same forwarder for every client",
+        "time (and round trips where they varied) with their min–max; bytes and round trips counted by the same "
+        "forwarder for every client",
     ]
     load = results.get("load_average") or {}
     if load.get("start") is not None:
@@ -600,11 +601,14 @@ def markdown(results: dict[str, Any]) -> str:
         integrity = f"passed {row['passed']}/{row['runs']}" if row["runs"] else "not run"
         if row["passed"] < row["runs"]:
             integrity = f"FAILED {row['runs'] - row['passed']}/{row['runs']}: {row['errors'][0]}"
+        trips = _fmt(row["round_trips"], ",.0f")
+        if row["round_trips"] is not None and row["round_trips_min"] != row["round_trips_max"]:
+            trips += f" ({row['round_trips_min']:,}–{row['round_trips_max']:,})"
         down = None if row["bytes_down"] is None else row["bytes_down"] / MB
         up = None if row["bytes_up"] is None else row["bytes_up"] / 1000
         lines.append(
             f"| {row['protocol'].upper()} | {label} | {time_s} | {_fmt(row['ratio'], '.2f')} | {_fmt(down, '.2f')} | "
-            f"{_fmt(up, '.1f')} | {_fmt(row['round_trips'], ',.0f')} | {_fmt(row['connections'], '.0f')} | "
+            f"{_fmt(up, '.1f')} | {trips} | {_fmt(row['connections'], '.0f')} | "
             f"{_fmt(row['server_cpu_s'], '.2f')} | {integrity} |")
     lines += ["", instrument_check(results), "", mailbox_note(results)]
     return "\n".join(lines)
