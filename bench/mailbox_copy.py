@@ -53,18 +53,16 @@ class Template:
 
 @dataclass
 class MailboxCopies:
-    """One server's templates, made on first need, and how its samples' mailboxes are made.
-
-    ``deliver(account, count)`` is the APPEND delivery of the corpus's first ``count``
-    messages into ``account`` (recording each stored message in the truth passed); it fills
-    a template. ``enabled`` False: every mailbox is delivered (``why_not`` says why)."""
+    """One server's templates (by their number of messages), made on first need from spare
+    accounts (``RunningServer.spare_account``). ``enabled`` False: every mailbox is
+    delivered, and ``why_not`` says why."""
 
     server: RunningServer
     enabled: bool = True
     why_not: str = ""
     templates: dict[int, Template] = field(default_factory=dict)
     spare_accounts: int = TEMPLATE_ACCOUNTS
-    template_accounts: int = 0  # fresh accounts taken for templates so far
+    template_accounts: int = 0  # spare accounts taken for templates so far, a failed one included
 
     @classmethod
     def for_server(cls, server: RunningServer, deliver_each_sample: bool) -> "MailboxCopies":
@@ -83,7 +81,9 @@ class MailboxCopies:
     def copy_into(self, account: Account, count: int,
                   deliver: Callable[[Account, Truth], DeliveryReport]) -> tuple[DeliveryReport, Truth] | str:
         """Make ``account`` hold what a delivery of the corpus's first ``count`` messages gives,
-        by a copy of the template (delivered first with ``deliver`` when there is none yet).
+        by a copy of the template; when there is none yet, a spare account becomes it, filled
+        by ``deliver(account, truth)`` (an APPEND of those messages recording each one the
+        server stored in ``truth``).
         Returns the report (the template delivery's figures and refusals, the copy's
         seconds) and a truth of the account's own; or, when no copy can be made, why (a
         server whose files this host cannot see turns the shortcut off for the server)."""

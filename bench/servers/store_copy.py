@@ -14,9 +14,10 @@ new, empty one. ``du`` counts folder sizes (``server_disk_bytes``), so each copi
 is grown back to its source's size by creating empty entries in it and removing them.
 
 The copy is made through ``/proc/<pid>/root`` (``bench.servers.store_files``): with 100
-messages (7.1 MB) it took 0.03 s from the host against 0.17 s (Dovecot) and 0.07 s
-(Courier) for ``docker exec ... cp -a``, and ``cp -a`` gave a folder below a set-group-ID
-folder the set-group-ID bit its source lacks.
+messages (7.1 MB) it took 0.021 s (Dovecot) and 0.047 s (Courier) from the host against
+0.081 s and 0.089 s for one ``docker exec ... cp -a`` (``benchmarks/store_copy_speed.py``,
+docs/servers.md), and ``cp -a`` gave a folder below a set-group-ID folder the set-group-ID
+bit its source lacks.
 """
 
 from __future__ import annotations
