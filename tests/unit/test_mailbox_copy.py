@@ -160,3 +160,25 @@ def test_a_cell_says_how_its_mailboxes_were_made():
     assert described["initial"] == COPIED and described["copied"] == 2 and "template" in described["how"]
     mixed = copies.describe([None, "turned off"])
     assert (mixed["initial"], mixed["copied"], mixed["delivered"], mixed["why"]) == (DELIVERED, 1, 1, "turned off")
+
+
+def test_the_flag_turns_the_copy_off(monkeypatch, tmp_path):
+    """``mailbench run --deliver-each-sample`` reaches the run's config; without it, copies."""
+    from click.testing import CliRunner
+
+    import bench.runner
+    from bench.cli import cli
+
+    configs = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_run(config, observer=None):
+        configs.append(config)
+        raise Stop
+
+    monkeypatch.setattr(bench.runner, "Run", fake_run)
+    for args in ([], ["--deliver-each-sample"]):
+        CliRunner().invoke(cli, ["run", "--server", "dovecot", "--out", str(tmp_path), *args])
+    assert [config.deliver_each_sample for config in configs] == [False, True]
