@@ -29,7 +29,7 @@ from bench.access.base import LOOPBACK
 from bench.errors import PortInUse, ServerStartError
 from bench.protocols import PROTOCOLS, get_protocol, service_ports
 from bench.servers.cgroup import CgroupFiles, Counters, find as find_cgroup
-from bench.servers.store_copy import copy_store
+from bench.servers.store_copy import copy_store, linked_on_the_way
 from bench.servers.store_files import du_bytes, file_listing, root_of
 from bench.tls import RunCertificates
 
@@ -247,8 +247,12 @@ class RunningServer:
         root = self._host_root()
         if root is None:
             return "this host does not see the container's files (/proc/<pid>/root)"
-        copy_store(root / self.spec.user_store(source.username).lstrip("/"),
-                   root / self.spec.user_store(target.username).lstrip("/"))
+        paths = [root / self.spec.user_store(account.username).lstrip("/") for account in (source, target)]
+        for path in paths:
+            link = linked_on_the_way(root, path)
+            if link is not None:
+                return f"{link.relative_to(root)} in the container is a symbolic link"
+        copy_store(*paths)
         return None
 
     def purge(self, account: Account) -> str:

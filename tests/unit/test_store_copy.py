@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from bench.servers.store_copy import PAD_PREFIX, copy_store, grow_folder
+from bench.servers.store_copy import PAD_PREFIX, copy_store, grow_folder, linked_on_the_way
 
 
 def _tree(root):
@@ -79,3 +79,11 @@ def test_a_folder_grows_to_a_size_and_keeps_no_entry(tmp_path):
     assert made > 0 and os.lstat(folder).st_size >= empty * 3
     assert os.listdir(folder) == []
     assert grow_folder(folder, empty) == 0  # already large enough
+
+
+def test_a_symbolic_link_on_the_way_is_found(tmp_path):
+    root = tmp_path / "root"
+    (root / "var" / "mail" / "user2").mkdir(parents=True)
+    assert linked_on_the_way(root, root / "var" / "mail" / "user2") is None
+    (root / "var" / "spool").symlink_to("/etc")
+    assert linked_on_the_way(root, root / "var" / "spool" / "user2") == root / "var" / "spool"
