@@ -102,15 +102,18 @@ def cli() -> None:
 @click.option("--no-pipelining", is_flag=True, help="Never pipeline commands, even where the server allows it.")
 @click.option("--cell-timeout", type=float, default=3600.0, show_default=True, metavar="SECONDS", callback=_cell_timeout,
               help="Wall-clock limit of one cell, all its samples included: past it the cell fails and the run goes on.")
+@click.option("--deliver-each-sample", is_flag=True,
+              help="Deliver every sample's mailbox over IMAP APPEND, instead of copying it on the server from a "
+                   "template delivered once (Dovecot, Courier).")
 def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base,
-        no_pipelining, cell_timeout) -> None:
+        no_pipelining, cell_timeout, deliver_each_sample) -> None:
     """Run scenarios on servers and write results, report and charts."""
     from bench.runner import Run, RunConfig
 
     config = RunConfig(
         plan=plan, scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
         tls=list(tls), links=list(links), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
-        pipelining=not no_pipelining, cell_timeout_s=cell_timeout,
+        pipelining=not no_pipelining, cell_timeout_s=cell_timeout, deliver_each_sample=deliver_each_sample,
     )
     the_run = Run(config)  # validates names and corpus before anything is written or started
     _check_writable(out)

@@ -44,6 +44,7 @@ from bench.delivery import refusal_summary
 from bench.errors import IntegrityError, MailbenchError, UsageError, one_line
 from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link
+from bench.mailbox_copy import TEMPLATE_ACCOUNTS, MailboxCopies
 from bench.modes import get_mode
 from bench.plan import PLAN_MESSAGES, Cell, build_plan, exclusions, resolve_plan, run_order, samples_per_cell
 from bench.results import CellResult, Results
@@ -77,6 +78,7 @@ class RunConfig:
     port_base: int | None = None
     pipelining: bool = True
     cell_timeout_s: float = 3600.0  # wall-clock limit of one cell, all its samples included
+    deliver_each_sample: bool = False  # True: no mailbox copied from a template (bench.mailbox_copy)
     command: str = field(default_factory=lambda: shlex.join(["mailbench", *sys.argv[1:]]))
 
 
@@ -277,7 +279,7 @@ class Run:
     def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path,
                     certificates: RunCertificates) -> None:
         spec = get_server(server_name)
-        users = sum(self.repeats.of(c) for c in cells) + 1
+        users = sum(self.repeats.of(c) for c in cells) + 1 + TEMPLATE_ACCOUNTS
         try:
             started = time.perf_counter()
             image = ensure_server_image(client, server_name, base, self.observer.say)
@@ -289,8 +291,9 @@ class Run:
                 self.results.environment["servers"][server_name] = dict(
                     _probe(running), image_s=round(image_s, 3), start_s=round(start_s, 3))
                 self.save()
+                copies = MailboxCopies.for_server(running, self.config.deliver_each_sample)
                 for position, cell in enumerate(cells):
-                    self._run_cell(running, cell, workdir, position)
+                    self._run_cell(running, cell, workdir, position, copies)
         except UsageError:
             raise  # the user must act (a port in use, say): end the run with their one line
         except (MailbenchError, DockerException) as exc:
@@ -308,7 +311,8 @@ class Run:
                     self.observer.advance(f"{cell.id} failed")
         self.save()
 
-    def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path, position: int) -> None:
+    def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path, position: int,
+                  copies: MailboxCopies | None = None) -> None:
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
         result.info["position"] = position  # its place in the server's run order
         ledger = TimeLedger()
@@ -319,7 +323,7 @@ class Run:
                 result.info["server_revived"] = revived
                 self.observer.say(f"{running.name} was down before {cell.id}; {revived}")
             with time_limit(self.config.cell_timeout_s):
-                self._run_samples(running, cell, result, workdir, ledger)
+                self._run_samples(running, cell, result, workdir, ledger, copies)
         except Exception as exc:  # a cell's failure is its own: record it, go on
             result.fail(one_line(exc))
             if isinstance(exc, IntegrityError):
@@ -331,14 +335,15 @@ class Run:
         self.save()
 
     def _run_samples(self, running: RunningServer, cell: Cell, result: CellResult, workdir: Path,
-                     ledger: TimeLedger) -> None:
+                     ledger: TimeLedger, copies: MailboxCopies | None = None) -> None:
         """The cell's samples, each added to ``result`` as it finishes; their time marked in
-        the cell's ``ledger``."""
+        the cell's ``ledger``; how their mailboxes were made in ``info["mailboxes"]``."""
         scenario = get_scenario(cell.scenario)
         mode = get_mode(cell.mode)
         profile = self.links[cell.link]
         cuttable = scenario.needs_link_control
         checked = 0
+        made: list[str | None] = []  # how each initial mailbox was made (bench.mailbox_copy)
         result.info["capabilities"] = _capabilities(running, mode.protocol.name, cell.tls)
         result.info["server_version"] = self.results.environment["servers"][running.name]["version"]
         result.info["link"] = profile.as_dict()
@@ -351,10 +356,13 @@ class Run:
                     ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
                                         AccessOptions(pipelining=self.config.pipelining), sample_dir,
                                         tls=cell.tls, sample=repeat, run_seed=self.config.seed, ledger=ledger,
-                                        link=cell_link if profile.relayed or cuttable else None)
+                                        link=cell_link if profile.relayed or cuttable else None, copies=copies)
                     outcome = scenario.run_sample(ctx)
                 finally:
                     shutil.rmtree(sample_dir, ignore_errors=True)
+                    made += ctx.initial_mailboxes if ctx is not None else []
+                    if copies is not None and made:
+                        result.info["mailboxes"] = copies.describe(made)
                     refused = refusal_summary(ctx.refused) if ctx is not None else None
                     if refused is not None:  # with the cell even when the sample fails
                         result.info["refused"] = refused

@@ -29,6 +29,7 @@ from bench.access.base import LOOPBACK
 from bench.errors import PortInUse, ServerStartError
 from bench.protocols import PROTOCOLS, get_protocol, service_ports
 from bench.servers.cgroup import CgroupFiles, Counters, find as find_cgroup
+from bench.servers.store_copy import copy_store, linked_on_the_way
 from bench.servers.store_files import du_bytes, file_listing, root_of
 from bench.tls import RunCertificates
 
@@ -63,6 +64,11 @@ class MailServer:
     message_file: ClassVar[re.Pattern[str]] = re.compile(r"(?:^|/)(?:cur|new|tmp)/[^/]+$")
     # What becomes of a message the user deleted (IMAP EXPUNGE, POP3 DELE and QUIT).
     deletion: ClassVar[str] = "removed at once: its file is unlinked when the deletion is committed"
+    # Whether a copy of one user's store (``user_store``), made while the server has neither
+    # open, is a valid mailbox of another user, the same as the server would have written
+    # (``bench.servers.store_copy``); else, why not.
+    store_copy: ClassVar[str | None] = None
+    no_store_copy: ClassVar[str] = "not checked for this server"
 
     def username(self, index: int) -> str:
         return f"user{index}"
@@ -115,6 +121,7 @@ class RunningServer:
         self.users = users
         self.ssl_context = ssl_context  # trusts the run's CA only; None: the server has no TLS
         self._next_user = 1
+        self._spare_taken = 0  # accounts taken from the top by ``spare_account``
         self._cgroup_files: CgroupFiles | None = None
         self._root: Path | None = None  # the container's files on this host (``_host_root``)
         # Where ``resources`` read the counters: "cgroup files" or "docker stats".
@@ -145,10 +152,20 @@ class RunningServer:
 
     def fresh_account(self) -> Account:
         """An account no earlier sample has touched, so every sample starts alike."""
-        if self._next_user > self.users:
+        if self._next_user > self.users - self._spare_taken:
             raise RuntimeError(f"{self.name}: all {self.users} test accounts are used")
         account = self.account(self._next_user)
         self._next_user += 1
+        return account
+
+    def spare_account(self) -> Account:
+        """An untouched account taken from the top (user<N>, then user<N-1>, ...), so that the
+        accounts ``fresh_account`` hands out are numbered as they would be without it: a
+        user name's length is in every login's bytes."""
+        if self.users - self._spare_taken < self._next_user:
+            raise RuntimeError(f"{self.name}: all {self.users} test accounts are used")
+        account = self.account(self.users - self._spare_taken)
+        self._spare_taken += 1
         return account
 
     def resources(self) -> Resources:
@@ -219,6 +236,24 @@ class RunningServer:
                 raise RuntimeError(f"find in {self.name} failed ({code}): {output.decode(errors='replace').strip()}")
             listing = output.decode(errors="surrogateescape")
         return store_usage_of(listing, self.spec.message_file)
+
+    def copy_account(self, source: Account, target: Account) -> str | None:
+        """Make ``target``'s store a copy of ``source``'s (``bench.servers.store_copy``), from
+        the host; neither account may be in use. None when done, else why it cannot be:
+        the server's store cannot be copied (``MailServer.no_store_copy``), or this host
+        does not see the container's files."""
+        if self.spec.store_copy is None:
+            return self.spec.no_store_copy
+        root = self._host_root()
+        if root is None:
+            return "this host does not see the container's files (/proc/<pid>/root)"
+        paths = [root / self.spec.user_store(account.username).lstrip("/") for account in (source, target)]
+        for path in paths:
+            link = linked_on_the_way(root, path)
+            if link is not None:
+                return f"{link.relative_to(root)} in the container is a symbolic link"
+        copy_store(*paths)
+        return None
 
     def purge(self, account: Account) -> str:
         """Have the server remove for good what the account deleted (``MailServer.purge``);

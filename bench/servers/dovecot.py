@@ -6,6 +6,16 @@ NUL over POP3; POP3 UIDLs are ``%08Xu%08Xv`` and stable; a DELE is undone when t
 drops before QUIT. Deleted mail is removed at once (no lazy_expunge plugin): the Maildir
 file is unlinked when the expunge is committed, so nothing needs purging. All of a user's
 state (index, cache, UID list, subscriptions) is in their Maildir, below /var/mail/<user>.
+
+A user's store can therefore be copied to another user (``store_copy``): after an APPEND
+delivery it holds the messages in ``new/``, ``dovecot-uidlist`` (UIDVALIDITY, next UID,
+the file name of each UID), ``dovecot-uidvalidity``, ``dovecot.index.log`` and
+``dovecot.index.cache``, and the mailbox list index's log ``dovecot.list.index.log``;
+nothing of the user is written outside /var/mail/<user> (a ``find -newer`` of the whole
+container after a delivery lists only that folder). The copy keeps the UIDs, UIDVALIDITY,
+mailbox GUID and flags of the source, and its \\Recent: no session has selected the
+source, so every message is recent to the first session that selects the copy. POP3
+UIDLs (``%08Xu%08Xv``) follow from the UIDs and UIDVALIDITY.
 """
 
 from bench.servers.base import MailServer
@@ -14,3 +24,4 @@ from bench.servers.base import MailServer
 class Dovecot(MailServer):
     name = "dovecot"
     description = "Dovecot IMAP and POP3, Maildir storage"
+    store_copy = "a copy of the user's folder (Maildir, UID list, indexes), from the host"
