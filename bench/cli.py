@@ -72,9 +72,10 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--plan", type=click.Choice(list(PLANS)), default=None,
-              help="Which cells a run holds where no filter says: decision, the cells the report's decision page "
-                   "reads (3 samples, 100 messages; the default), or full, every scenario's variants, TLS settings "
-                   "and default links (their own samples, 300 messages). With --scenario and no --plan: full.")
+              help="Which cells a run holds where no filter says: decision, the cells the report's decision "
+                   "page reads (3 samples, 2 on mobile-4g, 100 messages; the default), or full, every scenario's "
+                   "variants, TLS settings and default links (their own samples, 300 messages). With --scenario "
+                   "and no --plan: full.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
               help="Scenario to run (repeatable; default: the plan's: all but new-mail, which runs when named).")
 @click.option("--server", "servers", multiple=True, metavar="NAME", help="Server to run on (repeatable; default: all).")
@@ -92,7 +93,7 @@ def cli() -> None:
               help="Messages per mailbox (default: 100 in the decision plan, 300 in the full one; with --corpus, "
                    "all of it).")
 @click.option("--repeat", type=click.IntRange(min=1), default=None,
-              help="Samples per cell (default: 3 in the decision plan; in the full one each scenario's own: 5 for "
+              help="Samples per cell (default: 3 in the decision plan, 2 on a relayed link; in the full one each scenario's own: 5 for "
                    "bulk-fetch, whose speed test needs them, 3 for the others).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated corpus.")
 @click.option("--corpus", type=click.Path(path_type=Path), help="Use your own mbox file, Maildir or .eml instead.")
@@ -101,15 +102,18 @@ def cli() -> None:
 @click.option("--no-pipelining", is_flag=True, help="Never pipeline commands, even where the server allows it.")
 @click.option("--cell-timeout", type=float, default=3600.0, show_default=True, metavar="SECONDS", callback=_cell_timeout,
               help="Wall-clock limit of one cell, all its samples included: past it the cell fails and the run goes on.")
+@click.option("--deliver-each-sample", is_flag=True,
+              help="Deliver every sample's mailbox over IMAP APPEND, instead of copying it on the server from a "
+                   "template delivered once (Dovecot, Courier).")
 def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base,
-        no_pipelining, cell_timeout) -> None:
+        no_pipelining, cell_timeout, deliver_each_sample) -> None:
     """Run scenarios on servers and write results, report and charts."""
     from bench.runner import Run, RunConfig
 
     config = RunConfig(
         plan=plan, scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
         tls=list(tls), links=list(links), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
-        pipelining=not no_pipelining, cell_timeout_s=cell_timeout,
+        pipelining=not no_pipelining, cell_timeout_s=cell_timeout, deliver_each_sample=deliver_each_sample,
     )
     the_run = Run(config)  # validates names and corpus before anything is written or started
     _check_writable(out)

@@ -4,11 +4,14 @@ A run of 100,000 messages a mailbox fills gigabytes per sample: better one line 
 start than a full disk an hour in. What a run needs, at most, in each place:
 
 - **Docker's data root** (``docker info``: DockerRootDir), where the containers' files are:
-  every sample delivers the corpus into an account of its own and no account is emptied
-  during the run (a pop3-delete sample empties its own; the estimate counts it anyway), so
-  a server's container grows by one mailbox per sample of its cells. Servers run one
-  after another and each container is removed with its server: the server with the most
-  samples sets the need.
+  every sample delivers the corpus into an account of its own (or copies it there from a
+  template account, ``bench.mailbox_copy``) and no account is emptied during the run (a
+  pop3-delete sample empties its own; the estimate counts it anyway), so a server's
+  container grows by one mailbox per sample of its cells, and by its templates: one per
+  size of initial mailbox, counted here as one per scenario and variant the server runs
+  (at most ``TEMPLATE_ACCOUNTS``), where its store can be copied. Servers run one after
+  another and each container is removed with its server: the server with the most
+  mailboxes sets the need.
 - **the run's working folder** (the temporary folder, ``TMPDIR``): each sample's devices
   keep their copies there until the sample ends; the scenario whose sample keeps the most
   whole copies (``Scenario.whole_copies_on_devices``) sets the need.
@@ -39,7 +42,9 @@ from typing import Callable, Sequence
 from bench.corpus.generate import message_size
 from bench.corpus.source import CorpusSource, FileCorpus, GeneratedCorpus
 from bench.errors import UsageError
+from bench.mailbox_copy import TEMPLATE_ACCOUNTS
 from bench.plan import Cell
+from bench.servers import get_server
 
 OVERHEAD = 1.10
 KEEP_FREE = 1_000_000_000
@@ -79,19 +84,22 @@ def _size_on_disk(path: Path) -> int:
     return path.stat().st_size
 
 
-def run_needs(cells: Sequence[Cell], repeats: dict[str, int], mailbox_bytes: int, messages: int,
-              docker_root: Path | None, workdir: Path, out: Path) -> list[Need]:
-    """What each place must hold (the module's docstring says how); Docker's data root is
-    left out when it is not on this machine's file systems (``docker_root`` None)."""
+def run_needs(cells: Sequence[Cell], samples_of: Callable[[Cell], int], templates_on: Callable[[str], int],
+              mailbox_bytes: int, messages: int, docker_root: Path | None, workdir: Path, out: Path) -> list[Need]:
+    """What each place must hold (the module's docstring says how), from the samples each
+    cell takes and the template mailboxes each server keeps; Docker's data root is left
+    out when it is not on this machine's file systems (``docker_root`` None)."""
     from scenarios import get_scenario
 
     mailbox = math.ceil(mailbox_bytes * OVERHEAD)
     needs = []
     if docker_root is not None and cells:
-        samples: Counter[str] = Counter()
+        mailboxes: Counter[str] = Counter()
         for cell in cells:
-            samples[cell.server] += repeats[cell.scenario]
-        server, most = max(samples.items(), key=lambda item: item[1])
+            mailboxes[cell.server] += samples_of(cell)
+        for server in mailboxes:
+            mailboxes[server] += templates_on(server)
+        server, most = max(mailboxes.items(), key=lambda item: item[1])
         needs.append(Need("Docker's data root", docker_root, most * mailbox,
                           f"{_count(most, 'mailbox', 'mailboxes')} of {messages:,} messages, {_gb(mailbox)} each, "
                           f"on {server}"))
@@ -167,10 +175,20 @@ def docker_data_root(client) -> Path | None:
     return Path(root) if root and Path(root).is_dir() else None
 
 
-def check(client, cells: Sequence[Cell], repeats: dict[str, int], corpus: CorpusSource, messages: int,
-          out: Path) -> None:
+def templates(cells: Sequence[Cell], server: str, copies: bool) -> int:
+    """The template mailboxes ``server`` may keep: none without copies, else one per
+    scenario and variant it runs, at most ``TEMPLATE_ACCOUNTS`` (an upper bound: templates
+    are per size of initial mailbox, which variants often share)."""
+    if not copies or get_server(server).store_copy is None:
+        return 0
+    return min(TEMPLATE_ACCOUNTS, len({(cell.scenario, cell.variant) for cell in cells if cell.server == server}))
+
+
+def check(client, cells: Sequence[Cell], samples_of: Callable[[Cell], int], corpus: CorpusSource, messages: int,
+          out: Path, deliver_each_sample: bool = False) -> None:
     """Raise ``UsageError`` with one line when the run's mailboxes would not fit."""
-    needs = run_needs(cells, repeats, corpus_bytes(corpus, messages), messages, docker_data_root(client),
+    needs = run_needs(cells, samples_of, lambda server: templates(cells, server, not deliver_each_sample),
+                      corpus_bytes(corpus, messages), messages, docker_data_root(client),
                       Path(tempfile.gettempdir()), out)
     problem = shortfall(needs, free_bytes, file_system)
     if problem is not None:

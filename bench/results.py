@@ -264,6 +264,9 @@ class Results:
         """The plan's samples per cell in words: ``3 samples per cell``, or, where each
         scenario took its own default (``plan["repeat"]`` a mapping), ``5 samples per
         bulk-fetch cell, 3 per other cell``."""
+        return self._samples_per_cell() + self.samples_on_links()
+
+    def _samples_per_cell(self) -> str:
         repeat = self.plan.get("repeat")
         if not isinstance(repeat, dict):
             return f"{repeat} sample{'' if repeat == 1 else 's'} per cell"
@@ -273,6 +276,14 @@ class Results:
         usual = counts[0]
         special = ", ".join(f"{n} per {name} cell" for name, n in repeat.items() if n != usual)
         return f"{special}, {usual} per other cell"
+
+    def samples_on_links(self) -> str:
+        """`` (2 per cell on a relayed link)`` where the plan took fewer samples there
+        (``plan["repeat_on_links"]``), else nothing."""
+        on_links = self.plan.get("repeat_on_links")
+        if not on_links or not any(cell.link != "lan" for cell in self.cells):
+            return ""
+        return f" ({on_links} per cell on a relayed link)"
 
 
 # --- Upgrades: one function per step, each taking a file's data of one version to the next --

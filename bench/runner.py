@@ -44,6 +44,7 @@ from bench.delivery import refusal_summary
 from bench.errors import IntegrityError, MailbenchError, UsageError, one_line
 from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link
+from bench.mailbox_copy import TEMPLATE_ACCOUNTS, MailboxCopies
 from bench.modes import get_mode
 from bench.plan import PLAN_MESSAGES, Cell, build_plan, exclusions, resolve_plan, run_order, samples_per_cell
 from bench.results import CellResult, Results
@@ -77,6 +78,7 @@ class RunConfig:
     port_base: int | None = None
     pipelining: bool = True
     cell_timeout_s: float = 3600.0  # wall-clock limit of one cell, all its samples included
+    deliver_each_sample: bool = False  # True: no mailbox copied from a template (bench.mailbox_copy)
     command: str = field(default_factory=lambda: shlex.join(["mailbench", *sys.argv[1:]]))
 
 
@@ -236,7 +238,8 @@ class Run:
             "links": {name: profile.as_dict() for name, profile in self.links.items()},
             "cells": len(self.cells),
             "messages": self.messages,
-            "repeat": config.repeat if config.repeat else self.repeats,
+            "repeat": config.repeat if config.repeat else self.repeats.by_scenario,
+            "repeat_on_links": self.repeats.on_links,
             "seed": config.seed,
             "order_seed": config.seed,
             "excluded": [exclusion.as_dict() for exclusion in self.excluded],
@@ -251,7 +254,8 @@ class Run:
     def execute(self) -> Path:
         say = self.observer.say
         client = connect()
-        disk_space.check(client, self.cells, self.repeats, self.corpus, self.messages, self.config.out)
+        disk_space.check(client, self.cells, self.repeats.of, self.corpus, self.messages, self.config.out,
+                         self.config.deliver_each_sample)
         for name in clean(client, orphans_only=True):
             say(f"removed leftover container {name} of an earlier, interrupted run")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -265,7 +269,7 @@ class Run:
             say(f"left out of the plan: {exclusion.scenario} {exclusion.mode} with variant {exclusion.variant} "
                 f"({exclusion.reason})")
 
-        self.observer.start(sum(self.repeats[c.scenario] for c in self.cells))
+        self.observer.start(sum(self.repeats.of(c) for c in self.cells))
         with tempfile.TemporaryDirectory(prefix="mailbench-run-") as workdir:
             certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept
             for server_name, cells in self.order.items():
@@ -277,7 +281,7 @@ class Run:
     def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path,
                     certificates: RunCertificates) -> None:
         spec = get_server(server_name)
-        users = sum(self.repeats[c.scenario] for c in cells) + 1
+        users = sum(self.repeats.of(c) for c in cells) + 1 + TEMPLATE_ACCOUNTS
         try:
             started = time.perf_counter()
             image = ensure_server_image(client, server_name, base, self.observer.say)
@@ -289,8 +293,9 @@ class Run:
                 self.results.environment["servers"][server_name] = dict(
                     _probe(running), image_s=round(image_s, 3), start_s=round(start_s, 3))
                 self.save()
+                copies = MailboxCopies.for_server(running, self.config.deliver_each_sample)
                 for position, cell in enumerate(cells):
-                    self._run_cell(running, cell, workdir, position)
+                    self._run_cell(running, cell, workdir, position, copies)
         except UsageError:
             raise  # the user must act (a port in use, say): end the run with their one line
         except (MailbenchError, DockerException) as exc:
@@ -304,11 +309,12 @@ class Run:
                 result.info["position"] = position
                 result.fail(error)
                 self.results.cells.append(result)
-                for _ in range(self.repeats[cell.scenario]):
+                for _ in range(self.repeats.of(cell)):
                     self.observer.advance(f"{cell.id} failed")
         self.save()
 
-    def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path, position: int) -> None:
+    def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path, position: int,
+                  copies: MailboxCopies | None = None) -> None:
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
         result.info["position"] = position  # its place in the server's run order
         ledger = TimeLedger()
@@ -319,42 +325,46 @@ class Run:
                 result.info["server_revived"] = revived
                 self.observer.say(f"{running.name} was down before {cell.id}; {revived}")
             with time_limit(self.config.cell_timeout_s):
-                self._run_samples(running, cell, result, workdir, ledger)
+                self._run_samples(running, cell, result, workdir, ledger, copies)
         except Exception as exc:  # a cell's failure is its own: record it, go on
             result.fail(one_line(exc))
             if isinstance(exc, IntegrityError):
                 result.integrity = dict(exc.integrity, samples=len(result.samples) + 1)
-            for _ in range(self.repeats[cell.scenario] - len(result.samples)):
+            for _ in range(self.repeats.of(cell) - len(result.samples)):
                 self.observer.advance(f"{cell.id} failed")
         result.info["time_split_s"] = rounded(ledger.split())
         self.results.cells.append(result)
         self.save()
 
     def _run_samples(self, running: RunningServer, cell: Cell, result: CellResult, workdir: Path,
-                     ledger: TimeLedger) -> None:
+                     ledger: TimeLedger, copies: MailboxCopies | None = None) -> None:
         """The cell's samples, each added to ``result`` as it finishes; their time marked in
-        the cell's ``ledger``."""
+        the cell's ``ledger``; how their mailboxes were made in ``info["mailboxes"]``."""
         scenario = get_scenario(cell.scenario)
         mode = get_mode(cell.mode)
         profile = self.links[cell.link]
         cuttable = scenario.needs_link_control
         checked = 0
+        made: list[str | None] = []  # how each initial mailbox was made (bench.mailbox_copy)
         result.info["capabilities"] = _capabilities(running, mode.protocol.name, cell.tls)
         result.info["server_version"] = self.results.environment["servers"][running.name]["version"]
         result.info["link"] = profile.as_dict()
         services = [mode.protocol.service(cell.tls)]
         with open_cell_link(running, services, profile, cuttable=cuttable) as cell_link:
-            for repeat in range(self.repeats[cell.scenario]):
+            for repeat in range(self.repeats.of(cell)):
                 sample_dir = Path(tempfile.mkdtemp(prefix="sample-", dir=workdir))
                 ctx: SampleContext | None = None
                 try:
                     ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
                                         AccessOptions(pipelining=self.config.pipelining), sample_dir,
                                         tls=cell.tls, sample=repeat, run_seed=self.config.seed, ledger=ledger,
-                                        link=cell_link if profile.relayed or cuttable else None)
+                                        link=cell_link if profile.relayed or cuttable else None, copies=copies)
                     outcome = scenario.run_sample(ctx)
                 finally:
                     shutil.rmtree(sample_dir, ignore_errors=True)
+                    made += ctx.initial_mailboxes if ctx is not None else []
+                    if copies is not None and made:
+                        result.info["mailboxes"] = copies.describe(made)
                     refused = refusal_summary(ctx.refused) if ctx is not None else None
                     if refused is not None:  # with the cell even when the sample fails
                         result.info["refused"] = refused

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from bench.corpus.source import CorpusSource
 from bench.delivery import DeliveryReport, Refusal, deliver
 from bench.devices.device import Device, DeviceStore
 from bench.links.cell import CellLink, LinkedServer
+from bench.mailbox_copy import MailboxCopies
 from bench.modes import Mode
 from bench.servers import RunningServer
 from bench.servers.base import Account
@@ -74,6 +76,7 @@ class SampleContext:
         sample: int = 0,
         run_seed: int | None = None,
         ledger: TimeLedger | None = None,
+        copies: MailboxCopies | None = None,
     ) -> None:
         # Devices reach the server through the cell's link; setup (delivery) goes direct.
         self.direct_server: RunningServer = server
@@ -97,6 +100,11 @@ class SampleContext:
         # Where the cell's wall time goes (``bench.time_split``): the runner passes the
         # cell's ledger, shared by its samples; delivery and measurement mark themselves.
         self.ledger = ledger if ledger is not None else TimeLedger()
+        # The server's template mailboxes (``bench.mailbox_copy``); None: every delivery is an APPEND.
+        self.copies = copies
+        # How each initial mailbox of the sample was made: None for a copy, else why it was
+        # delivered (for the cell's ``info["mailboxes"]``).
+        self.initial_mailboxes: list[str | None] = []
 
     def wait(self, seconds: float) -> None:
         """A deliberate wait (a polling interval, an outage, a settle wait): sleeps, and
@@ -110,16 +118,46 @@ class SampleContext:
     def deliver(self, mailbox: Mailbox, count: int) -> DeliveryReport:
         """Deliver the corpus's next ``count`` messages; the truth records each message the
         server stored. One it refused is left out of the truth and recorded, with its corpus
-        position, in ``mailbox.refused`` and ``self.refused``; the rest are delivered."""
+        position, in ``mailbox.refused`` and ``self.refused``; the rest are delivered.
+
+        A mailbox's first delivery is a copy of the server's template holding the same
+        messages where the server allows it (``bench.mailbox_copy``), with the truth and
+        refusals of the template's own APPEND delivery; later ones are APPENDs. Either way
+        the server's settle step follows (``RunningServer.settle_delivery``), its time
+        counted in the delivery's."""
         first = mailbox.delivered
         server = self.direct_server
         with self.ledger.part("delivery"):
-            report = deliver(server.delivery_endpoint(mailbox.account), self.corpus.messages(first, count),
-                             stored=mailbox.truth.add, settle=lambda: server.settle_delivery(mailbox.account))
+            report = self._copied(mailbox, count)
+            if report is None:
+                report = deliver(server.delivery_endpoint(mailbox.account), self.corpus.messages(first, count),
+                                 stored=mailbox.truth.add, settle=lambda: server.settle_delivery(mailbox.account))
         report.refused = [replace(refusal, index=first + refusal.index) for refusal in report.refused]
         mailbox.refused += report.refused
         self.refused += report.refused
         mailbox.delivered += report.offered
+        return report
+
+    def _copied(self, mailbox: Mailbox, count: int) -> DeliveryReport | None:
+        """The first ``count`` messages put into an empty mailbox by a copy of the server's
+        template; None when the mailbox is not empty or no copy could be made."""
+        if self.copies is None or not self.copies.applies(mailbox.delivered, count) or len(mailbox.truth):
+            return None
+
+        server = self.direct_server
+
+        def template_delivery(account: Account, truth: Truth) -> DeliveryReport:
+            return deliver(server.delivery_endpoint(account), self.corpus.messages(0, count), stored=truth.add)
+
+        made = self.copies.copy_into(mailbox.account, count, template_delivery)
+        if isinstance(made, str):
+            self.initial_mailboxes.append(made)
+            return None
+        report, mailbox.truth = made
+        started = time.perf_counter()
+        server.settle_delivery(mailbox.account)  # the copy's files, written without fsync, go to disk
+        report.seconds += time.perf_counter() - started
+        self.initial_mailboxes.append(None)
         return report
 
     def device(self, name: str) -> Device:

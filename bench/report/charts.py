@@ -155,8 +155,8 @@ def _samples(results: Results, scenario: str | None = None) -> str:
         counts = set(repeat.values())
         repeat = repeat.get(scenario) if scenario in repeat else (counts.pop() if len(counts) == 1 else None)
     if repeat == 1:
-        return "one sample"
-    return f"median of {repeat} samples" if repeat else "median of the samples"
+        return "one sample" + results.samples_on_links()
+    return (f"median of {repeat} samples" if repeat else "median of the samples") + results.samples_on_links()
 
 
 def _one_link(grid: Grid, link: str | None) -> tuple[Grid, str | None]:

@@ -17,6 +17,7 @@ import ssl
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, ClassVar, Iterator
 
 import docker
@@ -28,6 +29,8 @@ from bench.access.base import LOOPBACK
 from bench.errors import PortInUse, ServerStartError
 from bench.protocols import PROTOCOLS, get_protocol, service_ports
 from bench.servers.cgroup import CgroupFiles, Counters, find as find_cgroup
+from bench.servers.store_copy import copy_store, linked_on_the_way
+from bench.servers.store_files import du_bytes, file_listing, root_of
 from bench.tls import RunCertificates
 
 
@@ -61,6 +64,11 @@ class MailServer:
     message_file: ClassVar[re.Pattern[str]] = re.compile(r"(?:^|/)(?:cur|new|tmp)/[^/]+$")
     # What becomes of a message the user deleted (IMAP EXPUNGE, POP3 DELE and QUIT).
     deletion: ClassVar[str] = "removed at once: its file is unlinked when the deletion is committed"
+    # Whether a copy of one user's store (``user_store``), made while the server has neither
+    # open, is a valid mailbox of another user, the same as the server would have written
+    # (``bench.servers.store_copy``); else, why not.
+    store_copy: ClassVar[str | None] = None
+    no_store_copy: ClassVar[str] = "not checked for this server"
 
     def username(self, index: int) -> str:
         return f"user{index}"
@@ -122,7 +130,9 @@ class RunningServer:
         self.users = users
         self.ssl_context = ssl_context  # trusts the run's CA only; None: the server has no TLS
         self._next_user = 1
+        self._spare_taken = 0  # accounts taken from the top by ``spare_account``
         self._cgroup_files: CgroupFiles | None = None
+        self._root: Path | None = None  # the container's files on this host (``_host_root``)
         # Where ``resources`` read the counters: "cgroup files" or "docker stats".
         self.counters_source = ""
 
@@ -160,10 +170,20 @@ class RunningServer:
 
     def fresh_account(self) -> Account:
         """An account no earlier sample has touched, so every sample starts alike."""
-        if self._next_user > self.users:
+        if self._next_user > self.users - self._spare_taken:
             raise RuntimeError(f"{self.name}: all {self.users} test accounts are used")
         account = self.account(self._next_user)
         self._next_user += 1
+        return account
+
+    def spare_account(self) -> Account:
+        """An untouched account taken from the top (user<N>, then user<N-1>, ...), so that the
+        accounts ``fresh_account`` hands out are numbered as they would be without it: a
+        user name's length is in every login's bytes."""
+        if self.users - self._spare_taken < self._next_user:
+            raise RuntimeError(f"{self.name}: all {self.users} test accounts are used")
+        account = self.account(self.users - self._spare_taken)
+        self._spare_taken += 1
         return account
 
     def resources(self) -> Resources:
@@ -199,9 +219,21 @@ class RunningServer:
             return counters
         return None
 
+    def _host_root(self) -> Path | None:
+        """The container's file system as this host sees it (``bench.servers.store_files``),
+        found from its main process, again after a restart; None where it cannot be seen."""
+        if self._root is None or not self._root.exists():
+            self.container.reload()
+            self._root = root_of(int(self.container.attrs.get("State", {}).get("Pid") or 0))
+        return self._root
+
     def disk_bytes(self, account: Account | None = None) -> int:
-        """Bytes under the mail store, or one account's part of it (messages, indexes, caches)."""
+        """Bytes under the mail store, or one account's part of it (messages, indexes, caches):
+        ``du -sbc``, read from the host where it sees the container's files, else run in it."""
         path = self.spec.user_store(account.username) if account else self.spec.mail_store
+        root = self._host_root()
+        if root is not None:
+            return du_bytes(root, path)
         code, output = self.container.exec_run(["sh", "-c", f"du -sbc {path} 2>/dev/null | tail -n 1"])
         try:
             return int(output.split()[0])
@@ -213,11 +245,33 @@ class RunningServer:
         (``MailServer.message_file`` tells them apart). Per-user state kept outside the
         store (Cyrus's, in /var/lib/cyrus) is not in it: docs/servers.md."""
         path = self.spec.user_store(account.username)
-        code, output = self.container.exec_run(
-            ["sh", "-c", f"find {path} -type f -printf '%i %s %P\\n'"])
-        if code != 0:
-            raise RuntimeError(f"find in {self.name} failed ({code}): {output.decode(errors='replace').strip()}")
-        return store_usage_of(output.decode(errors="surrogateescape"), self.spec.message_file)
+        root = self._host_root()
+        listing = file_listing(root, path) if root is not None else None
+        if listing is None:
+            code, output = self.container.exec_run(
+                ["sh", "-c", f"find {path} -type f -printf '%i %s %P\\n'"])
+            if code != 0:
+                raise RuntimeError(f"find in {self.name} failed ({code}): {output.decode(errors='replace').strip()}")
+            listing = output.decode(errors="surrogateescape")
+        return store_usage_of(listing, self.spec.message_file)
+
+    def copy_account(self, source: Account, target: Account) -> str | None:
+        """Make ``target``'s store a copy of ``source``'s (``bench.servers.store_copy``), from
+        the host; neither account may be in use. None when done, else why it cannot be:
+        the server's store cannot be copied (``MailServer.no_store_copy``), or this host
+        does not see the container's files."""
+        if self.spec.store_copy is None:
+            return self.spec.no_store_copy
+        root = self._host_root()
+        if root is None:
+            return "this host does not see the container's files (/proc/<pid>/root)"
+        paths = [root / self.spec.user_store(account.username).lstrip("/") for account in (source, target)]
+        for path in paths:
+            link = linked_on_the_way(root, path)
+            if link is not None:
+                return f"{link.relative_to(root)} in the container is a symbolic link"
+        copy_store(*paths)
+        return None
 
     def purge(self, account: Account) -> str:
         """Have the server remove for good what the account deleted (``MailServer.purge``);
@@ -228,11 +282,13 @@ class RunningServer:
         """Kill every process of the server at once (``docker kill``: SIGKILL), as a crash or
         a power cut of the process would; the container and its mail store stay."""
         self.container.kill()
+        self._root = None  # its main process is gone; a restart starts another
 
     def restart(self, ready_timeout_s: float = 60.0) -> None:
         """Start the killed container again and wait until every service answers a LOGIN.
         Docker may publish it on new host ports: ``host_ports`` follows."""
         self.container.start()
+        self._root = None
         self.host_ports = _published_ports(self.container, self.spec, list(self.host_ports))
         wait_ready(self, ready_timeout_s)
 

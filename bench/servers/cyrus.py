@@ -47,6 +47,15 @@ What differs from the other servers, as measured on this image:
   seen database. Outside the account's folder, in /var/lib/cyrus: its subscriptions
   (``user/<x>/<name>.sub``), its quota root (``quota/<x>/user.<name>``), and its folders'
   entries in ``mailboxes.db`` and ``annotations.db``.
+- A user's store cannot be copied to another user (``no_store_copy``), so every sample's
+  mailbox is delivered over APPEND. A folder of Cyrus is a mailbox only through its entry
+  in ``mailboxes.db`` (its unique id, UIDVALIDITY and ACL, also kept in the folder's
+  ``cyrus.header`` and ``cyrus.index``), so a copied folder needs an entry made for it:
+  ``reconstruct`` would make one but rebuilds ``cyrus.index`` and ``cyrus.cache`` in its own
+  way (other state bytes than a delivery's) and gives the mailbox a new unique id; the
+  copied ``cyrus.header`` still names the source's owner and id. IMAP COPY from a shared
+  template folder needs an ACL on the template and stores the copies as hard links to its
+  files (single-instance store), so the account's disk figures would not be a delivery's.
 - A process serves one connection at a time and none is started ahead (Debian's
   ``prefork=0``): when 60 connections arrive at once on a fresh server, the later ones
   wait up to about 1.3 s for their greeting.
@@ -68,6 +77,8 @@ class Cyrus(MailServer):
     message_file = re.compile(r"(?:^|/)[0-9]+\.$")  # one file per message, "<uid>."
     deletion = ("kept, recoverable (unexpunge), until Cyrus's expunge runs (cyr_expire -X): "
                 "expunge_mode is delayed, Cyrus 3.6's default")
+    no_store_copy = ("Cyrus's mailboxes are entries in mailboxes.db as well as folders: a copied folder is "
+                     "no mailbox, and reconstructing one rewrites its index (see bench/servers/cyrus.py)")
 
     def user_store(self, username: str) -> str:
         return f"{self.mail_store}/user/{username}"

@@ -7,12 +7,22 @@ drops before QUIT. Deleted mail is removed at once (no lazy_expunge plugin): the
 file is unlinked when the expunge is committed, so nothing needs purging. All of a user's
 state (index, cache, UID list, subscriptions) is in their Maildir, below /var/mail/<user>.
 
+A user's store can therefore be copied to another user (``store_copy``): after an APPEND
+delivery it holds the messages in ``new/``, ``dovecot-uidlist`` (UIDVALIDITY, next UID,
+the file name of each UID), ``dovecot-uidvalidity``, ``dovecot.index.log`` and
+``dovecot.index.cache``, and the mailbox list index's log ``dovecot.list.index.log``;
+nothing of the user is written outside /var/mail/<user> (a ``find -newer`` of the whole
+container after a delivery lists only that folder). The copy keeps the UIDs, UIDVALIDITY,
+mailbox GUID and flags of the source, and its \\Recent: no session has selected the
+source, so every message is recent to the first session that selects the copy. POP3
+UIDLs (``%08Xu%08Xv``) follow from the UIDs and UIDVALIDITY.
+
 Setup delivers as ``userN@setup``: the same mailbox, with ``mail_fsync = never``
 (docker/dovecot/dovecot.conf), where every other login has Dovecot's default
 (``optimized``: an fsync per message saved, a delivery's largest cost on the server;
-docs/servers.md has the figures). ``settle`` then flushes the file system
-(``sync -f``), so the measurement starts, as after a delivery with an fsync per message,
-with every message on disk and no writeback of its own to compete with.
+docs/servers.md has the figures). ``settle`` then flushes the file system (``sync -f``),
+after a delivery and after a copy, so that the measurement starts as after a delivery
+with an fsync per message: every message on disk, no writeback of its own to compete with.
 """
 
 from docker.models.containers import Container
@@ -26,6 +36,7 @@ SETUP_DOMAIN = "setup"
 class Dovecot(MailServer):
     name = "dovecot"
     description = "Dovecot IMAP and POP3, Maildir storage"
+    store_copy = "a copy of the user's folder (Maildir, UID list, indexes), from the host"
 
     def setup_username(self, username: str) -> str:
         return f"{username}@{SETUP_DOMAIN}"

@@ -28,6 +28,6 @@ def test_a_run_that_cannot_fit_is_refused_in_one_line_before_any_container(docke
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     assert lines[0].startswith("mailbench: error: not enough disk space for this run: Docker's data root ")
-    assert "has 0.00 GB free and the run needs" in lines[0] and "100 mailboxes of 1,000 messages" in lines[0]
+    assert "has 0.00 GB free and the run needs" in lines[0] and "104 mailboxes of 1,000 messages" in lines[0]
     assert docker_client.containers.list(all=True, filters={"label": f"{LABEL_PID}={run.pid}"}) == []
     assert list(out.iterdir()) == []  # no run folder: nothing was started or written

@@ -239,3 +239,27 @@ def test_counters_read_from_cgroup_files_agree_with_docker_stats(server):
     detail = memory.get("stats", {})
     daemon_memory = memory["usage"] - detail.get("total_inactive_file", detail.get("inactive_file", 0))
     assert abs(daemon_memory - after.memory_bytes) < 1_000_000
+
+
+def _in_container(server: RunningServer, command: str) -> str:
+    code, output = server.container.exec_run(["sh", "-c", command])
+    assert code == 0, output
+    return output.decode(errors="surrogateescape")
+
+
+def test_the_store_read_from_the_host_is_what_du_and_find_in_the_container_give(server):
+    """``disk_bytes`` and ``store_usage`` read the container's files from this host
+    (``bench.servers.store_files``): for an account with mail, and for the whole store, they
+    give what ``du`` and ``find`` print inside the container."""
+    from bench.servers.base import store_usage_of
+
+    account = server.fresh_account()
+    _append(server, account, MESSAGES)
+    _read_all(server, "imap", account)  # the server writes its indexes and caches
+    assert server._host_root() is not None
+    for path in (server.spec.user_store(account.username), server.spec.mail_store):
+        in_container = int(_in_container(server, f"du -sbc {path} 2>/dev/null | tail -n 1").split()[0])
+        assert server.disk_bytes(account if path != server.spec.mail_store else None) == in_container
+    listing = _in_container(server, f"find {server.spec.user_store(account.username)} -type f -printf '%i %s %P\\n'")
+    assert server.store_usage(account) == store_usage_of(listing, server.spec.message_file)
+    assert server.store_usage(account).message_bytes >= sum(len(m) for m in MESSAGES) * 0.9

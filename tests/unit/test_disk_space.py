@@ -39,19 +39,37 @@ def cells(server: str, scenario: str, count: int) -> list[Cell]:
     return [Cell(scenario, server, "imap", f"v{i}") for i in range(count)]
 
 
-def test_the_server_with_the_most_samples_sets_docker_s_need_and_the_most_copies_the_client_s():
+def samples(cell: Cell) -> int:
+    return {"bulk-fetch": 5, "multi-device-sync": 3}[cell.scenario]
+
+
+def no_templates(server: str) -> int:
+    return 0
+
+
+def test_the_server_with_the_most_mailboxes_sets_docker_s_need_and_the_most_copies_the_client_s():
     plan = cells("dovecot", "bulk-fetch", 4) + cells("cyrus", "bulk-fetch", 2) + cells("cyrus", "multi-device-sync", 1)
-    needs = run_needs(plan, {"bulk-fetch": 5, "multi-device-sync": 3}, 1 * GB, 1000, ROOT, TMP, OUT)
+    needs = run_needs(plan, samples, no_templates, 1 * GB, 1000, ROOT, TMP, OUT)
     mailbox = round(GB * OVERHEAD)
     assert needs == [
         Need("Docker's data root", ROOT, 20 * mailbox, "20 mailboxes of 1,000 messages, 1.10 GB each, on dovecot"),
         Need("the run's working folder", TMP, 3 * mailbox, "3 device copies of a mailbox"),
         Need("the output folder", OUT, REPORT_BYTES, "the results and the report"),
     ]
+    with_templates = run_needs(plan, samples, {"dovecot": 2, "cyrus": 8}.get, 1 * GB, 1000, ROOT, TMP, OUT)
+    assert with_templates[0] == Need("Docker's data root", ROOT, 22 * mailbox,
+                                     "22 mailboxes of 1,000 messages, 1.10 GB each, on dovecot")
+
+
+def test_templates_are_counted_where_a_server_copies_mailboxes_one_per_scenario_and_variant():
+    plan = cells("dovecot", "bulk-fetch", 3) + cells("cyrus", "bulk-fetch", 3) + cells("courier", "bulk-fetch", 1)
+    plan += [Cell("bulk-fetch", "dovecot", "pop3-keep", "v0")]  # the same variant again: no other template
+    assert [disk_space.templates(plan, server, copies=True) for server in ("dovecot", "cyrus", "courier")] == [3, 0, 1]
+    assert disk_space.templates(plan, "dovecot", copies=False) == 0  # --deliver-each-sample
 
 
 def test_without_docker_s_data_root_on_this_machine_it_is_not_checked():
-    needs = run_needs(cells("dovecot", "bulk-fetch", 1), {"bulk-fetch": 1}, GB, 10, None, TMP, OUT)
+    needs = run_needs(cells("dovecot", "bulk-fetch", 1), samples, no_templates, GB, 10, None, TMP, OUT)
     assert [need.place for need in needs] == ["the run's working folder", "the output folder"]
     assert needs[0].why == "1 device copy of a mailbox"
 

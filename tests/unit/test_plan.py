@@ -27,8 +27,8 @@ def test_samples_per_cell_are_each_scenario_s_unless_the_run_says():
     from bench.plan import samples_per_cell
 
     cells = build_plan(["bulk-fetch", "offline-use"], ["dovecot"], ["imap"])
-    assert samples_per_cell(cells, None) == {"bulk-fetch": 5, "offline-use": 3}
-    assert samples_per_cell(cells, 2) == {"bulk-fetch": 2, "offline-use": 2}
+    assert samples_per_cell(cells, None).by_scenario == {"bulk-fetch": 5, "offline-use": 3}
+    assert samples_per_cell(cells, 2).by_scenario == {"bulk-fetch": 2, "offline-use": 2}
 
 
 def test_no_mode_deletes_what_it_did_not_keep():
@@ -89,10 +89,12 @@ def test_a_run_on_a_link_of_its_own_keeps_it_and_the_default_comparison_adds_mob
     assert len(custom.links) == 1 and {c.link for c in custom.cells} == set(custom.links)
     default = Run(RunConfig(servers=["dovecot"]))
     assert set(default.links) == {"lan", "mobile-4g"}
-    assert default.repeats["bulk-fetch"] == 3 and default.repeats["multi-device-sync"] == 3
+    assert default.repeats.by_scenario == {"bulk-fetch": 3, "multi-device-sync": 3, "offline-use": 3,
+                                           "storage-exposure": 3}
     full = Run(RunConfig(plan="full", servers=["dovecot"]))
     assert set(full.links) == {"lan", "mobile-4g"}
-    assert full.repeats["bulk-fetch"] == 5 and full.repeats["multi-device-sync"] == 3
+    assert full.repeats.by_scenario["bulk-fetch"] == 5 and full.repeats.by_scenario["multi-device-sync"] == 3
+    assert full.repeats.on_links is None
 
 
 # --- the decision plan and the full plan ------------------------------------------------
@@ -115,12 +117,13 @@ def test_the_decision_plan_takes_three_samples_and_a_hundred_messages():
 
     run = Run(RunConfig(servers=["dovecot"]))
     assert run.plan == "decision" and run.messages == 100
-    assert set(run.repeats.values()) == {3}
-    assert run._plan_json()["name"] == "decision"
+    assert {run.repeats.of(c) for c in run.cells if c.link == "lan"} == {3}
+    assert {run.repeats.of(c) for c in run.cells if c.link != "lan"} == {2}
+    assert run._plan_json()["name"] == "decision" and run._plan_json()["repeat_on_links"] == 2
     full = Run(RunConfig(plan="full", servers=["dovecot"]))
     assert full.plan == "full" and full.messages == 300
-    assert Run(RunConfig(plan="decision", servers=["dovecot"], messages=40, repeat=2)).repeats == {
-        name: 2 for name in run.repeats}
+    told = Run(RunConfig(plan="decision", servers=["dovecot"], messages=40, repeat=4))
+    assert {told.repeats.of(c) for c in told.cells} == {4} and told.messages == 40
 
 
 def test_a_named_scenario_runs_in_full_unless_a_plan_is_named():

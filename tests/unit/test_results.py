@@ -254,3 +254,13 @@ def test_each_policy_keeps_one_entry_per_sample_of_the_cell():
     data = cell.to_json()
     assert data["by_policy"]["idle"]["metrics"]["latency_ms"]["n"] == 1
     assert CellResult.from_json(data) == cell
+
+
+def test_fewer_samples_on_relayed_links_are_said_only_where_such_cells_ran():
+    plan = {"repeat": {"bulk-fetch": 3}, "repeat_on_links": 2}
+    on_lan = Results("r", "t", "c", plan=plan, cells=[CellResult("bulk-fetch", "dovecot", "imap", "full")])
+    assert on_lan.samples_per_cell() == "3 samples per cell"
+    relayed = Results("r", "t", "c", plan=plan, cells=[
+        CellResult("bulk-fetch", "dovecot", "imap", "full"),
+        CellResult("bulk-fetch", "dovecot", "imap", "full", "off", "mobile-4g")])
+    assert relayed.samples_per_cell() == "3 samples per cell (2 per cell on a relayed link)"
