@@ -122,9 +122,9 @@ class SampleContext:
 
         A mailbox's first delivery is a copy of the server's template holding the same
         messages where the server allows it (``bench.mailbox_copy``), with the truth and
-        refusals of the template's own APPEND delivery; later ones are APPENDs. Either way
-        the server's settle step follows (``RunningServer.settle_delivery``), its time
-        counted in the delivery's."""
+        refusals of the template's own APPEND delivery; later ones are APPENDs. An APPEND is
+        followed by the server's settle step (``RunningServer.settle_delivery``), a copy by a
+        flush of the store (``flush_store``), its time counted in the delivery's."""
         first = mailbox.delivered
         server = self.direct_server
         with self.ledger.part("delivery"):
@@ -155,7 +155,7 @@ class SampleContext:
             return None
         report, mailbox.truth = made
         started = time.perf_counter()
-        server.settle_delivery(mailbox.account)  # the copy's files, written without fsync, go to disk
+        server.flush_store(mailbox.account)  # the copy's files, written without an fsync, go to disk
         report.seconds += time.perf_counter() - started
         self.initial_mailboxes.append(None)
         return report

@@ -26,7 +26,7 @@ from docker.models.containers import Container
 
 from bench.access import AccessOptions, Endpoint, WireMeter, open_access
 from bench.access.base import LOOPBACK
-from bench.errors import PortInUse, ServerStartError
+from bench.errors import MailbenchError, PortInUse, ServerStartError
 from bench.protocols import PROTOCOLS, get_protocol, service_ports
 from bench.servers.cgroup import CgroupFiles, Counters, find as find_cgroup
 from bench.servers.store_copy import copy_store, linked_on_the_way
@@ -90,7 +90,17 @@ class MailServer:
 
     def settle(self, container: Container, username: str) -> None:
         """What must follow a delivery into ``username``'s mailbox before anything is
-        measured, so that the measurement sees the server as a plain delivery leaves it."""
+        measured, so that the measurement sees the server as a plain delivery leaves it:
+        nothing where setup delivers as the user, with the server's own fsyncs."""
+
+    def flush(self, container: Container, username: str) -> None:
+        """Write what is in the page cache of ``username``'s store to disk: ``sync -f``
+        flushes the whole file system the store is on (syncfs(2)). For files written
+        without an fsync (a setup login's delivery, a copy of a template account)."""
+        code, output = container.exec_run(["sync", "-f", self.user_store(username)])
+        if code != 0:
+            raise MailbenchError(f"sync -f {self.user_store(username)} in {self.name} failed ({code}): "
+                                 f"{output.decode(errors='replace').strip()}")
 
     def environment(self, users: int) -> dict[str, str]:
         return {"MAILBENCH_USERS": str(users), "MAILBENCH_PASSWORD": self.password}
@@ -157,6 +167,10 @@ class RunningServer:
     def settle_delivery(self, account: Account) -> None:
         """The step after a delivery into ``account`` and before a measurement (``MailServer.settle``)."""
         self.spec.settle(self.container, account.username)
+
+    def flush_store(self, account: Account) -> None:
+        """Put ``account``'s store on disk (``MailServer.flush``): after a copy into it."""
+        self.spec.flush(self.container, account.username)
 
     def services(self) -> list[tuple[str, str]]:
         """Every (protocol, tls) way in that this container offers."""

@@ -21,13 +21,13 @@ Setup delivers as ``userN@setup``: the same mailbox, with ``mail_fsync = never``
 (docker/dovecot/dovecot.conf), where every other login has Dovecot's default
 (``optimized``: an fsync per message saved, a delivery's largest cost on the server;
 docs/servers.md has the figures). ``settle`` then flushes the file system (``sync -f``),
-after a delivery and after a copy, so that the measurement starts as after a delivery
-with an fsync per message: every message on disk, no writeback of its own to compete with.
+as a copy of a template account is on every server, so that the measurement starts as
+after a delivery with an fsync per message: every message on disk, no writeback of its
+own to compete with.
 """
 
 from docker.models.containers import Container
 
-from bench.errors import MailbenchError
 from bench.servers.base import MailServer
 
 SETUP_DOMAIN = "setup"
@@ -42,9 +42,5 @@ class Dovecot(MailServer):
         return f"{username}@{SETUP_DOMAIN}"
 
     def settle(self, container: Container, username: str) -> None:
-        """Write what the setup session left in the page cache to disk: ``sync -f`` flushes
-        the whole file system the mailbox is on (syncfs(2))."""
-        code, output = container.exec_run(["sync", "-f", self.user_store(username)])
-        if code != 0:
-            raise MailbenchError(f"sync -f {self.user_store(username)} in dovecot failed ({code}): "
-                                 f"{output.decode(errors='replace').strip()}")
+        """Write what the setup session left in the page cache to disk (``flush``)."""
+        self.flush(container, username)

@@ -27,7 +27,7 @@ class FakeServer:
         self.next_user = 2
         self.top = users
         self.copies: list[tuple[str, str]] = []
-        self.settled: list[str] = []  # accounts whose delivery or copy was settled
+        self.flushed: list[str] = []  # accounts whose store was flushed to disk
 
     def fresh_account(self) -> Account:
         self.next_user += 1
@@ -50,7 +50,10 @@ class FakeServer:
         return None
 
     def settle_delivery(self, account: Account) -> None:
-        self.settled.append(account.username)
+        pass
+
+    def flush_store(self, account: Account) -> None:
+        self.flushed.append(account.username)
 
 
 class FakeDelivery:
@@ -105,7 +108,7 @@ def test_a_template_is_delivered_once_per_size_and_copied_into_each_mailbox(monk
         boxes.append(box)
     assert delivery.calls == 1  # the template's delivery
     assert server.copies == [("user20", "user2"), ("user20", "user3"), ("user20", "user4")]
-    assert server.settled == ["user2", "user3", "user4"]  # each copy goes to disk before anything is measured
+    assert server.flushed == ["user2", "user3", "user4"]  # each copy goes to disk before anything is measured
     # Each mailbox's truth is its own: new mail into one is not in another's.
     ctx = _context(server, copies, corpus, tmp_path)
     ctx.deliver(boxes[0], 2)
