@@ -20,7 +20,7 @@ start than a full disk an hour in. What a run needs, at most, in each place:
 A mailbox is the corpus's bytes (``corpus_bytes``) times ``OVERHEAD``, which covers what a
 server stores beside the messages (index, cache, UID lists) and file-system blocks: an
 account of 5,000 generated messages took 1.03 (Dovecot, Courier) to 1.06 (Cyrus) times the
-message bytes in blocks (docs/scenarios.md). Places on one file system add up, and each
+message bytes in blocks (``benchmarks/store_overhead.py``, docs/scenarios.md). Places on one file system add up, and each
 file system keeps ``KEEP_FREE`` bytes free besides.
 
 Free space is read with ``shutil.disk_usage``. ``MAILBENCH_FREE_BYTES``, when set, stands for
