@@ -5,10 +5,11 @@
     python benchmarks/large_amounts.py --from RESULTS.json [RESULTS.json ...]
 
 The first form runs, for each size, link and mode, one ``mailbench run --scenario
-bulk-fetch --variant full --tls off`` (a process of its own per mode, so that each client
-memory growth starts from a fresh process: within one process a later sample reuses what
-an earlier one freed, and its growth reads low), then prints the table from the results
-files it made. The second prints the table from results files already made, by any
+bulk-fetch --variant full --tls off --deliver-each-sample`` (a process of its own per mode,
+so that each client memory growth starts from a fresh process: within one process a later
+sample reuses what an earlier one freed, and its growth reads low; every mailbox delivered
+over APPEND, since with one sample a run a template and its copy would write the mailbox
+twice), then prints the table from the results files it made. The second prints the table from results files already made, by any
 ``mailbench run`` of bulk-fetch's full download.
 
 The table has a row per link, mode and mailbox size: the medians of the download's time,
@@ -49,7 +50,8 @@ CELL_TIMEOUT_S = 4 * 3600.0
 def run_one(size: int, link: str, mode: str, server: str, repeat: int, out: Path) -> Path:
     """One ``mailbench run`` of the full download; returns its results file."""
     command = [sys.executable, "-m", "bench.cli", "run", "--scenario", "bulk-fetch", "--variant", "full",
-               "--tls", "off", "--server", server, "--mode", mode, "--link", link, "--messages", str(size),
+               "--tls", "off", "--deliver-each-sample", "--server", server, "--mode", mode, "--link", link,
+               "--messages", str(size),
                "--repeat", str(repeat), "--cell-timeout", str(CELL_TIMEOUT_S), "--out", str(out)]
     print("$ mailbench " + " ".join(command[3:]), file=sys.stderr, flush=True)
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
