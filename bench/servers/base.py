@@ -141,8 +141,8 @@ class RunningServer:
         self.ssl_context = ssl_context  # trusts the run's CA only; None: the server has no TLS
         self._next_user = 1
         self._spare_taken = 0  # accounts taken from the top by ``spare_account``
-        self._cgroup_files: CgroupFiles | None = None
-        self._root: Path | None = None  # the container's files on this host (``_host_root``)
+        # The main process's cgroup files and file system on this host (``_host_view``).
+        self._view: tuple[CgroupFiles | None, Path | None] | None = None
         # Where ``resources`` read the counters: "cgroup files" or "docker stats".
         self.counters_source = ""
 
@@ -216,17 +216,25 @@ class RunningServer:
         cache = detail.get("total_inactive_file", detail.get("inactive_file", 0))
         return Resources(cpu_ns / 1e9, max(0, memory_stats.get("usage", 0) - cache))
 
+    def _host_view(self, stale: bool = False) -> tuple[CgroupFiles | None, Path | None]:
+        """Where this host sees the container's main process: its cgroup files and its file
+        system (None each where it does not). Looked up once per main process (a kill or a
+        restart starts another), or again when a caller found the last lookup ``stale``; a
+        host that sees neither is not asked again on every reading."""
+        if self._view is None or stale:
+            self.container.reload()
+            pid = int(self.container.attrs.get("State", {}).get("Pid") or 0)
+            self._view = (find_cgroup(pid), root_of(pid))
+        return self._view
+
     def _cgroup_counters(self) -> Counters | None:
-        """The counters from the cgroup files, found once from the container's main
-        process and again after a restart; None where they cannot be read."""
+        """The counters from the cgroup files; None where they cannot be read."""
         for attempt in range(2):
-            if self._cgroup_files is None or attempt:
-                self.container.reload()
-                self._cgroup_files = find_cgroup(int(self.container.attrs.get("State", {}).get("Pid") or 0))
-            if self._cgroup_files is None:
+            files = self._host_view(stale=attempt > 0)[0]
+            if files is None:
                 return None
             try:
-                counters = self._cgroup_files.read()
+                counters = files.read()
             except (OSError, KeyError, ValueError):
                 continue
             self.counters_source = "cgroup files"
@@ -234,12 +242,11 @@ class RunningServer:
         return None
 
     def _host_root(self) -> Path | None:
-        """The container's file system as this host sees it (``bench.servers.store_files``),
-        found from its main process, again after a restart; None where it cannot be seen."""
-        if self._root is None or not self._root.exists():
-            self.container.reload()
-            self._root = root_of(int(self.container.attrs.get("State", {}).get("Pid") or 0))
-        return self._root
+        """The container's file system as this host sees it (``bench.servers.store_files``)."""
+        root = self._host_view()[1]
+        if root is not None and not root.exists():
+            root = self._host_view(stale=True)[1]
+        return root
 
     def disk_bytes(self, account: Account | None = None) -> int:
         """Bytes under the mail store, or one account's part of it (messages, indexes, caches):
@@ -296,13 +303,13 @@ class RunningServer:
         """Kill every process of the server at once (``docker kill``: SIGKILL), as a crash or
         a power cut of the process would; the container and its mail store stay."""
         self.container.kill()
-        self._root = None  # its main process is gone; a restart starts another
+        self._view = None  # its main process is gone; a restart starts another
 
     def restart(self, ready_timeout_s: float = 60.0) -> None:
         """Start the killed container again and wait until every service answers a LOGIN.
         Docker may publish it on new host ports: ``host_ports`` follows."""
         self.container.start()
-        self._root = None
+        self._view = None
         self.host_ports = _published_ports(self.container, self.spec, list(self.host_ports))
         wait_ready(self, ready_timeout_s)
 

@@ -64,3 +64,30 @@ def test_find_reads_the_membership_of_the_process(tmp_path):
     _write(folder / "memory.stat", "inactive_file 0\n")
     files = find(42, tmp_path / "cg", proc=tmp_path / "proc")
     assert files is not None and files.cpu == folder
+
+
+class _RemoteContainer:
+    """A container whose main process this host cannot see (a daemon on another machine):
+    its pid is not ours, so readings go through the daemon's stats."""
+
+    def __init__(self) -> None:
+        self.reloads = 0
+        self.attrs = {"State": {"Pid": 0}}
+
+    def reload(self) -> None:
+        self.reloads += 1
+
+    def stats(self, stream: bool, one_shot: bool) -> dict:
+        return {"cpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000}},
+                "memory_stats": {"usage": 5000, "stats": {"total_inactive_file": 1000}}}
+
+
+def test_a_host_that_cannot_see_the_container_asks_the_daemon_without_a_lookup_per_reading():
+    from bench.servers import get_server
+    from bench.servers.base import Resources, RunningServer
+
+    container = _RemoteContainer()
+    server = RunningServer(get_server("dovecot"), container, {}, users=2)
+    assert [server.resources() for _ in range(3)] == [Resources(2.0, 4000)] * 3
+    assert server.counters_source == "docker stats" and server._host_root() is None
+    assert container.reloads == 1  # looked up once for the process, not once per reading
