@@ -12,7 +12,7 @@ from bench.corpus.source import GeneratedCorpus
 from bench.delivery import DeliveryReport, Refusal
 from bench.mailbox_copy import COPIED, DELIVERED, MailboxCopies
 from bench.modes import get_mode
-from bench.sample import Mailbox, SampleContext
+from bench.sample import SampleContext
 from bench.servers import get_server
 from bench.servers.base import Account
 
