@@ -1,7 +1,7 @@
 import pytest
 
 from bench.errors import UsageError
-from bench.plan import build_plan
+from bench.plan import Cell, build_plan
 from scenarios import get_scenario
 
 
@@ -94,7 +94,11 @@ def test_a_run_on_a_link_of_its_own_keeps_it_and_the_default_comparison_adds_mob
     full = Run(RunConfig(plan="full", servers=["dovecot"]))
     assert set(full.links) == {"lan", "mobile-4g"}
     assert full.repeats.by_scenario["bulk-fetch"] == 5 and full.repeats.by_scenario["multi-device-sync"] == 3
-    assert full.repeats.on_links is None
+    assert full.repeats.on_links == 3
+    on_link = [c for c in full.cells if c.link != "lan"]
+    assert on_link and {full.repeats.of(c) for c in on_link} == {3}
+    told = Run(RunConfig(plan="full", servers=["dovecot"], repeat=5))
+    assert told.repeats.on_links is None and {told.repeats.of(c) for c in told.cells} == {5}
 
 
 # --- the decision plan and the full plan ------------------------------------------------
@@ -146,3 +150,12 @@ def test_the_full_plan_holds_every_cell_of_the_decision_plan():
 def test_an_unknown_plan_is_a_one_line_error():
     with pytest.raises(UsageError, match="unknown --plan 'quick'; choose from decision, full"):
         build_plan([], [], [], plan="quick")
+
+
+def test_a_plan_never_takes_more_samples_on_a_link_than_the_scenario_takes_on_lan():
+    from bench.plan import Samples
+
+    few = Samples({"bulk-fetch": 2}, on_links=3)
+    assert few.of(Cell("bulk-fetch", "dovecot", "imap", "full", link="mobile-4g")) == 2
+    assert Samples({"bulk-fetch": 5}, on_links=3).of(Cell("bulk-fetch", "dovecot", "imap", "full", link="mobile-4g")) == 3
+    assert few.of(Cell("bulk-fetch", "dovecot", "imap", "full")) == 2
