@@ -2,6 +2,7 @@
 
     python benchmarks/summarise.py reports/<run-id>/results.json [...]
     python benchmarks/summarise.py --pipelining ON/results.json OFF/results.json [--variant V] [--tls T]
+    python benchmarks/summarise.py --variants reports/<run-id>/results.json
 
 The second form sets a run made with pipelining (the default) beside the same run made
 with ``--no-pipelining``, cell by cell, on the links other than lan: time, round trips and
@@ -146,9 +147,47 @@ def memory(paths: list[str], server: str = "dovecot", tls: str = "off") -> None:
         print(f"| {mode} | " + " | ".join(row) + " |")
 
 
+VARIANT_COLUMNS = (
+    ("messages synced", "messages", "{:,.0f}"),
+    ("MB synced", "message_bytes", "{:,.1f}", 1e-6),
+    ("time s", "elapsed_s", "{:,.1f}"),
+    ("round trips", "round_trips", "{:,.0f}"),
+    ("client RSS growth MB", "client_rss_growth_mb", "{:.1f}"),
+    ("delivery msg/s", "delivery_messages_per_s", "{:,.0f}"),
+)
+
+
+def by_variant(path: str) -> None:
+    """A row per variant and mode of one server's bulk-fetch run, with each cell's place in
+    the run's shuffled order: a cell run late in a process may read a low memory growth
+    (it reuses what earlier cells freed), and the reader should see which ran when."""
+    results = load(Path(path))
+    print(f"`{results.command}` (run {results.run_id}, {results.plan.get('messages'):,} messages, "
+          f"{results.samples_per_cell()}, medians)\n")
+    print("| server | variant | mode | " + " | ".join(c[0] for c in VARIANT_COLUMNS) + " | checked | position |")
+    print("|---|---|---|" + "---:|" * (len(VARIANT_COLUMNS) + 2))
+    variants = list(dict.fromkeys(results.plan.get("variants") or [c.variant for c in results.cells]))
+    cells = sorted(in_plan_order(results), key=lambda c: variants.index(c.variant) if c.variant in variants
+                   else len(variants))
+    for cell in cells:
+        if not cell.ok:
+            print(f"| {cell.server} | {cell.variant} | {cell.mode} | failed: {cell.error} |" + " |" * (len(VARIANT_COLUMNS) + 1))
+            continue
+        values = [_fmt(_median(cell, c[1]), c[2], *(c[3:] or (1.0,))) for c in VARIANT_COLUMNS]
+        checked = f"{cell.integrity.get('checked', 0):,}" if cell.integrity.get("passed") else "failed"
+        print(f"| {cell.server} | {cell.variant} | {cell.mode} | " + " | ".join(values)
+              + f" | {checked} | {cell.info.get('position', 'n/a')} |")
+    failed = [cell.id for cell in results.cells if not cell.ok]
+    print(f"\nfailed cells: {', '.join(failed) if failed else 'none'}; started {results.started_at}, "
+          f"finished {results.finished_at}")
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--memory"]:
         memory(sys.argv[2:])
+    elif sys.argv[1:2] == ["--variants"]:
+        for results_path in sys.argv[2:]:
+            by_variant(results_path)
     elif sys.argv[1:2] == ["--pipelining"]:
         parser = argparse.ArgumentParser(prog="summarise.py --pipelining")
         parser.add_argument("on")
