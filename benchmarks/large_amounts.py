@@ -14,7 +14,14 @@ twice), then prints the table from the results files it made. The second prints 
 
 The table has a row per link, mode and mailbox size: the medians of the download's time,
 the megabytes received, the round trips and the client's RSS growth
-(``client_rss_growth_mb``), with the delivery's messages a second (setup) beside them.
+(``client_rss_growth_mb``), with the delivery's messages a second (setup) beside them, and
+the peak resident memory of the whole ``mailbench run`` process (imports, delivery,
+download, integrity check and report; the kernel's ``ru_maxrss`` of the child, read with
+``os.wait4`` and kept beside the results file in ``PEAK_FILE``; "n/a" for a results file
+made otherwise, or where it was no higher than this script's own, ``run_measured``). The growth is what the sample added, a lower bound where the delivery
+before it, in the same process, left memory the sample reused (a POP3 download of
+100,000 messages reads 0); the process's peak bounds everything the client held, at
+any time.
 
 How long it takes (measured on this project's machine, two cores; the ``large_amounts``
 section of docs/scenarios.md has the runs): a run's time is mostly delivery (over 2,000
@@ -32,6 +39,9 @@ Docker's disk (``mailbench run`` refuses one that does not fit).
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,6 +55,8 @@ MODES = ("imap", "pop3-keep", "pop3-delete")
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 # A cell's wall-clock limit: the download of 100,000 messages on mobile-4g alone is most of an hour.
 CELL_TIMEOUT_S = 4 * 3600.0
+# Written beside a run's results.json: the run process's peak resident memory.
+PEAK_FILE = "process_peak.json"
 
 
 def run_one(size: int, link: str, mode: str, server: str, repeat: int, out: Path) -> Path:
@@ -54,10 +66,35 @@ def run_one(size: int, link: str, mode: str, server: str, repeat: int, out: Path
                "--messages", str(size),
                "--repeat", str(repeat), "--cell-timeout", str(CELL_TIMEOUT_S), "--out", str(out)]
     print("$ mailbench " + " ".join(command[3:]), file=sys.stderr, flush=True)
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"large_amounts: mailbench run ended with {done.returncode}; see its message above")
-    return Path(done.stdout.strip().splitlines()[-1]) / "results.json"
+    code, output, peak_mb = run_measured(command)
+    if code != 0:
+        raise SystemExit(f"large_amounts: mailbench run ended with {code}; see its message above")
+    folder = Path(output.strip().splitlines()[-1])
+    (folder / PEAK_FILE).write_text(json.dumps({"process_peak_rss_mb": peak_mb,
+                                                "command": "mailbench " + " ".join(command[3:])}) + "\n")
+    return folder / "results.json"
+
+
+def run_measured(command: list[str]) -> tuple[int, str, float | None]:
+    """Run ``command``; its exit code, its standard output and its peak resident memory in
+    MB: the kernel's ``ru_maxrss`` of that child, from ``os.wait4``. Linux starts a child's
+    figure from its parent's resident memory at the fork and keeps it across ``exec``, so a
+    peak no higher than this process's own is not the child's: None then."""
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss * 1024 / 1e6 if usage.ru_maxrss > own_peak else None
+    return child.returncode, output, peak
+
+
+def process_peak_mb(results_path: Path) -> float | None:
+    """The peak RSS of the process that made ``results_path``, where this script ran it."""
+    try:
+        return json.loads((results_path.parent / PEAK_FILE).read_text())["process_peak_rss_mb"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def rows(paths: list[Path]) -> list[dict]:
@@ -69,7 +106,8 @@ def rows(paths: list[Path]) -> list[dict]:
             if cell.scenario != "bulk-fetch" or cell.variant != "full":
                 continue
             row = {"link": cell.link, "mode": cell.mode, "server": cell.server, "tls": cell.tls,
-                   "messages": results.plan.get("messages"), "error": cell.error, "samples": len(cell.samples)}
+                   "messages": results.plan.get("messages"), "error": cell.error, "samples": len(cell.samples),
+                   "process_peak_rss_mb": process_peak_mb(path)}
             for metric in ("elapsed_s", "bytes_down", "round_trips", "client_rss_growth_mb",
                            "delivery_messages_per_s"):
                 values = [sample[metric] for sample in cell.samples if sample.get(metric) is not None]
@@ -83,18 +121,20 @@ def _link_order(link: str) -> tuple[int, str]:
 
 
 def table(found: list[dict]) -> str:
-    lines = ["| link | mode | messages | time s | MB down | round trips | client RSS growth MB | delivery msg/s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| link | mode | messages | time s | MB down | round trips | client RSS growth MB | "
+             "process peak RSS MB | delivery msg/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     order = sorted(found, key=lambda r: (_link_order(r["link"]), MODES.index(r["mode"]) if r["mode"] in MODES
                                          else len(MODES), r["messages"] or 0))
     for row in order:
         if row["error"]:
-            lines.append(f"| {row['link']} | {row['mode']} | {row['messages']:,} | failed: {row['error']} |||||")
+            lines.append(f"| {row['link']} | {row['mode']} | {row['messages']:,} | failed: {row['error']} ||||||")
             continue
         lines.append(
             f"| {row['link']} | {row['mode']} | {row['messages']:,} | {_fmt(row['elapsed_s'], '{:,.1f}')} | "
             f"{_fmt(row['bytes_down'], '{:,.1f}', 1e-6)} | {_fmt(row['round_trips'], '{:,.0f}')} | "
-            f"{_fmt(row['client_rss_growth_mb'], '{:.1f}')} | {_fmt(row['delivery_messages_per_s'], '{:,.0f}')} |")
+            f"{_fmt(row['client_rss_growth_mb'], '{:.1f}')} | {_fmt(row['process_peak_rss_mb'], '{:,.0f}')} | "
+            f"{_fmt(row['delivery_messages_per_s'], '{:,.0f}')} |")
     servers = sorted({r["server"] for r in found})
     samples = sorted({r["samples"] for r in found})
     lines.append(f"\nbulk-fetch, variant full, TLS {', '.join(sorted({r['tls'] for r in found}))}, "

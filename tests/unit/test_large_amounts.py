@@ -22,8 +22,12 @@ def _run(tmp_path: Path, messages: int, link: str, mode: str, elapsed: list[floa
     other.add_sample({"elapsed_s": 1.0})
     run = Results(f"r-{messages}-{link}-{mode}", "2026-01-01T00:00:00+00:00", "mailbench run",
                   plan={"messages": messages}, cells=[cell, other])
-    path = tmp_path / f"{messages}-{link}-{mode}.json"
+    folder = tmp_path / f"{messages}-{link}-{mode}"
+    folder.mkdir()
+    path = folder / "results.json"
     results_file.save(run, path)
+    if link == "lan":  # a run this script made: its process's peak beside the results
+        (folder / "process_peak.json").write_text('{"process_peak_rss_mb": %.1f}' % (100 + messages / 1000))
     return path
 
 
@@ -37,11 +41,29 @@ def test_the_table_has_a_row_per_link_mode_and_size_in_order(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == ("| link | mode | messages | time s | MB down | round trips | client RSS growth MB | "
-                        "delivery msg/s |")
+                        "process peak RSS MB | delivery msg/s |")
     assert lines[2:6] == [
-        "| lan | imap | 1,000 | 1.5 | 53.0 | 7 | 17.0 | 2,500 |",
-        "| lan | imap | 100,000 | 72.0 | 5,300.0 | 7 | 80.5 | 2,500 |",
-        "| lan | pop3-keep | 1,000 | 2.0 | 53.0 | 7 | 1.0 | 2,500 |",
-        "| mobile-4g | imap | 10,000 | 300.0 | 530.0 | 7 | 40.0 | 2,500 |",
+        "| lan | imap | 1,000 | 1.5 | 53.0 | 7 | 17.0 | 101 | 2,500 |",
+        "| lan | imap | 100,000 | 72.0 | 5,300.0 | 7 | 80.5 | 200 | 2,500 |",
+        "| lan | pop3-keep | 1,000 | 2.0 | 53.0 | 7 | 1.0 | 101 | 2,500 |",
+        "| mobile-4g | imap | 10,000 | 300.0 | 530.0 | 7 | 40.0 | n/a | 2,500 |",
     ]
     assert "medians of 1 or 3 sample(s) a cell" in done.stdout
+
+
+def test_a_run_s_peak_memory_is_its_own_process_s():
+    """A child that holds more than this process reads its own peak; one that holds little
+    reads None (Linux would report this process's memory for it), never the first one's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("large_amounts", SCRIPT)
+    large_amounts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(large_amounts)
+    import resource
+
+    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    hold = int((own_mb + 50) * 1e6)
+    big = large_amounts.run_measured([sys.executable, "-c", f"b = bytearray({hold}); print('done')"])
+    small = large_amounts.run_measured([sys.executable, "-c", "print('small')"])
+    assert big[0] == 0 and big[1] == "done\n" and hold / 1e6 <= big[2] < hold / 1e6 + 40
+    assert small[0] == 0 and small[1] == "small\n" and small[2] is None
