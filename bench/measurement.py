@@ -10,8 +10,9 @@ order):
 - ``server_mem_delta_mb``: the container's memory after the block minus before it, both
   read the same way (``RunningServer.resources``); negative when the server freed memory.
 - ``client_rss_growth_mb``: the peak resident set size of this process during the block
-  minus its RSS at the block's start (``bench.process`` says why a reset peak alone is not
-  enough).
+  minus its RSS at the block's start, read after the memory earlier work freed was handed
+  back to the kernel (``bench.process`` says why a reset peak alone is not enough, and why
+  freed memory is handed back).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def measure(server: RunningServer) -> Iterator[Measurement]:
     """Measure the block; the container's counters are read outside the timed window."""
     measurement = Measurement()
     before = server.resources()
+    process.release_free_memory()
     process.reset_peak_rss()
     start_rss = process.rss_bytes()
     cpu_start = time.process_time()

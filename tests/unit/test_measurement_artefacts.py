@@ -141,6 +141,34 @@ def test_an_allocation_in_the_block_shows_as_growth_and_earlier_ones_do_not():
     del block, kept
 
 
+def _heap_chunks(count: int) -> list[bytes]:
+    """``count`` filled chunks of 100 kB: below glibc's mmap threshold, so on the heap."""
+    return [bytes([i % 251]) * 100_000 for i in range(count)]
+
+
+def _growth_of_reusing_freed_memory(release: bool) -> int:
+    freed = _heap_chunks(400)
+    pin = _heap_chunks(5)  # allocated after: the heap's top stays in use, the freed chunks stay inside
+    del freed
+    if release:
+        process.release_free_memory()
+    process.reset_peak_rss()
+    start = process.rss_bytes()
+    again = _heap_chunks(400)
+    growth = process.rss_growth_bytes(start, process.peak_rss_bytes())
+    del again, pin
+    return growth
+
+
+def test_memory_freed_before_a_block_is_handed_back_so_that_the_block_s_use_of_it_counts():
+    """40 MB freed before the block and allocated again in it: without the hand-back the
+    block reads next to no growth (it reuses what stayed resident); with it, the 40 MB."""
+    if not process.release_free_memory() or not process.reset_peak_rss():
+        pytest.skip("this platform cannot hand memory back or reset the peak RSS")
+    assert _growth_of_reusing_freed_memory(release=False) < 10e6
+    assert 35e6 <= _growth_of_reusing_freed_memory(release=True) < 60e6
+
+
 # --- the account's store by kind of file
 
 
