@@ -97,6 +97,11 @@ class _MeteredIMAPClient(IMAPClient):
         self._endpoint = endpoint
         self._tap = tap
         super().__init__(endpoint.host, endpoint.port, ssl=False, timeout=endpoint.timeout_s)
+        # IMAPClient sets imaplib's debug level to 5 to route its output into logging;
+        # imaplib then formats every answer it hands over (a FETCH batch's messages
+        # included) as a string before the logger can drop it: CPU, and a copy larger than
+        # the batch held beside it. Level 0 formats only what its ten-line log keeps.
+        self._imap.debug = 0
 
     def _create_IMAP4(self) -> imaplib.IMAP4:
         return _MeteredIMAP4(self._endpoint, self._tap)

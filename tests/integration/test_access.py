@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from bench.access import AccessOptions, WireMeter, open_access
@@ -115,3 +117,22 @@ def test_truth_detects_a_changed_message(server, mailbox):
     fetched[3] = fetched[3].replace(b"Subject:", b"Subject: X", 1)
     report = truth.check(fetched, "full")
     assert not report.passed and len(report.changed) == 1
+
+
+def test_an_imap_fetch_holds_the_answer_and_no_string_made_of_it(server, mailbox):
+    """IMAPClient turns imaplib's debug output on, and imaplib then formats each FETCH
+    answer as a string (a copy of the batch) for a logger that drops it; the client turns
+    that off, so what a fetch holds at its peak is the answer itself and the messages
+    handed over."""
+    account, messages = mailbox
+    size = sum(map(len, messages))
+    with _session(server, "imap", account) as access:
+        listing = access.list_messages()
+        tracemalloc.start()
+        try:
+            fetched = sum(len(raw) for _, raw in access.fetch(listing.refs))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert fetched == size
+    assert peak < 2 * size, (peak, size)
