@@ -123,7 +123,6 @@ class _MeteredIMAPClient(IMAPClient):
         parsed = parse_fetch_response(data, self.normalise_times, False)
         return {items[b"UID"]: items for items in parsed.values() if b"UID" in items}
 
-
     def uid_fetch_lines(self, uid_set: str, items: list[bytes]) -> Iterator[bytes]:
         """``UID FETCH <set> <items>`` for items without literals (``RFC822.SIZE``, ``FLAGS``):
         each untagged FETCH answer's text (``b"7 (UID 12 RFC822.SIZE 4120)"``) as it is read.
