@@ -12,7 +12,8 @@ start than a full disk an hour in. What a run needs, at most, in each place:
   (at most ``TEMPLATE_ACCOUNTS``), where its store can be copied. Servers run one after
   another and each container is removed with its server: the server with the most
   mailboxes sets the need.
-- **the run's working folder** (the temporary folder, ``TMPDIR``): each sample's devices
+- **the run's working folder** (in memory where it fits, else the temporary folder,
+  ``TMPDIR``: ``bench.device_folder``): each sample's devices
   keep their copies there until the sample ends; the scenario whose sample keeps the most
   whole copies (``Scenario.whole_copies_on_devices``) sets the need.
 - **the output folder** (``--out``): the results and the report, ``REPORT_BYTES``.
@@ -33,14 +34,15 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from bench import device_folder
 from bench.corpus.generate import message_size
 from bench.corpus.source import CorpusSource, FileCorpus, GeneratedCorpus
+from bench.device_folder import DeviceFolder
 from bench.errors import UsageError
 from bench.mailbox_copy import TEMPLATE_ACCOUNTS
 from bench.plan import Cell
@@ -89,8 +91,6 @@ def run_needs(cells: Sequence[Cell], samples_of: Callable[[Cell], int], template
     """What each place must hold (the module's docstring says how), from the samples each
     cell takes and the template mailboxes each server keeps; Docker's data root is left
     out when it is not on this machine's file systems (``docker_root`` None)."""
-    from scenarios import get_scenario
-
     mailbox = math.ceil(mailbox_bytes * OVERHEAD)
     needs = []
     if docker_root is not None and cells:
@@ -103,12 +103,24 @@ def run_needs(cells: Sequence[Cell], samples_of: Callable[[Cell], int], template
         needs.append(Need("Docker's data root", docker_root, most * mailbox,
                           f"{_count(most, 'mailbox', 'mailboxes')} of {messages:,} messages, {_gb(mailbox)} each, "
                           f"on {server}"))
-    copies = max((get_scenario(cell.scenario).whole_copies_on_devices() for cell in cells), default=0)
+    copies = _device_copies(cells)
     if copies:
         needs.append(Need("the run's working folder", workdir, copies * mailbox,
                           f"{_count(copies, 'device copy', 'device copies')} of a mailbox"))
     needs.append(Need("the output folder", out, REPORT_BYTES, "the results and the report"))
     return needs
+
+
+def _device_copies(cells: Sequence[Cell]) -> int:
+    """The most whole copies of a mailbox a sample of these cells keeps on its devices."""
+    from scenarios import get_scenario
+
+    return max((get_scenario(cell.scenario).whole_copies_on_devices() for cell in cells), default=0)
+
+
+def device_bytes(cells: Sequence[Cell], mailbox_bytes: int) -> int:
+    """What the run's working folder holds at most: a sample's device copies."""
+    return _device_copies(cells) * math.ceil(mailbox_bytes * OVERHEAD)
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -185,11 +197,14 @@ def templates(cells: Sequence[Cell], server: str, copies: bool) -> int:
 
 
 def check(client, cells: Sequence[Cell], samples_of: Callable[[Cell], int], corpus: CorpusSource, messages: int,
-          out: Path, deliver_each_sample: bool = False) -> None:
-    """Raise ``UsageError`` with one line when the run's mailboxes would not fit."""
+          out: Path, deliver_each_sample: bool = False) -> DeviceFolder:
+    """Raise ``UsageError`` with one line when the run's mailboxes would not fit; else where
+    the run's working folder goes (``bench.device_folder``), which the check counted."""
+    mailbox_bytes = corpus_bytes(corpus, messages)
+    folder = device_folder.choose(device_bytes(cells, mailbox_bytes), free_bytes)
     needs = run_needs(cells, samples_of, lambda server: templates(cells, server, not deliver_each_sample),
-                      corpus_bytes(corpus, messages), messages, docker_data_root(client),
-                      Path(tempfile.gettempdir()), out)
+                      mailbox_bytes, messages, docker_data_root(client), folder.path, out)
     problem = shortfall(needs, free_bytes, file_system)
     if problem is not None:
         raise UsageError(problem)
+    return folder

@@ -254,12 +254,13 @@ class Run:
     def execute(self) -> Path:
         say = self.observer.say
         client = connect()
-        disk_space.check(client, self.cells, self.repeats.of, self.corpus, self.messages, self.config.out,
-                         self.config.deliver_each_sample)
+        devices = disk_space.check(client, self.cells, self.repeats.of, self.corpus, self.messages, self.config.out,
+                                   self.config.deliver_each_sample)
         for name in clean(client, orphans_only=True):
             say(f"removed leftover container {name} of an earlier, interrupted run")
         self.folder.mkdir(parents=True, exist_ok=True)
         self.results.environment = environment.describe(client)
+        self.results.environment["device_folder"] = devices.as_dict()
         self.results.plan = self._plan_json()
         self.save()
         base = ensure_base_image(client, say)
@@ -270,7 +271,7 @@ class Run:
                 f"({exclusion.reason})")
 
         self.observer.start(sum(self.repeats.of(c) for c in self.cells))
-        with tempfile.TemporaryDirectory(prefix="mailbench-run-") as workdir:
+        with tempfile.TemporaryDirectory(prefix="mailbench-run-", dir=devices.path) as workdir:
             certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept
             for server_name, cells in self.order.items():
                 self._run_server(client, base, server_name, cells, Path(workdir), certificates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mailbox
+import os
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from bench import results
 from bench.corpus import generate_messages
+from bench.device_folder import MEMORY_FOLDER, MOUNTS, is_tmpfs
 from bench.servers.base import LABEL_RUN
 from scenarios import get_scenario
 
@@ -47,6 +49,9 @@ def test_run_writes_results_report_and_charts_and_leaves_no_container(docker_cli
     assert all(cell.commands["CONNECT"]["count"] == 2 for cell in full)  # one session a sample
     assert loaded.environment["servers"]["dovecot"]["version"] != "unknown"
     assert "PIPELINING" in loaded.environment["servers"]["dovecot"]["capabilities"]["pop3"]
+    devices = loaded.environment["device_folder"]  # in memory where /dev/shm is a tmpfs and TMPDIR unset
+    in_memory = not os.environ.get("TMPDIR") and is_tmpfs(MEMORY_FOLDER, MOUNTS.read_text())
+    assert devices["memory"] == in_memory and (devices["path"] == str(MEMORY_FOLDER)) == in_memory
     for name in ("report.md", "appendix.md", "report.html"):
         assert (folder / name).stat().st_size > 0
     charts = list((folder / "charts").iterdir())
