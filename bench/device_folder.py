@@ -11,8 +11,10 @@ the protocol.
 
 The run's working folder (device copies, and the run's TLS certificates) therefore goes
 into ``MEMORY_FOLDER`` when it is a tmpfs with room for the device copies a sample keeps
-(``bench.disk_space``) and ``KEEP_FREE`` besides; otherwise, or when ``TMPDIR`` names a
-folder, into the temporary folder. The results say which (``environment.device_folder``).
+(``bench.disk_space``) and ``KEEP_FREE`` besides, in the tmpfs and in the machine's
+available memory (a tmpfs's pages are memory, and its size may exceed what is free:
+the servers' containers need theirs); otherwise, or when ``TMPDIR`` names a folder, into
+the temporary folder. The results say which (``environment.device_folder``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 MEMORY_FOLDER = Path("/dev/shm")
+# Bytes every place a run writes to keeps free (bench.disk_space uses the same margin).
 KEEP_FREE = 1_000_000_000
 MOUNTS = Path("/proc/self/mounts")
+MEMINFO = Path("/proc/meminfo")
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,19 @@ def is_tmpfs(folder: Path, mounts: str) -> bool:
     return False
 
 
+def available_memory(meminfo: str) -> int | None:
+    """``MemAvailable`` of ``/proc/meminfo``'s text, in bytes; None when absent."""
+    for line in meminfo.splitlines():
+        name, _, value = line.partition(":")
+        fields = value.split()
+        if name == "MemAvailable" and fields and fields[0].isdigit():
+            return int(fields[0]) * 1024
+    return None
+
+
 def choose(need_bytes: int, free_bytes: Callable[[Path], int], environ: Mapping[str, str] = os.environ,
-           memory: Path = MEMORY_FOLDER, mounts: Callable[[], str] = lambda: MOUNTS.read_text()) -> DeviceFolder:
+           memory: Path = MEMORY_FOLDER, mounts: Callable[[], str] = lambda: MOUNTS.read_text(),
+           meminfo: Callable[[], str] = lambda: MEMINFO.read_text()) -> DeviceFolder:
     """The folder for a run whose devices keep at most ``need_bytes`` at once."""
     temporary = Path(tempfile.gettempdir())
     if environ.get("TMPDIR"):
@@ -61,8 +76,14 @@ def choose(need_bytes: int, free_bytes: Callable[[Path], int], environ: Mapping[
         in_memory = False
     if not in_memory:
         return DeviceFolder(temporary, False, f"{memory} is not a tmpfs here")
-    if need_bytes + KEEP_FREE > free_bytes(memory):
-        return DeviceFolder(temporary, False, f"{memory} has no room for the devices' copies "
-                                              f"({need_bytes / 1e9:.2f} GB and {KEEP_FREE / 1e9:.0f} GB to spare)")
+    try:
+        spare = available_memory(meminfo())
+    except OSError:
+        spare = None
+    room = free_bytes(memory) if spare is None else min(free_bytes(memory), spare)
+    if need_bytes + KEEP_FREE > room:
+        return DeviceFolder(temporary, False, f"{memory} or the available memory has no room for the devices' "
+                                              f"copies ({need_bytes / 1e9:.2f} GB and {KEEP_FREE / 1e9:.0f} GB "
+                                              "to spare)")
     return DeviceFolder(memory, True, "in memory: a device's disk is not what is measured, and file creation "
                                       "on disk varies with the folder")

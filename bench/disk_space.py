@@ -42,14 +42,13 @@ from typing import Callable, Sequence
 from bench import device_folder
 from bench.corpus.generate import message_size
 from bench.corpus.source import CorpusSource, FileCorpus, GeneratedCorpus
-from bench.device_folder import DeviceFolder
+from bench.device_folder import KEEP_FREE, DeviceFolder
 from bench.errors import UsageError
 from bench.mailbox_copy import TEMPLATE_ACCOUNTS
 from bench.plan import Cell
 from bench.servers import get_server
 
 OVERHEAD = 1.10
-KEEP_FREE = 1_000_000_000
 REPORT_BYTES = 100_000_000
 # Canonical form makes every line end CRLF: a file with LF line ends grows by a byte a line,
 # under 5 % for lines of 20 bytes or more.

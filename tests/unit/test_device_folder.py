@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.device_folder import KEEP_FREE, choose, is_tmpfs
+from bench.device_folder import KEEP_FREE, available_memory, choose, is_tmpfs
 
 GB = 1_000_000_000
 MOUNTS = ("/dev/vda / ext4 rw,relatime 0 0\n"
@@ -25,10 +25,16 @@ def test_the_devices_go_to_memory_when_it_has_room_and_to_the_temporary_folder_w
     memory = tmp_path / "shm"
     memory.mkdir()
     mounts = MOUNTS.replace("/dev/shm", str(memory))
-    roomy = choose(2 * GB, lambda path: 4 * GB, environ={}, memory=memory, mounts=lambda: mounts)
+    plenty = lambda: "MemTotal: 25000000 kB\nMemAvailable: 20000000 kB\n"  # noqa: E731
+    roomy = choose(2 * GB, lambda path: 4 * GB, environ={}, memory=memory, mounts=lambda: mounts, meminfo=plenty)
     assert roomy.path == memory and roomy.memory
-    tight = choose(2 * GB, lambda path: 2 * GB + KEEP_FREE - 1, environ={}, memory=memory, mounts=lambda: mounts)
+    tight = choose(2 * GB, lambda path: 2 * GB + KEEP_FREE - 1, environ={}, memory=memory, mounts=lambda: mounts,
+                   meminfo=plenty)
     assert tight.path == Path(tempfile.gettempdir()) and not tight.memory and "no room" in tight.why
+    # A tmpfs may be larger than the memory left: what is available decides too.
+    busy = lambda: "MemAvailable: 2500000 kB\n"  # noqa: E731
+    short = choose(2 * GB, lambda path: 12 * GB, environ={}, memory=memory, mounts=lambda: mounts, meminfo=busy)
+    assert not short.memory and "available memory" in short.why
     on_disk = choose(1, lambda path: 4 * GB, environ={}, memory=memory, mounts=lambda: "/dev/vda / ext4 rw 0 0\n")
     assert not on_disk.memory and "not a tmpfs" in on_disk.why
     absent = choose(1, lambda path: 4 * GB, environ={}, memory=tmp_path / "none", mounts=lambda: mounts)
@@ -41,3 +47,8 @@ def test_a_tmpdir_the_user_set_wins(tmp_path):
     mounts = MOUNTS.replace("/dev/shm", str(memory))
     told = choose(1, lambda path: 4 * GB, environ={"TMPDIR": str(tmp_path)}, memory=memory, mounts=lambda: mounts)
     assert not told.memory and told.why == "TMPDIR is set"
+
+
+def test_available_memory_is_read_from_meminfo():
+    assert available_memory("MemTotal: 24684100 kB\nMemFree: 100 kB\nMemAvailable: 2048 kB\n") == 2048 * 1024
+    assert available_memory("MemTotal: 24684100 kB\n") is None
