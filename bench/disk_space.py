@@ -86,22 +86,25 @@ def _size_on_disk(path: Path) -> int:
 
 
 def run_needs(cells: Sequence[Cell], samples_of: Callable[[Cell], int], templates_on: Callable[[str], int],
-              mailbox_bytes: int, messages: int, docker_root: Path | None, workdir: Path, out: Path) -> list[Need]:
+              mailbox_bytes: int, messages: int, docker_root: Path | None, workdir: Path, out: Path,
+              freed: bool = False) -> list[Need]:
     """What each place must hold (the module's docstring says how), from the samples each
-    cell takes and the template mailboxes each server keeps; Docker's data root is left
-    out when it is not on this machine's file systems (``docker_root`` None)."""
+    cell takes and the template mailboxes each server keeps, or with ``freed``, from the
+    templates and one sample's mailbox (each freed after its sample); Docker's data root is
+    left out when it is not on this machine's file systems (``docker_root`` None)."""
     mailbox = math.ceil(mailbox_bytes * OVERHEAD)
     needs = []
     if docker_root is not None and cells:
         mailboxes: Counter[str] = Counter()
         for cell in cells:
-            mailboxes[cell.server] += samples_of(cell)
+            mailboxes[cell.server] = 1 if freed else mailboxes[cell.server] + samples_of(cell)
         for server in mailboxes:
             mailboxes[server] += templates_on(server)
         server, most = max(mailboxes.items(), key=lambda item: item[1])
+        freeing = ", each sample's freed after it" if freed else ""
         needs.append(Need("Docker's data root", docker_root, most * mailbox,
                           f"{_count(most, 'mailbox', 'mailboxes')} of {messages:,} messages, {_gb(mailbox)} each, "
-                          f"on {server}"))
+                          f"on {server}{freeing}"))
     copies = _device_copies(cells)
     if copies:
         needs.append(Need("the run's working folder", workdir, copies * mailbox,
@@ -195,15 +198,35 @@ def templates(cells: Sequence[Cell], server: str, copies: bool) -> int:
     return min(TEMPLATE_ACCOUNTS, len({(cell.scenario, cell.variant) for cell in cells if cell.server == server}))
 
 
+@dataclass(frozen=True)
+class DiskPlan:
+    """What the check decided: where the devices write, and whether each sample's mailbox
+    is freed after the sample (only where keeping them all would not fit)."""
+
+    devices: DeviceFolder
+    free_mailboxes: bool = False
+    why: str | None = None  # the line a run prints at its start when it frees mailboxes
+
+
 def check(client, cells: Sequence[Cell], samples_of: Callable[[Cell], int], corpus: CorpusSource, messages: int,
-          out: Path, deliver_each_sample: bool = False) -> DeviceFolder:
-    """Raise ``UsageError`` with one line when the run's mailboxes would not fit; else where
-    the run's working folder goes (``bench.device_folder``), which the check counted."""
+          out: Path, deliver_each_sample: bool = False) -> DiskPlan:
+    """Raise ``UsageError`` with one line when the run's mailboxes would not fit even with
+    each sample's freed after it; else where the run's working folder goes
+    (``bench.device_folder``), which the check counted, and whether mailboxes are freed."""
     mailbox_bytes = corpus_bytes(corpus, messages)
     folder = device_folder.choose(device_bytes(cells, mailbox_bytes), free_bytes)
-    needs = run_needs(cells, samples_of, lambda server: templates(cells, server, not deliver_each_sample),
-                      mailbox_bytes, messages, docker_data_root(client), folder.path, out)
-    problem = shortfall(needs, free_bytes, file_system)
+    docker_root = docker_data_root(client)
+
+    def needs(freed: bool) -> list[Need]:
+        return run_needs(cells, samples_of, lambda server: templates(cells, server, not deliver_each_sample),
+                         mailbox_bytes, messages, docker_root, folder.path, out, freed)
+
+    kept = needs(freed=False)
+    if shortfall(kept, free_bytes, file_system) is None:
+        return DiskPlan(folder)
+    problem = shortfall(needs(freed=True), free_bytes, file_system)
     if problem is not None:
         raise UsageError(problem)
-    return folder
+    return DiskPlan(folder, True, f"each sample's mailbox is freed after it: keeping them all would need "
+                                  f"{_gb(kept[0].bytes)} ({kept[0].why}) in {kept[0].path}, "
+                                  f"{_gb(free_bytes(kept[0].path))} free")

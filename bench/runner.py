@@ -225,6 +225,8 @@ class Run:
         self.folder = config.out / self.run_id
         self.path = self.folder / "results.json"
         self.results = Results(run_id=self.run_id, started_at=now_iso(), command=config.command)
+        # Whether each sample's mailbox is freed after it (``bench.disk_space``): set by the check.
+        self.free_mailboxes = False
 
     def _plan_json(self) -> dict[str, object]:
         config = self.config
@@ -246,6 +248,7 @@ class Run:
             "pipelining": config.pipelining,
             "cell_timeout_s": config.cell_timeout_s,
             "corpus": self.corpus.describe(self.messages),
+            "mailboxes_freed": self.free_mailboxes,
         }
 
     def save(self) -> None:
@@ -254,8 +257,11 @@ class Run:
     def execute(self) -> Path:
         say = self.observer.say
         client = connect()
-        devices = disk_space.check(client, self.cells, self.repeats.of, self.corpus, self.messages, self.config.out,
-                                   self.config.deliver_each_sample)
+        disk = disk_space.check(client, self.cells, self.repeats.of, self.corpus, self.messages, self.config.out,
+                                self.config.deliver_each_sample)
+        devices, self.free_mailboxes = disk.devices, disk.free_mailboxes
+        if disk.why is not None:
+            say(disk.why)
         for name in clean(client, orphans_only=True):
             say(f"removed leftover container {name} of an earlier, interrupted run")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -337,6 +343,15 @@ class Run:
         self.results.cells.append(result)
         self.save()
 
+    def _free(self, running: RunningServer, accounts: list) -> None:
+        """Remove a finished sample's mailboxes from the server; a failure is said, and the
+        run goes on (a later sample may then find the disk full, and fail on its own)."""
+        for account in accounts:
+            try:
+                running.discard_store(account)
+            except (MailbenchError, DockerException) as exc:
+                self.observer.say(f"could not free {account.username}'s mailbox on {running.name}: {one_line(exc)}")
+
     def _run_samples(self, running: RunningServer, cell: Cell, result: CellResult, workdir: Path,
                      ledger: TimeLedger, copies: MailboxCopies | None = None) -> None:
         """The cell's samples, each added to ``result`` as it finishes; their time marked in
@@ -363,6 +378,8 @@ class Run:
                     outcome = scenario.run_sample(ctx)
                 finally:
                     shutil.rmtree(sample_dir, ignore_errors=True)
+                    if self.free_mailboxes and ctx is not None:
+                        self._free(running, ctx.accounts)
                     made += ctx.initial_mailboxes if ctx is not None else []
                     if copies is not None and made:
                         result.info["mailboxes"] = copies.describe(made)

@@ -105,6 +105,8 @@ class SampleContext:
         # How each initial mailbox of the sample was made: None for a copy, else why it was
         # delivered (for the cell's ``info["mailboxes"]``).
         self.initial_mailboxes: list[str | None] = []
+        # The accounts this sample's mailboxes are in, for the runner to free after it.
+        self.accounts: list[Account] = []
 
     def wait(self, seconds: float) -> None:
         """A deliberate wait (a polling interval, an outage, a settle wait): sleeps, and
@@ -113,7 +115,9 @@ class SampleContext:
 
     def new_mailbox(self) -> Mailbox:
         """An empty mailbox no other sample has touched."""
-        return Mailbox(self.server.fresh_account())
+        account = self.server.fresh_account()
+        self.accounts.append(account)
+        return Mailbox(account)
 
     def deliver(self, mailbox: Mailbox, count: int) -> DeliveryReport:
         """Deliver the corpus's next ``count`` messages; the truth records each message the

@@ -294,6 +294,18 @@ class RunningServer:
         copy_store(*paths)
         return None
 
+    def discard_store(self, account: Account) -> None:
+        """Remove ``account``'s store (its folder: messages and state) once no sample will
+        use the account again: a run whose mailboxes would not all fit frees each sample's
+        (``bench.disk_space``). Run in the container (``rm -rf``), so that no path is
+        resolved on this host; a server's own records of the account (Cyrus's
+        ``mailboxes.db``) stay, pointing at a folder nobody opens again."""
+        path = self.spec.user_store(account.username)
+        code, output = self.container.exec_run(["sh", "-c", f"rm -rf {path}"])
+        if code != 0:
+            raise MailbenchError(f"rm -rf {path} in {self.name} failed ({code}): "
+                                 f"{output.decode(errors='replace').strip()}")
+
     def purge(self, account: Account) -> str:
         """Have the server remove for good what the account deleted (``MailServer.purge``);
         returns what was done."""

@@ -263,3 +263,16 @@ def test_the_store_read_from_the_host_is_what_du_and_find_in_the_container_give(
     listing = _in_container(server, f"find {server.spec.user_store(account.username)} -type f -printf '%i %s %P\\n'")
     assert server.store_usage(account) == store_usage_of(listing, server.spec.message_file)
     assert server.store_usage(account).message_bytes >= sum(len(m) for m in MESSAGES) * 0.9
+
+
+def test_a_discarded_store_is_gone_and_the_other_accounts_keep_theirs(server):
+    """``discard_store`` frees one account's folder (a run short of disk frees each sample's
+    mailbox after it) and leaves every other account's mail as it was."""
+    freed, kept = server.fresh_account(), server.fresh_account()
+    for account in (freed, kept):
+        _append(server, account, MESSAGES)
+    _read_all(server, "imap", freed)  # its indexes and caches written too
+    assert server.disk_bytes(freed) > 0
+    server.discard_store(freed)
+    assert server.disk_bytes(freed) == 0
+    assert _read_all(server, "imap", kept) == MESSAGES

@@ -121,3 +121,59 @@ def test_every_scenario_says_how_many_whole_copies_its_devices_keep():
     copies = {name: scenario.whole_copies_on_devices() for name, scenario in SCENARIOS.items()}
     assert copies == {"bulk-fetch": 1, "multi-device-sync": 3, "offline-use": 2, "new-mail": 1,
                       "storage-exposure": 3, "interrupted-sync": 1}
+
+
+def test_freed_mailboxes_count_the_templates_and_one_sample_s_on_the_server_with_the_most():
+    plan = cells("dovecot", "bulk-fetch", 4) + cells("cyrus", "bulk-fetch", 2)
+    needs = run_needs(plan, samples, lambda server: {"dovecot": 2, "cyrus": 0}[server], GB, 1000, ROOT, TMP, OUT,
+                      freed=True)
+    assert needs[0] == Need("Docker's data root", ROOT, 3 * round(GB * OVERHEAD),
+                            "3 mailboxes of 1,000 messages, 1.10 GB each, on dovecot, each sample's freed after it")
+
+
+class FakeDocker:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def info(self) -> dict[str, str]:
+        return {"DockerRootDir": str(self.root)}
+
+
+@pytest.fixture()
+def on_one_disk(monkeypatch, tmp_path):
+    """Every place of the check on one file system (the devices not in memory), and the free
+    space that ``free`` sets; returns the check's arguments for 5 samples of 100 messages."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    corpus = GeneratedCorpus(seed=1)
+    mailbox = round(corpus_bytes(corpus, 100) * OVERHEAD)
+
+    def check(free: int) -> disk_space.DiskPlan:
+        monkeypatch.setenv(disk_space.FREE_ENV, str(free))
+        plan = [Cell("bulk-fetch", "dovecot", "imap", "full")]
+        return disk_space.check(FakeDocker(tmp_path), plan, lambda cell: 5, corpus, 100, tmp_path / "out")
+
+    fixed = REPORT_BYTES + KEEP_FREE + mailbox  # the output folder, the margin, the device's copy
+    return check, fixed, mailbox
+
+
+def test_a_run_that_fits_keeps_every_mailbox(on_one_disk):
+    check, fixed, mailbox = on_one_disk
+    decided = check(fixed + 6 * mailbox + 10)  # the template and 5 samples'
+    assert not decided.free_mailboxes and decided.why is None
+
+
+def test_a_run_that_fits_only_with_each_sample_s_mailbox_freed_frees_them_and_says_why(on_one_disk, tmp_path):
+    check, fixed, mailbox = on_one_disk
+    decided = check(fixed + 6 * mailbox - 10)
+    assert decided.free_mailboxes
+    assert decided.why.startswith("each sample's mailbox is freed after it: keeping them all would need ")
+    assert "(6 mailboxes of 100 messages, " in decided.why and str(tmp_path) in decided.why
+    assert "\n" not in decided.why
+
+
+def test_a_run_that_does_not_fit_even_freed_is_refused_with_the_freed_need(on_one_disk):
+    check, fixed, mailbox = on_one_disk
+    with pytest.raises(disk_space.UsageError) as refused:
+        check(fixed + 2 * mailbox - 10)  # the template and one sample's need 2
+    assert "for 2 mailboxes of 100 messages, " in str(refused.value)
+    assert "on dovecot, each sample's freed after it;" in str(refused.value)
