@@ -93,8 +93,8 @@ def cli() -> None:
               help="Messages per mailbox (default: 100 in the decision plan, 300 in the full one; with --corpus, "
                    "all of it).")
 @click.option("--repeat", type=click.IntRange(min=1), default=None,
-              help="Samples per cell (default: 3 in the decision plan, 2 on a relayed link; in the full one each scenario's own: 5 for "
-                   "bulk-fetch, whose speed test needs them, 3 for the others).")
+              help="Samples per cell (default: 3 in the decision plan; in the full one each scenario's own: 5 for "
+                   "bulk-fetch, whose speed test needs them, 3 for the others; 2 on a relayed link in both).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated corpus.")
 @click.option("--corpus", type=click.Path(path_type=Path), help="Use your own mbox file, Maildir or .eml instead.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True, help="Where run folders go.")

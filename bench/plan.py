@@ -7,7 +7,7 @@ the cells the report's decision page reads and nothing more: each scenario's
 each (two on a relayed link, ``DECISION_LINK_REPEAT``), on a mailbox of 100 generated
 messages; it answers in minutes. ``full`` holds every
 variant, TLS setting and default link of every scenario in the default comparison, each
-scenario's own samples (at most three on a relayed link, ``FULL_LINK_REPEAT``), on 300
+scenario's own samples (at most two on a relayed link, ``FULL_LINK_REPEAT``), on 300
 messages: every claim's evidence. A run that names a
 ``--scenario`` and no ``--plan`` runs that scenario in full.
 
@@ -49,7 +49,7 @@ PLANS = {
     DECISION: "the cells the decision page reads: each scenario's main variant, TLS off, on lan and "
               "bulk-fetch's full download on mobile-4g; 3 samples (2 on mobile-4g); 100 messages",
     FULL: "every variant, TLS setting and default link of every scenario but new-mail; each scenario's own "
-          "samples (at most 3 on mobile-4g); 300 messages",
+          "samples (at most 2 on mobile-4g); 300 messages",
 }
 DECISION_REPEAT = 3
 # Samples of a decision-plan cell on a relayed link: its time is the link's (bytes over its
@@ -59,9 +59,10 @@ DECISION_LINK_REPEAT = 2
 # The same in the full plan, where bulk-fetch takes 5 samples on lan: its full download on
 # mobile-4g takes about 10 s a sample and its time varied by at most 1.1 % (coefficient of
 # variation) over 5 samples in each of the reference report's nine mobile-4g cells (three
-# servers, three modes; reports/reference), where the modes differ by about 10 %; two more
-# samples a cell would cost 3 minutes of a run and add nothing a reader could see.
-FULL_LINK_REPEAT = 3
+# servers, three modes; reports/reference), where the modes differ by about 10 %; the
+# decision plan's two samples a cell tell them apart, and each further one would cost a
+# minute and a half of a run.
+FULL_LINK_REPEAT = 2
 # Messages per mailbox of the generated corpus when the run does not say (``--messages``).
 PLAN_MESSAGES = {DECISION: 100, FULL: 300}
 

@@ -276,6 +276,7 @@ class Run:
             say(f"left out of the plan: {exclusion.scenario} {exclusion.mode} with variant {exclusion.variant} "
                 f"({exclusion.reason})")
 
+        self.corpus.keep_first(self.messages)  # made once for the run, before any sample's memory is read
         self.observer.start(sum(self.repeats.of(c) for c in self.cells))
         with tempfile.TemporaryDirectory(prefix="mailbench-run-", dir=devices.path) as workdir:
             certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept

@@ -119,7 +119,7 @@ class OfflineUse(Scenario):
     decision_variants = ("link-cut",)  # the device loses its connection, the usual way to be offline
 
     def __init__(self, new_mail: int = 3, desk_actions: int = 4, offline_actions: int = 6,
-                 attempt_timeout_s: float = 2.0) -> None:
+                 attempt_timeout_s: float = 1.0) -> None:
         self.new_mail = new_mail
         self.desk_actions = desk_actions
         self.offline_actions = offline_actions

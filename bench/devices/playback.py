@@ -43,7 +43,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from bench.access import WireMeter, open_access
 from bench.access.base import INBOX, SEEN, FLAGGED, FolderSnapshot
@@ -567,16 +567,6 @@ def server_census(ctx: SampleContext, mailbox: Mailbox) -> dict[str, MailState]:
                 key = state.message_id or f"#{folder}/{state.ref.id}"
                 found[key] = MailState(folder, SEEN in state.flags, FLAGGED in state.flags)
     return found
-
-
-def server_copies(ctx: SampleContext, mailbox: Mailbox) -> Iterator[bytes]:
-    """Every message in the account's inbox as the server holds it, read over IMAP with
-    BODY.PEEK (nothing changes), unmetered and straight to the server, whatever the cell's
-    protocol: an observer, not a device."""
-    server = ctx.direct_server
-    with open_access("imap", server.endpoint("imap", mailbox.account), WireMeter()) as access:
-        for _, raw in access.fetch(access.list_messages().refs, "full"):
-            yield raw
 
 
 def merged_commands(meters: list[WireMeter]) -> dict[str, dict[str, object]]:

@@ -20,9 +20,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from bench.access import WireMeter
+from bench.access import WireMeter, open_access
 from bench.devices.device import Device
-from bench.devices.playback import merged_commands, server_copies
+from bench.devices.playback import merged_commands
 from bench.errors import MailbenchError, one_line
 from bench.sample import Mailbox, SampleContext, SampleOutcome
 from scenarios.base import Scenario
@@ -35,14 +35,19 @@ SETTLE_LIMIT_S = 10.0
 
 
 def _settled_server(ctx: SampleContext, mailbox: Mailbox) -> list[bytes]:
-    """The server's inbox (digests) once two readings SETTLE_S apart agree: Courier answers
-    QUIT before it has deleted the messages, so a reading right after can still see some."""
+    """The server's inbox (digests) once two listings SETTLE_S apart agree: Courier answers
+    QUIT before it has deleted the messages, so a reading right after can still see some.
+    The messages are read once, in the session of the last listing, over IMAP with
+    BODY.PEEK (nothing changes), unmetered and straight to the server: an observer."""
+    server = ctx.direct_server
     deadline = time.perf_counter() + SETTLE_LIMIT_S
     last = None
     while True:
-        now = sorted(digest(raw) for raw in server_copies(ctx, mailbox))
-        if now == last or time.perf_counter() > deadline:
-            return now
+        with open_access("imap", server.endpoint("imap", mailbox.account), WireMeter()) as access:
+            listing = access.list_messages()
+            now = [(ref.id, ref.size) for ref in listing.refs]
+            if now == last or time.perf_counter() > deadline:
+                return sorted(digest(raw) for _, raw in access.fetch(listing.refs, "full"))
         last = now
         ctx.wait(SETTLE_S)
 
@@ -68,7 +73,12 @@ class InterruptedSync(Scenario):
     variants = FAULTS
     needs_link_control = True
 
-    def __init__(self, client_timeout_s: float = 3.0, outage_s: float = 1.0, recovery_limit_s: float = 120.0) -> None:
+    # A frozen server shows only after the device's read timeout (``detect_s`` of
+    # server-paused is the timeout, by construction), and a cut link stays down for the
+    # outage before it is restored and the recovery starts: neither decides a figure beyond
+    # that, so both are kept short (the integration tests run every fault with a 1 s
+    # timeout and a 0.1 to 0.2 s outage).
+    def __init__(self, client_timeout_s: float = 1.5, outage_s: float = 0.5, recovery_limit_s: float = 120.0) -> None:
         self.client_timeout_s = client_timeout_s  # the device's read timeout: a frozen server shows after it
         self.outage_s = outage_s  # how long a cut link stays down after the device noticed
         self.recovery_limit_s = recovery_limit_s

@@ -94,9 +94,9 @@ def test_a_run_on_a_link_of_its_own_keeps_it_and_the_default_comparison_adds_mob
     full = Run(RunConfig(plan="full", servers=["dovecot"]))
     assert set(full.links) == {"lan", "mobile-4g"}
     assert full.repeats.by_scenario["bulk-fetch"] == 5 and full.repeats.by_scenario["multi-device-sync"] == 3
-    assert full.repeats.on_links == 3
+    assert full.repeats.on_links == 2
     on_link = [c for c in full.cells if c.link != "lan"]
-    assert on_link and {full.repeats.of(c) for c in on_link} == {3}
+    assert on_link and {full.repeats.of(c) for c in on_link} == {2}
     told = Run(RunConfig(plan="full", servers=["dovecot"], repeat=5))
     assert told.repeats.on_links is None and {told.repeats.of(c) for c in told.cells} == {5}
 
