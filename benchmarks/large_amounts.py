@@ -33,7 +33,14 @@ minute a mode, 10,000 (500 MB) about five minutes, 100,000 (5.3 GB) most of an h
 three hours for the three: choose the sizes a link runs with ``--sizes`` (one call per
 link, then ``--from`` with every results file for one table). Each sample's mailbox stays
 in the server's container until the run ends, so a run needs its mailboxes' size on
-Docker's disk (``mailbench run`` refuses one that does not fit).
+Docker's disk (``mailbench run`` frees each sample's after it where only that fits, and
+refuses a run that does not fit even so).
+
+Each run starts once Docker's disk has been quiet for a few seconds
+(``benchmarks/disk_idle.py``): the container of the run before, removed when it ended,
+leaves the disk freeing its files for a while after, and a delivery meanwhile shares the
+disk with that. The wait is kept beside the results, in ``PEAK_FILE``
+(``disk_quiet_wait_s``).
 """
 
 from __future__ import annotations
@@ -48,8 +55,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench.results import load  # noqa: E402
+from disk_idle import wait_until_quiet  # noqa: E402
 
 MODES = ("imap", "pop3-keep", "pop3-delete")
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -65,14 +74,25 @@ def run_one(size: int, link: str, mode: str, server: str, repeat: int, out: Path
                "--tls", "off", "--deliver-each-sample", "--server", server, "--mode", mode, "--link", link,
                "--messages", str(size),
                "--repeat", str(repeat), "--cell-timeout", str(CELL_TIMEOUT_S), "--out", str(out)]
+    waited = wait_until_quiet(docker_disk())
+    if waited is not None:
+        print(f"large_amounts: Docker's disk quiet after {waited:.0f} s", file=sys.stderr)
     print("$ mailbench " + " ".join(command[3:]), file=sys.stderr, flush=True)
     code, output, peak_mb = run_measured(command)
     if code != 0:
         raise SystemExit(f"large_amounts: mailbench run ended with {code}; see its message above")
     folder = Path(output.strip().splitlines()[-1])
-    (folder / PEAK_FILE).write_text(json.dumps({"process_peak_rss_mb": peak_mb,
+    (folder / PEAK_FILE).write_text(json.dumps({"process_peak_rss_mb": peak_mb, "disk_quiet_wait_s": waited,
                                                 "command": "mailbench " + " ".join(command[3:])}) + "\n")
     return folder / "results.json"
+
+
+def docker_disk() -> Path:
+    """Docker's data root, where the server's container keeps the mailbox."""
+    from bench.disk_space import docker_data_root
+    from bench.servers.docker_client import connect
+
+    return docker_data_root(connect()) or Path("/var/lib/docker")
 
 
 def run_measured(command: list[str]) -> tuple[int, str, float | None]:
