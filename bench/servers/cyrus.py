@@ -72,7 +72,10 @@ CYR_EXPIRE = "/usr/lib/cyrus/bin/cyr_expire"
 
 class Cyrus(MailServer):
     name = "cyrus"
-    description = "Cyrus IMAP and POP3, Cyrus's own mailbox format"
+    description = "Cyrus IMAP, POP3 and JMAP, Cyrus's own mailbox format"
+    protocols = ("imap", "pop3", "jmap")
+    # httpd does not create a user's INBOX, imapd does at the first login (autocreate).
+    login_first = {"jmap": "imap"}
     mail_store = "/var/spool/cyrus/mail"
     message_file = re.compile(r"(?:^|/)[0-9]+\.$")  # one file per message, "<uid>."
     deletion = ("kept, recoverable (unexpunge), until Cyrus's expunge runs (cyr_expire -X): "
