@@ -12,7 +12,8 @@ What is built here:
   and destroy;
 - requests packed from such groups within the server's limits (``pack``);
 - a blob's download URL from the session's template (RFC 6570 level 1, as RFC 8620 says);
-- the method responses by call id, a method error raised as ``MethodError``.
+- the method responses by call id, a method error raised as ``MethodError``;
+- a message's header block from its ``headers`` property.
 
 A group's calls carry ids made from a tag the caller gives (``tag``, ``tag.created``...), so
 that the groups packed into one request never share an id.
@@ -271,3 +272,9 @@ def result(answers: Mapping[str, tuple[str, dict[str, Any]]], call_id: str, name
     if answered != name:
         raise MethodError(name, "unexpectedResponse", f"call {call_id!r} was answered by {answered}")
     return arguments
+
+
+def header_block(headers: list[dict[str, str]]) -> bytes:
+    """A message's header block from its JMAP ``headers`` (each field's name and raw value,
+    in order), ending with the empty line, as ``bench.corpus.canonical.header_block`` gives it."""
+    return b"".join(f"{field['name']}:{field['value']}\r\n".encode() for field in headers) + b"\r\n"

@@ -13,9 +13,10 @@ import pytest
 
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.access import jmap_requests as jr
-from bench.access.base import INBOX, FLAGGED, SEEN, Endpoint, FolderSnapshot
+from bench.access.base import INBOX, FLAGGED, SEEN, FolderSnapshot
 from bench.access.http import HttpClient, ResponseTruncated
-from bench.access.jmap import JmapAccess, local_path
+from bench.access.jmap import JmapAccess
+from bench.access.jmap_session import basic_authorization, local_path
 from bench.corpus import generate_messages
 from bench.corpus.canonical import header_block
 from bench.delivery import deliver
@@ -186,7 +187,8 @@ def test_the_session_advertises_no_usable_push(cyrus, mailbox):
     url = session.event_source_url
     for name, value in (("types", "*"), ("closeafter", "no"), ("ping", "0")):
         url = url.replace("{" + name + "}", value)
-    http = HttpClient(endpoint, WireMeter(), {"Authorization": _basic(endpoint), "Accept": "text/event-stream"})
+    http = HttpClient(endpoint, WireMeter(), {"Authorization": basic_authorization(endpoint),
+                                              "Accept": "text/event-stream"})
     try:
         answer = http.request("GET", local_path(url), label="eventsource")
     finally:
@@ -194,17 +196,11 @@ def test_the_session_advertises_no_usable_push(cyrus, mailbox):
     assert answer.status == 204 and answer.body == b""  # ... but streams nothing
 
 
-def _basic(endpoint: Endpoint) -> str:
-    import base64
-
-    return "Basic " + base64.b64encode(f"{endpoint.username}:{endpoint.password}".encode()).decode()
-
-
 def test_a_fresh_account_gets_its_inbox_before_its_first_jmap_session(cyrus):
     """httpd does not create a user's INBOX: the endpoint logs in over IMAP once first."""
     never = cyrus.fresh_account()
     raw = dataclasses.replace(cyrus.endpoint("imap", never), port=cyrus.host_ports["jmap"])
-    http = HttpClient(raw, WireMeter(), {"Authorization": _basic(raw)})
+    http = HttpClient(raw, WireMeter(), {"Authorization": basic_authorization(raw)})
     try:
         before = http.request("GET", "/jmap/", label="session")
     finally:

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from bench.access import jmap_requests as jr
-from bench.access.jmap import header_block, local_path
+from bench.access.jmap_requests import header_block
+from bench.access.jmap_session import local_path
 from bench.corpus import generate_messages
 from bench.corpus.canonical import header_block as canonical_header_block
 
