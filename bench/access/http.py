@@ -196,6 +196,10 @@ class HttpClient:
         response = conn.getresponse()
         metered = response.fp.raw if response.fp is not None else None
         try:
+            if response.status < 200:  # http.client skips 100 Continue only
+                raise http.client.HTTPException(
+                    f"{method} {path}: a provisional response ({response.status} {response.reason}) where the "
+                    "final one was due; this client reads one response per request")
             if isinstance(metered, _MeteredReader) and metered.eof:
                 raise ResponseTruncated(f"{method} {path}: the connection closed within the response's headers")
             try:

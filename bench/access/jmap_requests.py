@@ -132,10 +132,15 @@ def email_query_and_get(account: str, mailbox: str, tag: str, *, position: int =
     """``Email/query`` of a mailbox's messages, oldest first (the order IMAP lists them),
     from ``position``, at most ``limit`` (the server's ``maxObjectsInGet``, so that the get
     stays within it), optionally only those whose Subject holds ``subject``; then
-    ``Email/get`` of the ids it found, by back-reference. Ids: ``tag``, ``tag.get``."""
+    ``Email/get`` of the ids it found, by back-reference. Ids: ``tag``, ``tag.get``.
+
+    The Subject condition is ``header: ["Subject", text]`` (the field contains the text),
+    not the ``subject`` filter: Cyrus 3.6 answers that one, and every text filter, with
+    ``serverFail`` unless it has a Xapian search index (its log: "guidsearch_run_xapian:
+    can't begin search"), which IMAP SEARCH does not need."""
     condition: dict[str, Any] = {"inMailbox": mailbox}
     if subject is not None:
-        condition["subject"] = subject
+        condition["header"] = ["Subject", subject]
     query: dict[str, Any] = {"accountId": account, "filter": condition,
                              "sort": [{"property": "receivedAt", "isAscending": True}], "position": position}
     if limit is not None:

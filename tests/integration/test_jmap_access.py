@@ -135,6 +135,22 @@ def test_changes_after_a_flag_change_a_move_and_a_deletion(cyrus, mailbox):
         assert set(located) == {flagged.id} and located[flagged.id].flags == {FLAGGED}
 
 
+def test_a_subject_search_finds_what_imap_finds(cyrus, mailbox):
+    account, messages = mailbox
+    subjects = [line for raw in messages for line in header_block(raw).split(b"\r\n") if line.startswith(b"Subject:")]
+    term = subjects[0].split()[1].decode().lower()  # a word of a real subject, in another case
+    with open_access("imap", cyrus.endpoint("imap", account), WireMeter()) as imap:
+        by_imap = sorted(ref.size for ref in imap.search(term))
+    assert by_imap
+    meter = WireMeter()
+    with _jmap(cyrus, account, meter) as access:
+        access.folders()
+        before = meter.round_trips
+        found = access.search(term)
+        assert meter.round_trips - before == 1
+    assert sorted(ref.size for ref in found) == by_imap
+
+
 def test_a_response_cut_mid_body_raises_and_returns_nothing(cyrus, mailbox):
     account, messages = mailbox
     big = max(messages, key=len)

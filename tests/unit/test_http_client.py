@@ -4,6 +4,7 @@ instead of returning part of it."""
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 
@@ -176,3 +177,10 @@ def test_http_has_no_starttls():
     endpoint = Endpoint(1, "u", "p", tls="starttls", ssl_context=ssl.create_default_context())
     with pytest.raises(ValueError, match="STARTTLS"):
         HttpClient(endpoint, WireMeter())
+
+
+def test_a_provisional_response_is_refused_not_taken_for_the_answer(peer_of):
+    peer = peer_of([b"HTTP/1.1 102 Processing\r\n\r\n" + _sized(b"late"), CLOSE])
+    client = _client(peer, WireMeter())
+    with pytest.raises(http.client.HTTPException, match="provisional response"):
+        client.request("POST", "/jmap/", b"{}", label="Email/get")

@@ -68,7 +68,7 @@ def test_query_and_get_travel_together_by_back_reference():
 
 def test_a_subject_search_is_a_query_condition():
     query = jr.email_query_and_get("u", "mb", "s", subject="Invoice")[0][1]
-    assert query["filter"] == {"inMailbox": "mb", "subject": "Invoice"}
+    assert query["filter"] == {"inMailbox": "mb", "header": ["Subject", "Invoice"]}
 
 
 def test_changes_and_the_gets_of_created_and_updated_travel_together():
