@@ -59,7 +59,7 @@ What differs from the other servers, as measured on this image:
 - A process serves one connection at a time and none is started ahead (Debian's
   ``prefork=0``): when 60 connections arrive at once on a fresh server, the later ones
   wait up to about 1.3 s for their greeting.
-- JMAP, from httpd (``cyrus-caldav``) on 8008 and 8443: ``httpmodules: jmap`` with
+- JMAP, from httpd (``cyrus-caldav``) on JMAP's ports: ``httpmodules: jmap`` with
   ``conversations: 1`` (every mailbox change, over IMAP and POP3 too, then updates the
   user's conversations database: docs/servers.md). httpd does not create a user's INBOX:
   before the user's first IMAP or POP3 login the session names the account but its
