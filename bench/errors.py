@@ -36,6 +36,15 @@ class ServerStartError(MailbenchError):
     """A server container did not become ready; carries the container's log tail."""
 
 
+class NotOffered(MailbenchError):
+    """The server does not serve this protocol at all (JMAP on Dovecot or Courier): neither
+    a failure of the server nor an operation the protocol lacks (``Unsupported``)."""
+
+
+class LoginRefused(MailbenchError):
+    """The server refused the user name or password; the message is one line."""
+
+
 class IntegrityError(MailbenchError):
     """What a device holds differs from the truth: lost, changed or unexpected messages.
 

@@ -49,7 +49,6 @@ from bench.modes import get_mode
 from bench.plan import PLAN_MESSAGES, Cell, build_plan, exclusions, resolve_plan, run_order, samples_per_cell
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
-from bench.protocols import PROTOCOLS
 from bench.servers.base import RunningServer, check_port_free
 from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
@@ -173,7 +172,8 @@ def _probe(running: RunningServer) -> dict[str, object]:
     return {
         "version": running.version(),
         "tls": running.ssl_context is not None,
-        "capabilities": {protocol: _capabilities(running, protocol) for protocol in PROTOCOLS},
+        "protocols": list(running.spec.protocols),
+        "capabilities": {protocol: _capabilities(running, protocol) for protocol in running.spec.protocols},
         "counters": _counters_source(running),
     }
 

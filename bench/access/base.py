@@ -92,11 +92,13 @@ class MessageState:
 @dataclass(frozen=True)
 class FolderSnapshot:
     """What a client remembers of a folder between sessions: the ids of the messages it
-    knows to be there (``MessageRef.id``), and the IMAP UIDVALIDITY and HIGHESTMODSEQ then."""
+    knows to be there (``MessageRef.id``), and the IMAP UIDVALIDITY and HIGHESTMODSEQ then,
+    or JMAP's state string of the account's messages (``state``)."""
 
     validity: int | None = None
     modseq: int | None = None
     ids: frozenset[str] = frozenset()
+    state: str | None = None
 
 
 @dataclass
@@ -107,7 +109,8 @@ class FolderChanges:
     incrementally only those whose flags changed); ``new``: messages the snapshot did not
     have; ``vanished``: ids of the snapshot that are gone. ``method`` says how the server was
     asked: ``full``, ``condstore``, ``qresync``, ``unchanged`` (HIGHESTMODSEQ said nothing
-    changed, so nothing was fetched) or ``uidl`` (POP3).
+    changed, so nothing was fetched), ``uidl`` (POP3) or ``changes`` (JMAP ``Email/changes``;
+    ``state`` is then the new state string).
     """
 
     folder: str
@@ -117,11 +120,12 @@ class FolderChanges:
     updated: list[MessageState] = field(default_factory=list)
     new: list[MessageState] = field(default_factory=list)
     vanished: frozenset[str] = frozenset()
+    state: str | None = None
 
     def snapshot(self, before: FolderSnapshot) -> FolderSnapshot:
         """The snapshot after applying these changes to ``before``."""
         ids = (before.ids - self.vanished) | {state.ref.id for state in self.new}
-        return FolderSnapshot(self.validity, self.modseq, frozenset(ids))
+        return FolderSnapshot(self.validity, self.modseq, frozenset(ids), self.state)
 
 
 @dataclass(frozen=True)

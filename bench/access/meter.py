@@ -8,7 +8,8 @@ Definitions, which the report repeats:
 - ``bytes_up`` / ``bytes_down``: protocol bytes the client wrote / read, CRLFs included.
 - ``round_trips``: how often the client had to wait for the server before it could go on,
   counted as each switch from writing to reading on a connection. Opening a connection and
-  waiting for the greeting counts as one. Pipelined commands (several written before the
+  waiting for the greeting counts as one; where the server sends no greeting (HTTP), opening
+  the connection counts as one, and each request and its response as one more. Pipelined commands (several written before the
   first answer is read) therefore cost one round trip, as they do on a real link.
 - ``wire_bytes_up`` / ``wire_bytes_down``: what crossed the TCP connection, by the kernel's
   count (TCP_INFO, Linux): the protocol bytes plus TLS records and handshakes, so the cost
@@ -95,6 +96,13 @@ class ConnectionTap:
                 self._meter.round_trips += 1
                 self._awaiting_reply = False
             self._meter.bytes_down += nbytes
+
+    def opened(self) -> None:
+        """Count the TCP handshake of a connection whose server says nothing until asked
+        (HTTP): the connection's first wait, as the greeting is for IMAP and POP3."""
+        if self._awaiting_reply:
+            self._meter.round_trips += 1
+            self._awaiting_reply = False
 
     def handshake(self, tls_socket: "ssl.SSLSocket") -> None:
         """Count a finished TLS handshake: its bytes are below what the client library sees."""

@@ -26,17 +26,31 @@ IMAP_CAPABILITIES = (
 POP3_CAPABILITIES = (
     "PIPELINING", "UIDL", "TOP", "USER", "SASL", "RESP-CODES", "EXPIRE", "LOGIN-DELAY", "STLS",
 )
+# JMAP's are the capabilities of its session resource (URIs, case kept), with their limits.
+JMAP_CAPABILITIES = (
+    "urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail", "urn:ietf:params:jmap:submission",
+    "urn:ietf:params:jmap:vacationresponse", "urn:ietf:params:jmap:websocket",
+)
 # Often announced before login only: their absence from a list probed after login says nothing.
 BEFORE_LOGIN = frozenset({"STARTTLS", "STLS", "USER", "SASL"})
 
 
 def _capability_entries(items: Sequence[str]) -> dict[str, str]:
-    """Capability name → its parameters: ``EXPIRE NEVER`` is ``EXPIRE`` with ``NEVER``."""
+    """Capability name → its parameters: ``EXPIRE NEVER`` is ``EXPIRE`` with ``NEVER``. IMAP's
+    and POP3's names are upper-cased; a URI (JMAP's) is kept as it is."""
     entries: dict[str, str] = {}
     for item in items:
         name, _, parameters = str(item).strip().partition(" ")
-        entries[name.upper()] = " ".join(filter(None, [entries.get(name.upper(), ""), parameters.strip()]))
+        name = name if ":" in name else name.upper()
+        entries[name] = " ".join(filter(None, [entries.get(name, ""), parameters.strip()]))
     return entries
+
+
+def _offered(results: Results, server: str, protocol: str) -> bool:
+    """Whether the server offers the protocol, as the run's probe recorded (results written
+    before servers said so: every server offered IMAP and POP3)."""
+    protocols = results.environment.get("servers", {}).get(server, {}).get("protocols")
+    return protocol in protocols if protocols is not None else protocol in ("imap", "pop3")
 
 
 def _implicit_tls_ports() -> str:
@@ -71,17 +85,17 @@ def _capability_table(results: Results, protocol: str, listed: Sequence[str],
         for server in servers:
             entries = advertised.get(server, {}).get(protocol)
             if entries is None:
-                row.append(text("not probed"))
+                row.append(text("not probed" if _offered(results, server, protocol) else "not offered"))
             elif name in entries:
                 row.append(text(Strong("yes"), f" ({entries[name]})" if entries[name] else ""))
             else:
                 row.append(text("not after login" if name in BEFORE_LOGIN else "no"))
         rows.append(tuple(row))
-    return Table(
-        tuple(headers), tuple(rows),
-        caption=f"{protocol.upper()}: the first {len(listed)} rows are always listed; below them, everything "
-                "else any server advertised",
-    )
+    label = PROTOCOLS[protocol].label
+    caption = f"{label}: the first {len(listed)} rows are always listed; below them, everything else any server advertised"
+    if any(not _offered(results, s, protocol) for s in servers):
+        caption += f"; not offered: the server does not serve {label}"
+    return Table(tuple(headers), tuple(rows), caption=caption)
 
 
 def _session_differences(results: Results, advertised: dict[str, dict[str, dict[str, str]]]) -> list[Text]:
@@ -118,7 +132,7 @@ def capabilities(results: Results) -> Section:
         return Section("Capabilities", [Paragraph(text("The results record no server capabilities."))])
     blocks: list[Block] = [Paragraph(text(
         "What each server advertised to a logged-in client (IMAP ", Code("CAPABILITY"), ", POP3 ", Code("CAPA"),
-        "), read from the live server at the start of the run. What a server announces only before login "
+        ", JMAP the capabilities of its session resource), read from the live server at the start of the run. What a server announces only before login "
         "(", Code("STARTTLS"), ", ", Code("STLS"), ", and on some servers ", Code("USER"), ", ", Code("SASL"),
         " or ", Code("AUTH="), ") is not in these lists, so whether TLS was offered comes from the server's "
         "set-up instead."
@@ -129,7 +143,7 @@ def capabilities(results: Results) -> Section:
         Strong("TLS offered"), f" ({_implicit_tls_ports()}, STARTTLS and STLS on the plain ports): ",
         ", ".join(offered) + "." if offered else "not recorded in these results.",
     )))
-    for protocol, listed in (("imap", IMAP_CAPABILITIES), ("pop3", POP3_CAPABILITIES)):
+    for protocol, listed in (("imap", IMAP_CAPABILITIES), ("pop3", POP3_CAPABILITIES), ("jmap", JMAP_CAPABILITIES)):
         if any(protocol in advertised.get(s, {}) for s in servers):
             blocks.append(_capability_table(results, protocol, listed, advertised, servers))
     differences = _session_differences(results, advertised)

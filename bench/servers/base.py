@@ -3,7 +3,8 @@
 A subclass of ``MailServer`` says only what differs between implementations (its name,
 where it keeps mail, which of its files are messages, how it purges deleted mail); this
 module starts the container with its ports published on 127.0.0.1 only, waits until a
-real LOGIN succeeds on every protocol (never a fixed sleep), hands out test accounts, reads
+real LOGIN (for JMAP, an authenticated session request) succeeds on every protocol it
+offers (never a fixed sleep), hands out test accounts, reads
 the container's resources and an account's store, and removes it, also when the start
 fails or the run is interrupted.
 """
@@ -26,7 +27,7 @@ from docker.models.containers import Container
 
 from bench.access import AccessOptions, Endpoint, WireMeter, open_access
 from bench.access.base import LOOPBACK
-from bench.errors import MailbenchError, PortInUse, ServerStartError
+from bench.errors import MailbenchError, NotOffered, PortInUse, ServerStartError
 from bench.protocols import PROTOCOLS, get_protocol, service_ports
 from bench.servers.cgroup import CgroupFiles, Counters, find as find_cgroup
 from bench.servers.store_copy import copy_store, linked_on_the_way
@@ -47,13 +48,18 @@ class MailServer:
     ``MAILBENCH_USERS``, all with the password in ``MAILBENCH_PASSWORD``; the mail store below
     ``mail_store``; the server's version in ``/etc/mailbench/version``; when the suite puts
     ``server.crt`` and ``server.key`` into ``/etc/mailbench/tls/`` before the start, IMAPS and
-    POP3S on their ports (``bench.protocols``) and STARTTLS/STLS on the plaintext ports, with that certificate.
+    POP3S on their ports (``bench.protocols``) and STARTTLS/STLS on the plaintext ports, with that certificate
+    (and JMAP's HTTPS port, where the server offers JMAP).
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
-    # Services by name: a protocol's plaintext port, and its implicit-TLS port ("<protocol>s").
-    ports: ClassVar[dict[str, int]] = service_ports()
+    # The protocols the server offers (names in ``bench.protocols.PROTOCOLS``); a session of
+    # any other gets ``NotOffered``.
+    protocols: ClassVar[tuple[str, ...]] = ("imap", "pop3")
+    # Protocol -> the protocol whose login an account needs once before a session of the
+    # first finds its mailbox (Cyrus's httpd does not create a user's INBOX; imapd does).
+    login_first: ClassVar[dict[str, str]] = {}
     tls_folder: ClassVar[str] = "/etc/mailbench/tls"
     mail_store: ClassVar[str] = "/var/mail"
     version_file: ClassVar[str] = "/etc/mailbench/version"
@@ -69,6 +75,15 @@ class MailServer:
     # (``bench.servers.store_copy``); else, why not.
     store_copy: ClassVar[str | None] = None
     no_store_copy: ClassVar[str] = "not checked for this server"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Services by name: each offered protocol's plaintext port, and its implicit-TLS port
+        (``<protocol>s``), as ``bench.protocols`` declares them."""
+        return service_ports(self.protocols)
+
+    def offers(self, protocol: str) -> bool:
+        return protocol in self.protocols
 
     def username(self, index: int) -> str:
         return f"user{index}"
@@ -143,6 +158,8 @@ class RunningServer:
         self._spare_taken = 0  # accounts taken from the top by ``spare_account``
         # The main process's cgroup files and file system on this host (``_host_view``).
         self._view: tuple[CgroupFiles | None, Path | None] | None = None
+        # Accounts that had the login ``MailServer.login_first`` asks for, by protocol name.
+        self._logged_in: set[tuple[str, str]] = set()
         # Where ``resources`` read the counters: "cgroup files" or "docker stats".
         self.counters_source = ""
 
@@ -151,10 +168,19 @@ class RunningServer:
         return self.spec.name
 
     def endpoint(self, protocol: str, account: Account, tls: str = "off", timeout_s: float = 30.0) -> Endpoint:
-        """Where ``account`` reaches ``protocol``: plaintext, implicit TLS (``on``) or STARTTLS."""
-        service = get_protocol(protocol).service(tls)
+        """Where ``account`` reaches ``protocol``: plaintext, implicit TLS (``on``) or STARTTLS.
+        A protocol the server does not offer raises ``NotOffered``. Where the account needs
+        another protocol's login first (``MailServer.login_first``), it gets it here, once."""
+        record = get_protocol(protocol)
+        if not self.spec.offers(protocol):
+            raise NotOffered(f"{record.label} is not offered by this server ({self.name})")
+        service = record.service(tls)
         if tls != "off" and self.ssl_context is None:
             raise ValueError(f"{self.name} was started without TLS certificates")
+        first = self.spec.login_first.get(protocol)
+        if first is not None and (first, account.username) not in self._logged_in:
+            open_access(first, self.endpoint(first, account, timeout_s=timeout_s), WireMeter()).close()
+            self._logged_in.add((first, account.username))
         context = self.ssl_context if tls != "off" else None
         return Endpoint(self.host_ports[service], account.username, self.spec.password, LOOPBACK,
                         timeout_s, tls, context)
@@ -174,9 +200,10 @@ class RunningServer:
 
     def services(self) -> list[tuple[str, str]]:
         """Every (protocol, tls) way in that this container offers."""
-        ways = [(protocol, "off") for protocol in PROTOCOLS]
+        offered = [PROTOCOLS[name] for name in self.spec.protocols]
+        ways = [(protocol.name, "off") for protocol in offered]
         if self.ssl_context is not None:
-            ways += [(protocol, tls) for protocol in PROTOCOLS for tls in ("on", "starttls")]
+            ways += [(protocol.name, tls) for protocol in offered for tls in protocol.tls_ways]
         return ways
 
     def account(self, index: int) -> Account:
@@ -381,7 +408,9 @@ def check_port_free(port: int) -> None:
 
 
 def wait_ready(running: RunningServer, timeout_s: float, poll_s: float = 0.1) -> None:
-    """Poll until a real LOGIN succeeds on every protocol, or fail with the container's logs."""
+    """Poll until a real LOGIN succeeds on every protocol the server offers (JMAP: an
+    authenticated request of the session resource that names JMAP Mail), or fail with the
+    container's logs."""
     deadline = time.monotonic() + timeout_s
     pending = set(running.services())
     last_error = "no attempt yet"
@@ -393,8 +422,8 @@ def wait_ready(running: RunningServer, timeout_s: float, poll_s: float = 0.1) ->
                 f"its log ends with:\n{running.logs_tail()}"
             )
         for protocol, tls in sorted(pending):
-            endpoint = running.endpoint(protocol, running.account(1), tls, timeout_s=2.0)
             try:
+                endpoint = running.endpoint(protocol, running.account(1), tls, timeout_s=2.0)
                 open_access(protocol, endpoint, WireMeter(), AccessOptions()).close()
                 pending.discard((protocol, tls))
             except Exception as exc:  # any failure means "not ready yet" until the deadline

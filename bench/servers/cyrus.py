@@ -1,5 +1,5 @@
-"""Cyrus IMAP (cyrus-imapd, cyrus-pop3d 3.6.1 from Debian 12): Cyrus's own mailbox format
-below /var/spool/cyrus/mail, users in sasldb.
+"""Cyrus IMAP (cyrus-imapd, cyrus-pop3d, cyrus-caldav 3.6.1 from Debian 12): Cyrus's own
+mailbox format below /var/spool/cyrus/mail, users in sasldb; IMAP, POP3 and JMAP.
 
 The image (docker/cyrus/) runs ``cyrmaster -D`` in the foreground; Cyrus logs only to
 syslog, so a busybox syslogd writes the log to the container's output. Users are created
@@ -59,6 +59,12 @@ What differs from the other servers, as measured on this image:
 - A process serves one connection at a time and none is started ahead (Debian's
   ``prefork=0``): when 60 connections arrive at once on a fresh server, the later ones
   wait up to about 1.3 s for their greeting.
+- JMAP, from httpd (``cyrus-caldav``) on JMAP's ports: ``httpmodules: jmap`` with
+  ``conversations: 1`` (every mailbox change, over IMAP and POP3 too, then updates the
+  user's conversations database: docs/servers.md). httpd does not create a user's INBOX:
+  before the user's first IMAP or POP3 login the session names the account but its
+  methods answer ``accountNotFound``, hence ``login_first``. No push: no WebSocket (no
+  Wslay in Debian's build), and the EventSource resource answers 204.
 """
 
 import re
@@ -72,7 +78,10 @@ CYR_EXPIRE = "/usr/lib/cyrus/bin/cyr_expire"
 
 class Cyrus(MailServer):
     name = "cyrus"
-    description = "Cyrus IMAP and POP3, Cyrus's own mailbox format"
+    description = "Cyrus IMAP, POP3 and JMAP, Cyrus's own mailbox format"
+    protocols = ("imap", "pop3", "jmap")
+    # httpd does not create a user's INBOX, imapd does at the first login (autocreate).
+    login_first = {"jmap": "imap"}
     mail_store = "/var/spool/cyrus/mail"
     message_file = re.compile(r"(?:^|/)[0-9]+\.$")  # one file per message, "<uid>."
     deletion = ("kept, recoverable (unexpunge), until Cyrus's expunge runs (cyr_expire -X): "

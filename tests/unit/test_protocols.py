@@ -5,7 +5,8 @@ from pathlib import Path
 
 from bench.access import IMPLEMENTATIONS
 from bench.modes import MODES
-from bench.protocols import IMAP, POP3, PROTOCOLS
+from bench.protocols import IMAP, JMAP, POP3, PROTOCOLS
+from bench.servers import SERVERS
 from bench.servers.base import MailServer
 from bench.devices.sync_truth import Semantics
 
@@ -13,14 +14,26 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_every_mode_speaks_a_declared_protocol_and_every_protocol_has_one_access():
-    assert {mode.protocol for mode in MODES.values()} == set(PROTOCOLS.values())
+    # JMAP has its access and its servers, and no mode yet: the scenarios do not run it.
+    assert {mode.protocol for mode in MODES.values()} == set(PROTOCOLS.values()) - {JMAP}
     assert {access.protocol for access in IMPLEMENTATIONS.values()} == set(PROTOCOLS.values())
     assert all(IMPLEMENTATIONS[name].protocol is protocol for name, protocol in PROTOCOLS.items())
 
 
-def test_the_servers_publish_each_protocols_ports():
-    assert MailServer.ports == {"imap": 143, "pop3": 110, "imaps": 993, "pop3s": 995}
+def test_the_servers_publish_each_offered_protocols_ports():
+    assert MailServer().ports == {"imap": 143, "pop3": 110, "imaps": 993, "pop3s": 995}
+    assert {name: server.protocols for name, server in SERVERS.items()} == {
+        "dovecot": ("imap", "pop3"), "cyrus": ("imap", "pop3", "jmap"), "courier": ("imap", "pop3")}
+    assert SERVERS["cyrus"].ports == {"imap": 143, "pop3": 110, "jmap": 8008,
+                                      "imaps": 993, "pop3s": 995, "jmaps": 8443}
     assert [IMAP.service(tls) for tls in ("off", "on", "starttls")] == ["imap", "imaps", "imap"]
+    assert [JMAP.service(tls) for tls in ("off", "on")] == ["jmap", "jmaps"]
+    assert JMAP.tls_ways == ("on",) and IMAP.tls_ways == ("on", "starttls")
+
+
+def test_jmap_keeps_what_imap_keeps():
+    assert (JMAP.keeps_flags, JMAP.has_folders, JMAP.mirrors_mailbox, JMAP.cache_policies) == (
+        IMAP.keeps_flags, IMAP.has_folders, IMAP.mirrors_mailbox, IMAP.cache_policies)
 
 
 def test_the_oracle_reads_the_declared_facts():
@@ -37,7 +50,7 @@ def test_a_pop3_device_caches_whole_messages_only():
 
 def test_no_other_module_restates_a_protocol_fact():
     """Ports, the implicit-TLS service names and mode-name parsing live in bench/protocols.py only."""
-    restated = re.compile(r'\b(143|993|110|995)\b|"(imaps|pop3s)"|startswith\("pop3|split\("-", 1\)\[0\]')
+    restated = re.compile(r'\b(143|993|110|995|8008|8443)\b|"(imaps|pop3s|jmaps)"|startswith\("pop3|split\("-", 1\)\[0\]')
     found = [f"{path.relative_to(BENCH)}:{number}: {line.strip()}"
              for path in sorted(BENCH.rglob("*.py")) if path.name != "protocols.py"
              for number, line in enumerate(path.read_text().splitlines(), 1) if restated.search(line)]

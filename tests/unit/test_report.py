@@ -448,6 +448,24 @@ def test_capability_matrix_from_the_servers_probe(report):
         assert f"| `{capability}` |" in section
 
 
+def test_jmap_capabilities_and_the_servers_that_do_not_offer_it(tmp_path):
+    data = _raw()
+    for name, server in data["environment"]["servers"].items():
+        server["protocols"] = ["imap", "pop3", "jmap"] if name == "cyrus" else ["imap", "pop3"]
+    data["environment"]["servers"]["cyrus"]["capabilities"]["jmap"] = [
+        "urn:ietf:params:jmap:core maxCallsInRequest=50 maxObjectsInGet=4096", "urn:ietf:params:jmap:mail"]
+    section = _section(_appendix_of(tmp_path, data), "Capabilities")
+    order = [s for s in data["plan"]["servers"] if s in data["environment"]["servers"]]
+    row = _row(section, "| `urn:ietf:params:jmap:core` |")
+    cells = dict(zip(order, (c.strip() for c in row.strip("| ").split(" | ")[1:])))
+    assert cells["cyrus"] == "**yes** (maxCallsInRequest=50 maxObjectsInGet=4096)"
+    assert {cells[s] for s in order if s != "cyrus"} == {"not offered"}
+    assert "| `urn:ietf:params:jmap:websocket` |" in section
+    assert "not offered: the server does not serve JMAP" in section
+    # results written before servers named their protocols: no JMAP table at all
+    assert "urn:ietf:params:jmap" not in _section(_appendix_of(tmp_path / "raw", _raw()), "Capabilities")
+
+
 def test_capabilities_the_sessions_used(tmp_path):
     data = _raw()
     for cell in data["cells"]:

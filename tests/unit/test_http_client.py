@@ -1,0 +1,186 @@
+"""The metered HTTP client against a scripted peer on 127.0.0.1: every byte counted, a
+round trip per request (and one to open), keep-alive, and a response cut anywhere raises
+instead of returning part of it."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+
+import pytest
+
+from bench.access.base import Endpoint
+from bench.access.http import HttpClient, ResponseTruncated
+from bench.access.meter import WireMeter
+
+TIMEOUT_S = 5.0
+
+
+def _response(body: bytes, *headers: str) -> bytes:
+    head = [b"HTTP/1.1 200 OK", b"Content-Type: application/json", *(h.encode() for h in headers)]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def _sized(body: bytes, *headers: str) -> bytes:
+    return _response(body, f"Content-Length: {len(body)}", *headers)
+
+
+def _chunked(body: bytes) -> bytes:
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 7]), body[i:i + 7]) for i in range(0, len(body), 7))
+    return _response(chunks + b"0\r\n\r\n", "Transfer-Encoding: chunked")
+
+
+CLOSE = object()  # in a script: close the connection here
+
+
+class ScriptedPeer:
+    """Serves each connection the next script: a list of answers, each sent after one whole
+    request has been read; ``CLOSE`` closes the connection. Records the requests' bytes."""
+
+    def __init__(self, *scripts: list) -> None:
+        self.scripts = list(scripts)
+        self.requests: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(TIMEOUT_S)
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        for script in self.scripts:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(TIMEOUT_S)
+                buffer = b""
+                for step in script:
+                    if step is CLOSE:
+                        break
+                    buffer = self._read_request(conn, buffer)
+                    if buffer is None:
+                        break
+                    conn.sendall(step)
+
+    def _read_request(self, conn: socket.socket, buffer: bytes) -> bytes | None:
+        while b"\r\n\r\n" not in buffer:
+            data = conn.recv(65536)
+            if not data:
+                return None
+            buffer += data
+        head, _, rest = buffer.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(rest) < length:
+            rest += conn.recv(65536)
+        self.requests.append(head + b"\r\n\r\n" + rest[:length])
+        return rest[length:]
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(TIMEOUT_S)
+
+
+def _client(peer: ScriptedPeer, meter: WireMeter) -> HttpClient:
+    return HttpClient(Endpoint(peer.port, "user1", "secret", timeout_s=TIMEOUT_S), meter)
+
+
+@pytest.fixture()
+def peer_of():
+    peers = []
+
+    def make(*scripts):
+        peers.append(ScriptedPeer(*scripts))
+        return peers[-1]
+
+    yield make
+    for peer in peers:
+        peer.close()
+
+
+def test_every_byte_both_ways_is_counted_and_a_request_is_one_round_trip(peer_of):
+    answers = [_sized(b'{"a": 1}'), _chunked(b'{"b": "a body in several chunks"}')]
+    peer = peer_of(answers)
+    meter = WireMeter()
+    client = _client(peer, meter)
+    first = client.request("POST", "/jmap/", b'{"x": 1}', label="Email/get",
+                           headers={"Content-Type": "application/json"})
+    second = client.request("GET", "/jmap/", label="session")
+    client.close()
+    assert (first.status, first.body, second.body) == (200, b'{"a": 1}', b'{"b": "a body in several chunks"}')
+    assert meter.connections == 1  # kept alive
+    assert meter.round_trips == 1 + 2  # opening, then one per request
+    assert meter.bytes_down == sum(map(len, answers))
+    assert meter.bytes_up == sum(map(len, peer.requests))
+    assert set(meter.commands()) == {"Email/get", "session"}
+
+
+def test_a_body_cut_short_of_its_length_raises(peer_of):
+    body = b'{"list": "' + b"x" * 5000 + b'"}'
+    peer = peer_of([_sized(body)[:-100], CLOSE])
+    client = _client(peer, WireMeter())
+    with pytest.raises(ResponseTruncated, match=r"after \d+ bytes of the response's body, 100 more expected"):
+        client.request("GET", "/jmap/download/a/b/c", label="download")
+
+
+def test_a_chunked_body_cut_in_a_chunk_raises(peer_of):
+    answer = _chunked(b"0123456789" * 30)
+    peer = peer_of([answer[: len(answer) // 2], CLOSE])
+    client = _client(peer, WireMeter())
+    with pytest.raises(ResponseTruncated) as caught:
+        client.request("GET", "/x", label="download")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_response_cut_in_its_headers_raises(peer_of):
+    peer = peer_of([b"HTTP/1.1 200 OK\r\nContent-Type: appl", CLOSE])
+    client = _client(peer, WireMeter())
+    with pytest.raises(ResponseTruncated, match="headers"):
+        client.request("GET", "/x", label="session")
+
+
+def test_a_new_connection_closed_without_an_answer_raises(peer_of):
+    peer = peer_of([CLOSE])
+    client = _client(peer, WireMeter())
+    with pytest.raises(ResponseTruncated, match="before answering"):
+        client.request("GET", "/x", label="session")
+
+
+def test_a_kept_alive_connection_closed_while_idle_is_opened_again_once(peer_of):
+    peer = peer_of([_sized(b"one"), CLOSE], [_sized(b"two")])
+    meter = WireMeter()
+    client = _client(peer, meter)
+    assert client.request("GET", "/1", label="get").body == b"one"
+    assert client.request("GET", "/2", label="get").body == b"two"
+    assert meter.connections == 2
+    assert meter.commands()["get"]["count"] == 2
+
+
+def test_connection_close_is_honoured_and_the_next_request_opens_another(peer_of):
+    peer = peer_of([_response(b"until the end", "Connection: close"), CLOSE], [_sized(b"next")])
+    meter = WireMeter()
+    client = _client(peer, meter)
+    assert client.request("GET", "/1", label="get").body == b"until the end"
+    assert client.request("GET", "/2", label="get").body == b"next"
+    assert meter.connections == 2
+    assert meter.round_trips == 4
+
+
+def test_http_has_no_starttls():
+    import ssl
+
+    endpoint = Endpoint(1, "u", "p", tls="starttls", ssl_context=ssl.create_default_context())
+    with pytest.raises(ValueError, match="STARTTLS"):
+        HttpClient(endpoint, WireMeter())
+
+
+def test_a_provisional_response_is_refused_not_taken_for_the_answer(peer_of):
+    peer = peer_of([b"HTTP/1.1 102 Processing\r\n\r\n" + _sized(b"late"), CLOSE])
+    client = _client(peer, WireMeter())
+    with pytest.raises(http.client.HTTPException, match="provisional response"):
+        client.request("POST", "/jmap/", b"{}", label="Email/get")
