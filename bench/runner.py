@@ -173,6 +173,7 @@ def _probe(running: RunningServer) -> dict[str, object]:
         "version": running.version(),
         "tls": running.ssl_context is not None,
         "protocols": list(running.spec.protocols),
+        "switched_off": [name for name in running.spec.switchable if name not in running.spec.protocols],
         "capabilities": {protocol: _capabilities(running, protocol) for protocol in running.spec.protocols},
         "counters": _counters_source(running),
     }

@@ -46,15 +46,16 @@ def certificates(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def running_servers(docker_client, server_image, certificates):
-    """Starts each server at most once per session, TLS on, with plenty of fresh accounts;
-    removes them all at the end."""
+    """Starts each server at most once per session, TLS on, every protocol it can serve
+    switched on (Cyrus's JMAP), with plenty of fresh accounts; removes them all at the end."""
     started = {}
     with ExitStack() as stack:
 
         def get(name: str):
             if name not in started:
                 running = stack.enter_context(
-                    run_server(docker_client, get_server(name), server_image(name), users=300,
+                    run_server(docker_client, get_server(name).offering(*get_server(name).switchable),
+                               server_image(name), users=300,
                                run_id=f"pytest-{os.getpid()}", certificates=certificates))
                 running.fresh_account()  # user1 belongs to readiness checks and probes
                 started[name] = running

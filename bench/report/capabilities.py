@@ -53,6 +53,11 @@ def _offered(results: Results, server: str, protocol: str) -> bool:
     return protocol in protocols if protocols is not None else protocol in ("imap", "pop3")
 
 
+def _switched_off(results: Results, server: str, protocol: str) -> bool:
+    """Whether the server could have served the protocol but the run left it off."""
+    return protocol in results.environment.get("servers", {}).get(server, {}).get("switched_off", [])
+
+
 def _implicit_tls_ports() -> str:
     """Where each protocol listens with implicit TLS, as its record says."""
     return ", ".join(f"{p.tls_service.upper()} on {p.tls_port}" for p in PROTOCOLS.values())
@@ -85,7 +90,8 @@ def _capability_table(results: Results, protocol: str, listed: Sequence[str],
         for server in servers:
             entries = advertised.get(server, {}).get(protocol)
             if entries is None:
-                row.append(text("not probed" if _offered(results, server, protocol) else "not offered"))
+                row.append(text("not probed" if _offered(results, server, protocol)
+                                else "off in this run" if _switched_off(results, server, protocol) else "not offered"))
             elif name in entries:
                 row.append(text(Strong("yes"), f" ({entries[name]})" if entries[name] else ""))
             else:
@@ -93,8 +99,10 @@ def _capability_table(results: Results, protocol: str, listed: Sequence[str],
         rows.append(tuple(row))
     label = PROTOCOLS[protocol].label
     caption = f"{label}: the first {len(listed)} rows are always listed; below them, everything else any server advertised"
-    if any(not _offered(results, s, protocol) for s in servers):
+    if any(not _offered(results, s, protocol) and not _switched_off(results, s, protocol) for s in servers):
         caption += f"; not offered: the server does not serve {label}"
+    if any(_switched_off(results, s, protocol) for s in servers):
+        caption += f"; off in this run: the server serves {label} only when a run asks for it"
     return Table(tuple(headers), tuple(rows), caption=caption)
 
 

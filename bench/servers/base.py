@@ -11,6 +11,7 @@ fails or the run is interrupted.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import socket
@@ -57,6 +58,10 @@ class MailServer:
     # The protocols the server offers (names in ``bench.protocols.PROTOCOLS``); a session of
     # any other gets ``NotOffered``.
     protocols: ClassVar[tuple[str, ...]] = ("imap", "pop3")
+    # Protocols the image serves only when asked (``offering``), because switching them on
+    # changes how the server keeps mail for the others too (Cyrus's JMAP needs its
+    # conversations database); a run of IMAP and POP3 leaves them off.
+    switchable: ClassVar[tuple[str, ...]] = ()
     # Protocol -> the protocol whose login an account needs once before a session of the
     # first finds its mailbox (Cyrus's httpd does not create a user's INBOX; imapd does).
     login_first: ClassVar[dict[str, str]] = {}
@@ -84,6 +89,22 @@ class MailServer:
 
     def offers(self, protocol: str) -> bool:
         return protocol in self.protocols
+
+    def offering(self, *extra: str) -> "MailServer":
+        """This server with the ``switchable`` protocols named switched on as well."""
+        unknown = [name for name in extra if name not in self.switchable]
+        if unknown:
+            raise NotOffered(f"{get_protocol(unknown[0]).label} is not offered by this server ({self.name})")
+        switched = copy.copy(self)
+        switched.protocols = tuple(dict.fromkeys((*self.protocols, *extra)))
+        return switched
+
+    def not_offered(self, protocol: str) -> str:
+        """Why a session of ``protocol`` cannot be had here, in one line."""
+        label = get_protocol(protocol).label
+        if protocol in self.switchable:
+            return f"{label} is off in this {self.name} container: the run did not ask for it"
+        return f"{label} is not offered by this server ({self.name})"
 
     def username(self, index: int) -> str:
         return f"user{index}"
@@ -118,7 +139,8 @@ class MailServer:
                                  f"{output.decode(errors='replace').strip()}")
 
     def environment(self, users: int) -> dict[str, str]:
-        return {"MAILBENCH_USERS": str(users), "MAILBENCH_PASSWORD": self.password}
+        return {"MAILBENCH_USERS": str(users), "MAILBENCH_PASSWORD": self.password,
+                "MAILBENCH_PROTOCOLS": " ".join(self.protocols)}
 
 
 @dataclass(frozen=True)
@@ -173,7 +195,7 @@ class RunningServer:
         another protocol's login first (``MailServer.login_first``), it gets it here, once."""
         record = get_protocol(protocol)
         if not self.spec.offers(protocol):
-            raise NotOffered(f"{record.label} is not offered by this server ({self.name})")
+            raise NotOffered(self.spec.not_offered(protocol))
         service = record.service(tls)
         if tls != "off" and self.ssl_context is None:
             raise ValueError(f"{self.name} was started without TLS certificates")

@@ -59,9 +59,10 @@ What differs from the other servers, as measured on this image:
 - A process serves one connection at a time and none is started ahead (Debian's
   ``prefork=0``): when 60 connections arrive at once on a fresh server, the later ones
   wait up to about 1.3 s for their greeting.
-- JMAP, from httpd (``cyrus-caldav``) on JMAP's ports: ``httpmodules: jmap`` with
+- JMAP, from httpd (``cyrus-caldav``) on JMAP's ports, in a container asked for it
+  (``offering("jmap")``; docker/cyrus/imapd-jmap.conf): ``httpmodules: jmap`` with
   ``conversations: 1`` (every mailbox change, over IMAP and POP3 too, then updates the
-  user's conversations database: docs/servers.md). httpd does not create a user's INBOX:
+  user's conversations database: docs/servers.md), so a run of IMAP and POP3 leaves it off. httpd does not create a user's INBOX:
   before the user's first IMAP or POP3 login the session names the account but its
   methods answer ``accountNotFound``, hence ``login_first``. No push: no WebSocket (no
   Wslay in Debian's build), and the EventSource resource answers 204.
@@ -79,7 +80,9 @@ CYR_EXPIRE = "/usr/lib/cyrus/bin/cyr_expire"
 class Cyrus(MailServer):
     name = "cyrus"
     description = "Cyrus IMAP, POP3 and JMAP, Cyrus's own mailbox format"
-    protocols = ("imap", "pop3", "jmap")
+    # JMAP only where asked (``offering("jmap")``): it needs the conversations database,
+    # which every IMAP and POP3 change then updates too.
+    switchable = ("jmap",)
     # httpd does not create a user's INBOX, imapd does at the first login (autocreate).
     login_first = {"jmap": "imap"}
     mail_store = "/var/spool/cyrus/mail"

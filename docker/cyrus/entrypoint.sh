@@ -1,7 +1,8 @@
 #!/bin/sh
 # Create the test users, choose the TLS configuration, then run Cyrus in the foreground.
 # The settings (MAILBENCH_USERS, MAILBENCH_PASSWORD, a certificate in /etc/mailbench/tls) are
-# read and checked by the start-up code every image shares: mailbench-common.sh.
+# read and checked by the start-up code every image shares: mailbench-common.sh;
+# MAILBENCH_PROTOCOLS says whether to serve JMAP as well.
 set -eu
 . /usr/local/lib/mailbench/mailbench-common.sh
 
@@ -19,6 +20,17 @@ else
   cp /etc/mailbench/cyrus/cyrus.conf /etc/cyrus.conf
 fi
 mailbench_say_tls
+
+# JMAP only when asked (MAILBENCH_PROTOCOLS, from the suite): it needs Cyrus's conversations
+# database, which every IMAP and POP3 change then updates too, so a container for IMAP and
+# POP3 alone keeps it off, and serves no HTTP.
+case " ${MAILBENCH_PROTOCOLS:-imap pop3} " in
+  *" jmap "*)
+    cat /etc/mailbench/cyrus/imapd-jmap.conf >> /etc/imapd.conf
+    echo "mailbench: JMAP on (httpd, conversations database)" ;;
+  *)
+    sed -i '/^ *https\{0,1\} /d' /etc/cyrus.conf ;;
+esac
 
 # Users in a fresh sasldb; saslpasswd2 takes about 4 ms a user.
 rm -f /etc/sasldb2.new

@@ -237,3 +237,21 @@ def test_dovecot_does_not_offer_jmap(dovecot):
         dovecot.endpoint("jmap", dovecot.account(2))
     assert str(caught.value) == "JMAP is not offered by this server (dovecot)"
     assert ("jmap", "off") not in dovecot.services() and "jmap" not in dovecot.host_ports
+
+
+def test_a_cyrus_container_not_asked_for_jmap_serves_no_http_and_keeps_no_conversations(docker_client, server_image):
+    """JMAP needs Cyrus's conversations database, which every IMAP and POP3 change then
+    updates too: a container for IMAP and POP3 alone (every run today) has neither."""
+    import os
+
+    from bench.servers import get_server, run_server
+
+    with run_server(docker_client, get_server("cyrus"), server_image("cyrus"), users=3,
+                    run_id=f"pytest-{os.getpid()}-cyrus-no-jmap") as plain:
+        with pytest.raises(NotOffered) as caught:
+            plain.endpoint("jmap", plain.account(2))
+        assert str(caught.value) == "JMAP is off in this cyrus container: the run did not ask for it"
+        assert "jmap" not in plain.host_ports
+        code, output = plain.container.exec_run(["sh", "-c", "grep -c '^conversations: 1' /etc/imapd.conf; "
+                                                 "grep -c '^ *https\\{0,1\\} ' /etc/cyrus.conf"])
+        assert output.decode().split() == ["0", "0"], output

@@ -23,9 +23,12 @@ def test_every_mode_speaks_a_declared_protocol_and_every_protocol_has_one_access
 def test_the_servers_publish_each_offered_protocols_ports():
     assert MailServer().ports == {"imap": 143, "pop3": 110, "imaps": 993, "pop3s": 995}
     assert {name: server.protocols for name, server in SERVERS.items()} == {
-        "dovecot": ("imap", "pop3"), "cyrus": ("imap", "pop3", "jmap"), "courier": ("imap", "pop3")}
-    assert SERVERS["cyrus"].ports == {"imap": 143, "pop3": 110, "jmap": 8008,
-                                      "imaps": 993, "pop3s": 995, "jmaps": 8443}
+        "dovecot": ("imap", "pop3"), "cyrus": ("imap", "pop3"), "courier": ("imap", "pop3")}
+    with_jmap = SERVERS["cyrus"].offering("jmap")
+    assert with_jmap.protocols == ("imap", "pop3", "jmap") and SERVERS["cyrus"].protocols == ("imap", "pop3")
+    assert with_jmap.ports == {"imap": 143, "pop3": 110, "jmap": 8008, "imaps": 993, "pop3s": 995, "jmaps": 8443}
+    assert with_jmap.environment(3)["MAILBENCH_PROTOCOLS"] == "imap pop3 jmap"
+    assert SERVERS["cyrus"].environment(3)["MAILBENCH_PROTOCOLS"] == "imap pop3"
     assert [IMAP.service(tls) for tls in ("off", "on", "starttls")] == ["imap", "imaps", "imap"]
     assert [JMAP.service(tls) for tls in ("off", "on")] == ["jmap", "jmaps"]
     assert JMAP.tls_ways == ("on",) and IMAP.tls_ways == ("on", "starttls")
@@ -55,3 +58,14 @@ def test_no_other_module_restates_a_protocol_fact():
              for path in sorted(BENCH.rglob("*.py")) if path.name != "protocols.py"
              for number, line in enumerate(path.read_text().splitlines(), 1) if restated.search(line)]
     assert found == []
+
+
+def test_jmap_is_switched_on_only_where_a_server_can_serve_it_and_says_why_not():
+    import pytest
+
+    from bench.errors import NotOffered
+
+    with pytest.raises(NotOffered, match=r"^JMAP is not offered by this server \(dovecot\)$"):
+        SERVERS["dovecot"].offering("jmap")
+    assert SERVERS["dovecot"].not_offered("jmap") == "JMAP is not offered by this server (dovecot)"
+    assert SERVERS["cyrus"].not_offered("jmap") == "JMAP is off in this cyrus container: the run did not ask for it"
