@@ -345,14 +345,18 @@ class Run:
         self.results.cells.append(result)
         self.save()
 
-    def _free(self, running: RunningServer, accounts: list) -> None:
-        """Remove a finished sample's mailboxes from the server; a failure is said, and the
-        run goes on (a later sample may then find the disk full, and fail on its own)."""
+    def _free(self, running: RunningServer, accounts: list) -> int:
+        """Remove a finished sample's mailboxes from the server; how many were removed. A
+        failure is said, and the run goes on (a later sample may then find the disk full,
+        and fail on its own)."""
+        freed = 0
         for account in accounts:
             try:
                 running.discard_store(account)
+                freed += 1
             except (MailbenchError, DockerException) as exc:
                 self.observer.say(f"could not free {account.username}'s mailbox on {running.name}: {one_line(exc)}")
+        return freed
 
     def _run_samples(self, running: RunningServer, cell: Cell, result: CellResult, workdir: Path,
                      ledger: TimeLedger, copies: MailboxCopies | None = None) -> None:
@@ -381,7 +385,8 @@ class Run:
                 finally:
                     shutil.rmtree(sample_dir, ignore_errors=True)
                     if self.free_mailboxes and ctx is not None:
-                        self._free(running, ctx.accounts)
+                        freed = self._free(running, ctx.accounts)
+                        result.info["mailboxes_freed"] = result.info.get("mailboxes_freed", 0) + freed
                     made += ctx.initial_mailboxes if ctx is not None else []
                     if copies is not None and made:
                         result.info["mailboxes"] = copies.describe(made)

@@ -94,7 +94,7 @@ class MailServer:
         """This server with the ``switchable`` protocols named switched on as well."""
         unknown = [name for name in extra if name not in self.switchable]
         if unknown:
-            raise NotOffered(f"{get_protocol(unknown[0]).label} is not offered by this server ({self.name})")
+            raise NotOffered(self.not_offered(unknown[0]))
         switched = copy.copy(self)
         switched.protocols = tuple(dict.fromkeys((*self.protocols, *extra)))
         return switched

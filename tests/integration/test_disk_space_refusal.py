@@ -59,3 +59,4 @@ def test_a_run_that_fits_only_with_each_sample_s_mailbox_freed_frees_them_and_sa
     [cell] = saved["cells"]
     assert cell["error"] is None and cell["integrity"]["samples"] == 5
     assert cell["integrity"]["checked"] == 5 * 200
+    assert cell["info"]["mailboxes_freed"] == 5  # each sample's, after it
