@@ -160,10 +160,18 @@ def _ran(results: Results, scenario: str) -> bool:
     return any(cell.scenario == scenario for cell in results.cells)
 
 
+def _article_mode(mode: str) -> bool:
+    """Whether the mode speaks one of the article's two protocols (a JMAP cell is evidence
+    about JMAP, never about IMAP or POP3)."""
+    return get_mode(mode).protocol in (IMAP, POP3)
+
+
 def _cells(results: Results, scenario: str, modes: Iterable[str] | None = None) -> list[CellResult]:
-    """The cells of ``scenario`` that succeeded, in ``modes`` (all when None)."""
+    """The cells of ``scenario`` that succeeded, in ``modes`` (when None, every mode of IMAP
+    and POP3)."""
     wanted = None if modes is None else set(modes)
-    return [c for c in results.cells if c.scenario == scenario and c.ok and (wanted is None or c.mode in wanted)]
+    return [c for c in results.cells if c.scenario == scenario and c.ok
+            and (c.mode in wanted if wanted is not None else _article_mode(c.mode))]
 
 
 def _departed(results: Results, scenario: str, modes: Iterable[str]) -> list[CellResult]:

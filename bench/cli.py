@@ -79,7 +79,7 @@ def cli() -> None:
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
               help="Scenario to run (repeatable; default: the plan's: all but new-mail, which runs when named).")
 @click.option("--server", "servers", multiple=True, metavar="NAME", help="Server to run on (repeatable; default: all).")
-@click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)), help="Protocol/mode (repeatable; default: all).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)), help="Protocol/mode (repeatable; default: imap, pop3-keep, pop3-delete; jmap where named).")
 @click.option("--variant", "variants", multiple=True, metavar="NAME",
               help="Scenario variant (repeatable; default: the plan's: each scenario's main one, or all).")
 @click.option("--tls", "tls", multiple=True, type=click.Choice(["off", "on", "starttls"]),
@@ -251,7 +251,8 @@ def list_() -> None:
         click.echo(f"  {server.name:<20} {server.description}")
     click.echo("modes:")
     for mode in MODES.values():
-        click.echo(f"  {mode.name:<20} {mode.description}")
+        named = "" if mode.in_default_plan else " (runs where --mode names it)"
+        click.echo(f"  {mode.name:<20} {mode.description}{named}")
 
 
 @cli.command()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from bench.errors import UsageError
-from bench.modes import MODES, get_mode
+from bench.modes import DEFAULT_MODES, MODES, get_mode
 from bench.servers import SERVERS, get_server
 from bench.results import cell_id
 from bench.tls import TLS_MODES
@@ -96,7 +96,7 @@ def _names(scenarios: Sequence[str], modes: Sequence[str], plan: str = FULL) -> 
 
     default = [n for n, s in SCENARIOS.items()
                if (s.decision_variants if plan == DECISION else s.in_default_plan)]
-    return list(dict.fromkeys(scenarios)) or default, list(dict.fromkeys(modes)) or list(MODES)
+    return list(dict.fromkeys(scenarios)) or default, list(dict.fromkeys(modes)) or list(DEFAULT_MODES)
 
 
 def _plan_variants(scenario, plan: str) -> tuple[str, ...]:
@@ -241,6 +241,45 @@ def samples_per_cell(cells: Sequence[Cell], repeat: int | None, plan: str = FULL
 
     on_links = None if repeat else (DECISION_LINK_REPEAT if plan == DECISION else FULL_LINK_REPEAT)
     return Samples({c.scenario: repeat or default(c.scenario) for c in cells}, on_links)
+
+
+@dataclass(frozen=True)
+class ContainerCells:
+    """The cells one container of a server runs, and the protocols it switches on."""
+
+    switched_on: tuple[str, ...]
+    cells: list[Cell]
+
+
+def can_serve(cell: Cell) -> bool:
+    """Whether the cell's server has its protocol, always or where a run asks for it."""
+    spec, protocol = get_server(cell.server), get_mode(cell.mode).protocol.name
+    return spec.offers(protocol) or protocol in spec.switchable
+
+
+def by_container(server: str, cells: Sequence[Cell]) -> tuple[list[ContainerCells], list[Cell]]:
+    """How a server's ``cells`` (in run order) split between its containers, and the cells
+    whose protocol it does not have at all (JMAP on Dovecot: recorded as not offered).
+
+    A protocol the server serves only when asked (``MailServer.switchable``: Cyrus's JMAP,
+    which needs the conversations database every IMAP and POP3 change would then update)
+    gets a container of its own, so that the other cells measure the server as it is
+    without it. The plain container's cells come first; each group keeps the run order."""
+    spec = get_server(server)
+    plain: list[Cell] = []
+    switched: dict[str, list[Cell]] = {}
+    lacking: list[Cell] = []
+    for cell in cells:
+        protocol = get_mode(cell.mode).protocol.name
+        if not can_serve(cell):
+            lacking.append(cell)
+        elif spec.offers(protocol):
+            plain.append(cell)
+        else:
+            switched.setdefault(protocol, []).append(cell)
+    groups = [ContainerCells((), plain)] if plain else []
+    groups += [ContainerCells((protocol,), mine) for protocol, mine in switched.items()]
+    return groups, lacking
 
 
 def run_order(cells: Sequence[Cell], seed: int) -> dict[str, list[Cell]]:

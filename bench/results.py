@@ -23,7 +23,7 @@ Layout (``schema_version`` 2)::
           "scenario": "bulk-fetch", "server": "dovecot", "mode": "imap", "variant": "full",
           "tls": "off" | "on" | "starttls",
           "link": "lan" | "mobile-4g" | ...,        # in the id unless lan; figures in plan["links"]
-          "status": "ok" | "failed",
+          "status": "ok" | "failed" | "not offered",
           "error": null | "one line",
           "integrity": {"checked": 500, "passed": true, "missing": [], "changed": [], "unexpected": []},
           "samples": [{"elapsed_s": 0.41, "bytes_down": 123, ...}, ...],   # one dict per sample
@@ -79,6 +79,9 @@ SCHEMA_HISTORY = {
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
+# A cell whose protocol the server does not have (JMAP on Dovecot): neither a failure nor
+# left out; ``error`` says so in one line (``MailServer.not_offered``).
+STATUS_NOT_OFFERED = "not offered"
 
 Sample = dict[str, float]
 
@@ -137,9 +140,18 @@ class CellResult:
     def ok(self) -> bool:
         return self.status == STATUS_OK
 
+    @property
+    def offered(self) -> bool:
+        """False for a cell whose server does not have its protocol."""
+        return self.status != STATUS_NOT_OFFERED
+
     def fail(self, error: str) -> None:
         self.status = STATUS_FAILED
         self.error = error
+
+    def not_offered(self, why: str) -> None:
+        self.status = STATUS_NOT_OFFERED
+        self.error = why
 
     def add_sample(self, figures: Sample, by_policy: dict[str, Sample] | None = None) -> None:
         """One more sample: its figures of the whole sample, and each policy's figures."""
@@ -258,7 +270,11 @@ class Results:
 
     @property
     def failed_cells(self) -> list[CellResult]:
-        return [cell for cell in self.cells if not cell.ok]
+        return [cell for cell in self.cells if cell.status == STATUS_FAILED]
+
+    @property
+    def not_offered_cells(self) -> list[CellResult]:
+        return [cell for cell in self.cells if not cell.offered]
 
     def samples_per_cell(self) -> str:
         """The plan's samples per cell in words: ``3 samples per cell``, or, where each

@@ -11,8 +11,13 @@ Servers run one after another, each in one long-lived container, and each server
 run in a random order drawn from ``--seed`` (``bench.plan.run_order``), not grouped by
 scenario, variant and mode: drift in the container over the run (memory, caches, what
 earlier cells left) then falls on every mode alike instead of favouring one. The results
-record the seed (``plan["order_seed"]``) and each cell's place in its server's order
+record the seed (``plan["order_seed"]``) and each cell's place in its container's order
 (``info["position"]``, from 0); the cells of ``results.json`` are in the order they ran.
+
+A protocol a server serves only when asked (Cyrus's JMAP) runs its cells in a container of
+its own, started after the server's plain one (``bench.plan.by_container``); the server's
+entry in ``environment["servers"]`` then describes both (``containers``). A cell whose
+protocol the server lacks (JMAP on Dovecot) starts nothing and is recorded as not offered.
 
 Each cell records where its wall time went (``info["time_split_s"]``, ``bench.time_split``);
 a server's image work and start, shared by its cells, are recorded once per server
@@ -46,7 +51,9 @@ from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link
 from bench.mailbox_copy import TEMPLATE_ACCOUNTS, MailboxCopies
 from bench.modes import get_mode
-from bench.plan import PLAN_MESSAGES, Cell, build_plan, exclusions, resolve_plan, run_order, samples_per_cell
+from bench.plan import (
+    PLAN_MESSAGES, Cell, build_plan, by_container, can_serve, exclusions, resolve_plan, run_order, samples_per_cell,
+)
 from bench.results import CellResult, Results
 from bench.servers import clean, get_server, run_server
 from bench.servers.base import RunningServer, check_port_free
@@ -179,6 +186,23 @@ def _probe(running: RunningServer) -> dict[str, object]:
     }
 
 
+def merge_probes(first: dict[str, object] | None, probe: dict[str, object]) -> dict[str, object]:
+    """One server's entry in ``environment["servers"]`` after another of its containers
+    started (``probe``): the protocols any of them served, those every one left off, each
+    protocol's capabilities, image and start time added up, and each container's protocols
+    in ``containers``, in the order they ran."""
+    if first is None:
+        return dict(probe, containers=[list(probe["protocols"])])
+    merged = dict(first)
+    merged["protocols"] = list(dict.fromkeys([*first["protocols"], *probe["protocols"]]))
+    merged["switched_off"] = [name for name in first["switched_off"] if name in probe["switched_off"]]
+    merged["capabilities"] = {**first["capabilities"], **probe["capabilities"]}
+    for name in ("image_s", "start_s"):
+        merged[name] = round(first[name] + probe[name], 3)
+    merged["containers"] = [*first["containers"], list(probe["protocols"])]
+    return merged
+
+
 def _counters_source(running: RunningServer) -> str:
     """Where this server's CPU and memory readings come from: "cgroup files" or "docker stats"."""
     running.resources()
@@ -258,7 +282,8 @@ class Run:
     def execute(self) -> Path:
         say = self.observer.say
         client = connect()
-        disk = disk_space.check(client, self.cells, self.repeats.of, self.corpus, self.messages, self.config.out,
+        served = [cell for cell in self.cells if can_serve(cell)]  # the others start nothing
+        disk = disk_space.check(client, served, self.repeats.of, self.corpus, self.messages, self.config.out,
                                 self.config.deliver_each_sample)
         devices, self.free_mailboxes = disk.devices, disk.free_mailboxes
         if disk.why is not None:
@@ -289,7 +314,25 @@ class Run:
 
     def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path,
                     certificates: RunCertificates) -> None:
-        spec = get_server(server_name)
+        groups, lacking = by_container(server_name, cells)
+        self._record_not_offered(lacking)
+        for group in groups:
+            self._run_container(client, base, server_name, group.switched_on, group.cells, workdir, certificates)
+
+    def _record_not_offered(self, cells: list[Cell]) -> None:
+        """Cells whose protocol the server lacks: recorded as such, with the server's one line."""
+        for cell in cells:
+            result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
+            result.not_offered(get_server(cell.server).not_offered(get_mode(cell.mode).protocol.name))
+            self.results.cells.append(result)
+            for _ in range(self.repeats.of(cell)):
+                self.observer.advance(f"{cell.id} not offered")
+        if cells:
+            self.save()
+
+    def _run_container(self, client, base, server_name: str, switched_on: tuple[str, ...], cells: list[Cell],
+                       workdir: Path, certificates: RunCertificates) -> None:
+        spec = get_server(server_name).offering(*switched_on)
         users = sum(self.repeats.of(c) for c in cells) + 1 + TEMPLATE_ACCOUNTS
         try:
             started = time.perf_counter()
@@ -299,8 +342,9 @@ class Run:
                             port_base=self.config.port_base, say=self.observer.say) as running:
                 start_s = time.perf_counter() - started - image_s
                 running.fresh_account()  # user1 is for probes and readiness checks
-                self.results.environment["servers"][server_name] = dict(
-                    _probe(running), image_s=round(image_s, 3), start_s=round(start_s, 3))
+                probe = dict(_probe(running), image_s=round(image_s, 3), start_s=round(start_s, 3))
+                servers = self.results.environment["servers"]
+                servers[server_name] = merge_probes(servers.get(server_name), probe)
                 self.save()
                 copies = MailboxCopies.for_server(running, self.config.deliver_each_sample)
                 for position, cell in enumerate(cells):

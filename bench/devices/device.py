@@ -272,7 +272,8 @@ class LocalState:
                 folder TEXT NOT NULL, id TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,
                 handle INTEGER NOT NULL, flags TEXT NOT NULL, PRIMARY KEY (folder, id));
             CREATE INDEX IF NOT EXISTS server_key ON server (key);
-            CREATE TABLE IF NOT EXISTS folders (folder TEXT PRIMARY KEY, validity INTEGER, modseq INTEGER);
+            CREATE TABLE IF NOT EXISTS folders (folder TEXT PRIMARY KEY, validity INTEGER, modseq INTEGER,
+                state TEXT);
             CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
                 key TEXT NOT NULL);
             """
@@ -336,12 +337,15 @@ class LocalState:
         self._db.execute("DELETE FROM server WHERE folder = ? AND id = ?", (folder, message_id))
 
     def snapshot(self, folder: str) -> FolderSnapshot:
-        tokens = self._db.execute("SELECT validity, modseq FROM folders WHERE folder = ?", (folder,)).fetchone()
+        tokens = self._db.execute("SELECT validity, modseq, state FROM folders WHERE folder = ?",
+                                  (folder,)).fetchone()
         ids = frozenset(row.id for row in self.rows(folder))
-        return FolderSnapshot(tokens[0], tokens[1], ids) if tokens else FolderSnapshot(ids=ids)
+        return FolderSnapshot(tokens[0], tokens[1], ids, tokens[2]) if tokens else FolderSnapshot(ids=ids)
 
-    def save_tokens(self, folder: str, validity: int | None, modseq: int | None) -> None:
-        self._db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)", (folder, validity, modseq))
+    def save_tokens(self, folder: str, validity: int | None, modseq: int | None, state: str | None = None) -> None:
+        """What the server said marks this sync of ``folder``: IMAP's UIDVALIDITY and
+        HIGHESTMODSEQ, or JMAP's state string."""
+        self._db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?)", (folder, validity, modseq, state))
 
     # the offline queue
     def queue(self, kind: str, key: str) -> None:
@@ -569,7 +573,7 @@ class SyncDevice:
         if access.mirrors_mailbox:
             self._mirror()
         for changes in listed:
-            self.state.save_tokens(changes.folder, changes.validity, changes.modseq)
+            self.state.save_tokens(changes.folder, changes.validity, changes.modseq, changes.state)
 
     def _mirror(self) -> None:
         """Show exactly what the server has (as listed just now)."""

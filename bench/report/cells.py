@@ -29,10 +29,16 @@ from bench.results import CellResult, Results
 
 # Modes and TLS settings always appear in this order, so that colours and columns never
 # move between runs.
-MODE_ORDER = ("imap", "pop3-keep", "pop3-delete")
+MODE_ORDER = ("imap", "jmap", "pop3-keep", "pop3-delete")
 TLS_ORDER = ("off", "on", "starttls")
 TLS_LABELS = {"off": "TLS off", "on": "TLS on (implicit)", "starttls": "STARTTLS"}
 LAN = "lan"  # the machine's loopback: no relay, no limit
+
+
+def unrun_word(cell: CellResult) -> str:
+    """What a table shows for a cell without figures: ``failed``, or ``not offered`` where
+    the server lacks the cell's protocol (JMAP on Dovecot), which is no failure."""
+    return "failed" if cell.offered else "not offered"
 
 
 def tls_label(tls: str) -> str:

@@ -66,7 +66,7 @@ from matplotlib.ticker import (
 )
 
 from bench.report import sync_rounds, units
-from bench.report.cells import Grid, scenarios, stat_of, tls_label
+from bench.report.cells import Grid, scenarios, stat_of, tls_label, unrun_word
 from bench.report.decision import write_decision_chart
 from bench.report.document import slug
 from bench.results import Results
@@ -82,7 +82,7 @@ OKABE_ITO = (
     "#F0E442",  # yellow
     "#000000",  # black
 )
-MODE_COLOURS = {"imap": OKABE_ITO[0], "pop3-keep": OKABE_ITO[1], "pop3-delete": OKABE_ITO[2]}
+MODE_COLOURS = {"imap": OKABE_ITO[0], "pop3-keep": OKABE_ITO[1], "pop3-delete": OKABE_ITO[2], "jmap": OKABE_ITO[3]}
 
 STYLE: dict[Any, Any] = {  # rcParams, applied with rc_context around each figure
     "font.family": "DejaVu Sans",
@@ -241,7 +241,7 @@ def _draw_bars(ax: Axes, layout: _Layout, formatter: Callable[[float], str]) -> 
                 low.append(stat.median - stat.min)
                 high.append(stat.max - stat.median)
             elif cell is not None:
-                notes.append((x, "n/a" if cell.ok else "failed"))
+                notes.append((x, "n/a" if cell.ok else unrun_word(cell)))
         colour = mode_colour(mode, grid.modes)
         if xs:
             bars = ax.bar(

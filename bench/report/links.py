@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.report import units
-from bench.report.cells import LAN, Grid, Stat, link_figures, scenarios, shows_links, stat_of, tls_label
+from bench.report.cells import LAN, Grid, Stat, link_figures, scenarios, shows_links, stat_of, tls_label, unrun_word
 from bench.report.charts import TIME_METRICS, time_metric
 from bench.report.document import Block, BulletList, Paragraph, Section, Strong, Table, Text, text
 from bench.report.scenarios.base import chart_blocks
@@ -90,7 +90,7 @@ def efficiency_table(grid: Grid, server: str) -> Table | None:
     for cell in cells:
         row = key_cells(grid, cell)
         if not cell.ok:
-            rows.append((*row, text(Strong("failed")), text("—"), text("—"), text("")))
+            rows.append((*row, text(Strong(unrun_word(cell))), text("—"), text("—"), text("")))
             continue
         time, limit, share = stat_of(cell, metric), stat_of(cell, LIMIT), stat_of(cell, EFFICIENCY)
         closest = share is not None and best.get((cell.variant, cell.link, cell.tls)) == cell.mode

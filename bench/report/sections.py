@@ -18,7 +18,7 @@ import numpy
 
 from bench.report import links, units
 from bench.report.capabilities import capabilities
-from bench.report.cells import Grid, link_figures, link_label, scenarios, shows_links, tls_label
+from bench.report.cells import Grid, link_figures, link_label, scenarios, shows_links, tls_label, unrun_word
 from bench.report.decision import decision_section
 from bench.report.document import (
     Anchor,
@@ -189,7 +189,7 @@ def _side(cell: CellResult | None, value: float | None, fmt: Callable[[float], s
     if cell is None:
         return "not run"
     if not cell.ok:
-        return "failed"
+        return unrun_word(cell)
     return "n/a" if value is None else fmt(value)
 
 
@@ -308,10 +308,13 @@ def scenario_brief(results: Results, name: str) -> Section:
         blocks.append(BulletList(tuple(lines)))
     if report.brief is not None:
         blocks += report.brief(grid)
-    failed = [cell for cell in grid.cells.values() if not cell.ok]
+    failed = [cell for cell in grid.cells.values() if not cell.ok and cell.offered]
     if failed:
         blocks.append(Paragraph(text(f"{len(failed)} of {len(grid.cells)} cells failed; their figures are left "
                                      "out (see Failed cells).")))
+    lacking = [cell for cell in grid.cells.values() if not cell.offered]
+    if lacking:
+        blocks.append(Paragraph(text(_not_offered_words(lacking))))
     blocks.append(Paragraph(text("Every figure of every cell, per server, and the other charts: ",
                                  Link(detail_title(name), detail_anchor(name)), " in the appendix.")))
     return Section(title(name), blocks)
@@ -426,6 +429,8 @@ def _integrity_rows(results: Results, only_problems: bool = False) -> list[tuple
     rows = []
     for name in scenarios(results):
         for cell in Grid.of(results, name).in_order():
+            if not cell.offered:
+                continue  # nothing ran, nothing to check: listed under Not offered
             check = cell.integrity
             if only_problems and check.get("passed") and not cell.info.get("refused"):
                 continue
@@ -476,6 +481,26 @@ def integrity_brief(results: Results) -> Section:
     blocks.append(Paragraph(text("Every cell's check: ", Link(INTEGRITY_TITLE, slug(INTEGRITY_TITLE)),
                                  " in the appendix.")))
     return Section("Integrity", blocks)
+
+
+def _not_offered_words(cells: list[CellResult]) -> str:
+    """One sentence on the cells whose server lacks their protocol, by server and mode."""
+    pairs = sorted({f"{cell.mode} on {cell.server}" for cell in cells})
+    return (f"{len(cells)} cell{' was' if len(cells) == 1 else 's were'} not run because the server does not offer "
+            f"the protocol ({', '.join(pairs)}): not a failure, and no figure stands for them.")
+
+
+def not_offered_cells(results: Results) -> list[Section]:
+    """The cells whose server lacks their protocol, each with the server's one line; no
+    section when there are none."""
+    lacking = results.not_offered_cells
+    if not lacking:
+        return []
+    return [Section("Not offered", [
+        Paragraph(text(_not_offered_words(lacking))),
+        Table(("cell", "why"), tuple((text(Code(cell.id)), text(cell.error or "not offered by this server"))
+                                     for cell in lacking)),
+    ])]
 
 
 def failed_cells(results: Results) -> list[Section]:
@@ -560,6 +585,7 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     run_brief,
     integrity_brief,
     failed_cells,
+    not_offered_cells,
     reproduce,
 )
 

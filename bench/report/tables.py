@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.report import units
-from bench.report.cells import Grid, Stat, cell_anchor, stat_of
+from bench.report.cells import Grid, Stat, cell_anchor, stat_of, unrun_word
 from bench.report.document import Anchor, Same, Spread, Strong, Table, Text, text
 from bench.report.stats import MIN_SAMPLES, median_interval
 from bench.results import CellResult
@@ -133,7 +133,7 @@ def metric_table(
             row[0] = text(Anchor(cell_anchor(cell.id)), *row[0])
         for i, (column, fmt) in enumerate(zip(columns, formats)):
             if not cell.ok:
-                row.append(text(Strong("failed")) if i == 0 else text("—"))
+                row.append(text(Strong(unrun_word(cell))) if i == 0 else text("—"))
                 continue
             stat = stat_of(cell, column.metric, column.policy)
             if stat is None:
@@ -180,7 +180,7 @@ def interval_table(grid: Grid, server: str, metric: str, caption: str = "") -> T
     for cell in grid.in_order(server):
         stat = stat_of(cell, metric)
         if stat is None:
-            shown = (text(Strong("failed")) if not cell.ok else text("n/a"), *(text("—"),) * 3)
+            shown = (text(Strong(unrun_word(cell))) if not cell.ok else text("n/a"), *(text("—"),) * 3)
         else:
             shown = (
                 text(str(stat.n)),

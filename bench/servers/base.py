@@ -514,7 +514,7 @@ def run_server(
             labels=labels,
             environment=spec.environment(users),
             ports=publish,
-            name=f"mailbench-{run_id}-{spec.name}",
+            name="-".join(["mailbench", run_id, spec.name, *(p for p in spec.protocols if p in spec.switchable)]),
         )
         if certificates is not None:
             container.put_archive(spec.tls_folder, certificates.server_archive())

@@ -49,7 +49,7 @@ def test_asking_only_for_the_excluded_pair_is_one_line_saying_why_and_what_inste
     assert "\n" not in message
     assert "pop3-delete" in message and "headers" in message and "TOP" in message
     assert "--variant full" not in message and "another --variant (full, new" in message
-    assert "another --mode (imap, pop3-keep)" in message
+    assert "another --mode (imap, pop3-keep, jmap)" in message
 
 
 def test_the_excluded_pair_asked_for_beside_others_leaves_the_others():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report import links, units
-from bench.report.cells import Grid, Stat, tls_label
+from bench.report.cells import Grid, Stat, tls_label, unrun_word
 from bench.report.charts import time_metric
 from bench.report.document import Block, BulletList, Paragraph, Section, Strong, Table, Text, text
 from bench.report.overhead import overheads, typical
@@ -104,7 +104,7 @@ def _variant_line(grid: Grid, server: str, variant: str) -> Text | None:
     tls = grid.reference_tls
     modes = grid.modes
     times = _times(grid, server, variant, tls)
-    failed = [m for m in modes if (c := grid.cell(server, m, variant, tls)) is not None and not c.ok]
+    failed = [m for m in modes if (c := grid.cell(server, m, variant, tls)) is not None and not c.ok and c.offered]
     if not times:
         return text(Strong(variant_label(variant)), ": no cell succeeded.") if failed else None
 
@@ -245,7 +245,7 @@ def _servers_table(grid: Grid) -> Table:
                     if cell is None:
                         row.append(text("—"))
                     elif not cell.ok:
-                        row.append(text("failed"))
+                        row.append(text(unrun_word(cell)))
                     elif mode not in times:
                         row.append(text("n/a"))
                     else:
