@@ -2,7 +2,8 @@
 
     python benchmarks/decision.py reports/reference/results.json
 
-Prints the decision table as Markdown rows, in the page's order and words. It reads the
+Prints the decision table as Markdown rows, in the page's order and words (JMAP's rows
+where the run has a JMAP cell that succeeded). It reads the
 JSON with the standard library only and shares no code with ``bench/report/`` or
 ``bench/claims.py``: a test renders the page and checks that every row this script prints
 stands in it, so a slip in either path shows.
@@ -34,6 +35,9 @@ from statistics import median
 MODES = (("imap", "full", "IMAP, full copies"), ("imap", "headers", "IMAP, headers only"),
          ("imap", "online", "IMAP, online only"), ("pop3-keep", "full", "POP3, leave on server"),
          ("pop3-delete", "full", "POP3, delete after download"))
+# Rows printed where a JMAP cell succeeded.
+JMAP_MODES = (("jmap", "full", "JMAP, full copies"), ("jmap", "headers", "JMAP, headers only"),
+              ("jmap", "online", "JMAP, online only"))
 KINDS_OF_CHANGE = ("read", "flag", "move", "delete")
 
 
@@ -105,7 +109,8 @@ def main(path):
           "new device: time to a usable mailbox | new device: bytes to a usable mailbox | full download, lan | full "
           "download, mobile link | round trips (full download) |")
     print("|---|" + "---:|" * 12)
-    for mode, policy, label in MODES:
+    jmap = any(c["mode"] == "jmap" for c in cells)
+    for mode, policy, label in MODES + (JMAP_MODES if jmap else ()):
         row = [
             spread("share", samples("multi-device-sync", mode, "other_device_messages_share")),
             spread("share", changes(mode)) if changes(mode) or not ran("multi-device-sync", mode)

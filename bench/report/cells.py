@@ -155,7 +155,9 @@ class Grid:
         figures = link_figures(results)
         return cls(
             scenario=scenario,
-            servers=ordered((c.server for c in chosen), plan.get("servers", ())),
+            # A server whose every cell is not offered (Dovecot in a run of JMAP alone) has
+            # nothing to show; the report's Not offered section lists its cells.
+            servers=ordered((c.server for c in chosen if c.offered), plan.get("servers", ())),
             modes=ordered((c.mode for c in chosen), [*MODE_ORDER, *plan.get("modes", ())]),
             variants=ordered((c.variant for c in chosen), plan.get("variants", ())),
             tls=ordered((c.tls for c in chosen), [*TLS_ORDER, *plan.get("tls", ())]),

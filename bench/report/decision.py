@@ -1,7 +1,9 @@
 """The decision page: which protocol, for which user, in one table and one chart.
 
 It opens the report. Each row is a way of using mail: ``imap`` split by the client's cache
-policy (full copies, headers only, online only), then ``pop3-keep`` and ``pop3-delete``.
+policy (full copies, headers only, online only), then ``pop3-keep`` and ``pop3-delete``;
+where the run has JMAP cells, ``jmap`` split the same way follows (``JMAP_ROWS``), its
+figures from the servers that offer it (Cyrus), as the conditions under the table say.
 Each column is a consequence people choose by, read from the scenario that measures it:
 
 - multi-device-sync: mail on a second device (``other_device_messages_share``) and the
@@ -52,6 +54,21 @@ ROWS = (
     Row("pop3-keep", "full", "POP3, leave on server"),
     Row("pop3-delete", "full", "POP3, delete after download"),
 )
+# Shown where the run has a JMAP cell that succeeded: JMAP runs where a run names it.
+JMAP_ROWS = (
+    Row("jmap", "full", "JMAP, full copies"),
+    Row("jmap", "headers", "JMAP, headers only"),
+    Row("jmap", "online", "JMAP, online only"),
+)
+
+
+def rows_of(results: Results) -> tuple[Row, ...]:
+    """The page's rows for this run: IMAP's and POP3's always, JMAP's where it ran."""
+    return ROWS + (JMAP_ROWS if _jmap_servers(results) else ())
+
+
+def _jmap_servers(results: Results) -> list[str]:
+    return list(dict.fromkeys(c.server for c in results.cells if c.ok and c.mode == "jmap"))
 
 
 @dataclass(frozen=True)
@@ -163,14 +180,14 @@ def _written(results: Results, row: Row, column: Column) -> str:
 def decision_table(results: Results) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """The page's table: its headers and one row of written figures per way of using mail."""
     headers = ("mode", *(column.title for column in COLUMNS))
-    rows = [(row.label, *(_written(results, row, column) for column in COLUMNS)) for row in ROWS]
+    rows = [(row.label, *(_written(results, row, column) for column in COLUMNS)) for row in rows_of(results)]
     return headers, rows
 
 
 def medians(results: Results) -> dict[tuple[str, str], float | None]:
     """(row label, column key) → the median the table shows (None where not run)."""
     found = {}
-    for row in ROWS:
+    for row in rows_of(results):
         for column in COLUMNS:
             values = column.values(results, row)
             found[(row.label, column.key)] = statistics.median(values) if values else None
@@ -179,14 +196,18 @@ def medians(results: Results) -> dict[tuple[str, str], float | None]:
 
 def conditions(results: Results) -> str:
     """What the page's figures were measured under."""
-    servers = list(dict.fromkeys(c.server for c in results.cells))
+    servers = list(dict.fromkeys(c.server for c in results.cells if c.offered))
     messages = results.plan.get("messages")
     mobile = mobile_link(results)
+    jmap = _jmap_servers(results)
+    only = (f" The JMAP rows are measured on {', '.join(jmap)} only, the server{'s' if len(jmap) > 1 else ''} of "
+            "the run that offer JMAP, while the other rows take every server's samples: set them beside the same "
+            "server's IMAP cells in the scenario sections." if jmap else "")
     return (f"Measured on {', '.join(servers) or 'no server'}; a mailbox of {messages or 'the run’s'} messages; "
             f"TLS off; on loopback (lan){f', the download also on {mobile}' if mobile else ''}. Each figure is the "
             "median of every server's samples with their range (min–max), or “(all n)” where all n samples gave "
             "the same value. Figures that do not depend on the client's cache policy are the same in the three "
-            "IMAP rows.")
+            "IMAP rows." + only)
 
 
 def decision_section(results: Results) -> Section:
@@ -215,14 +236,15 @@ def write_decision_chart(results: Results, out_dir: Path, formats: Sequence[str]
     from matplotlib.figure import Figure
 
     found = medians(results)
+    rows = rows_of(results)
     colours = LinearSegmentedColormap.from_list("decision", ["#E69F00", "#F0F0F0", "#009E73"])
-    figure_ = Figure(figsize=(15, 4.2), layout="constrained")
+    figure_ = Figure(figsize=(15, 4.2 + 0.5 * (len(rows) - len(ROWS))), layout="constrained")
     ax = figure_.add_subplot()
     for x, column in enumerate(COLUMNS):
-        values = [found[(row.label, column.key)] for row in ROWS]
+        values = [found[(row.label, column.key)] for row in rows]
         known = [v for v in values if v is not None]
         low, high = (min(known), max(known)) if known else (0.0, 0.0)
-        for y, (row, value) in enumerate(zip(ROWS, values)):
+        for y, (row, value) in enumerate(zip(rows, values)):
             if value is None:
                 shade, label = "#FFFFFF", _wrapped(_written(results, row, column), 16)
             else:
@@ -232,11 +254,11 @@ def write_decision_chart(results: Results, out_dir: Path, formats: Sequence[str]
             ax.add_patch(_box(x, y, shade))
             ax.text(x + 0.5, y + 0.5, label, ha="center", va="center", fontsize=8)
     ax.set_xlim(0, len(COLUMNS))
-    ax.set_ylim(len(ROWS), 0)
+    ax.set_ylim(len(rows), 0)
     ax.set_xticks([i + 0.5 for i in range(len(COLUMNS))],
                   [_wrapped(c.title) for c in COLUMNS], fontsize=8)
     ax.xaxis.tick_top()
-    ax.set_yticks([i + 0.5 for i in range(len(ROWS))], [r.label for r in ROWS], fontsize=9)
+    ax.set_yticks([i + 0.5 for i in range(len(rows))], [r.label for r in rows], fontsize=9)
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)

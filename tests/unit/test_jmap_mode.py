@@ -107,3 +107,46 @@ def test_the_report_says_not_offered_never_failed(tmp_path):
     assert len(results.failed_cells) == failed_before
     scenario = report.split("## Scenario: bulk-fetch", 1)[1].split("\n## ", 1)[0]
     assert "not run because the server does not offer the protocol (jmap on dovecot)" in scenario
+
+
+def test_the_decision_page_gains_jmap_rows_only_where_jmap_ran_and_says_on_which_server(tmp_path):
+    from bench.report.decision import JMAP_ROWS, ROWS, conditions, decision_table
+
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    plain = load(path)
+    assert [row[0] for row in decision_table(plain)[1]] == [r.label for r in ROWS]
+    assert "JMAP" not in conditions(plain)
+    model = next(c for c in data["cells"] if c["scenario"] == "bulk-fetch" and c["server"] == "cyrus"
+                 and c["mode"] == "imap" and c["variant"] == "full" and c["tls"] == "off" and c.get("link", "lan") == "lan")
+    jmap = copy.deepcopy(model)
+    jmap["mode"], jmap["id"] = "jmap", model["id"].replace("/imap/", "/jmap/")
+    for sample in jmap["samples"]:
+        sample["elapsed_s"] = 12.5
+    data["cells"].append(jmap)
+    path = tmp_path / "jmap.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with_jmap = load(path)
+    headers, rows = decision_table(with_jmap)
+    assert [row[0] for row in rows] == [r.label for r in ROWS + JMAP_ROWS]
+    by_label = {row[0]: dict(zip(headers, row)) for row in rows}
+    assert by_label["JMAP, full copies"]["full download, lan"].startswith("12.5 s (all ")
+    assert "The JMAP rows are measured on cyrus only" in conditions(with_jmap)
+    # the second path prints the same JMAP rows
+    import subprocess
+    import sys
+
+    from bench import results as results_file
+    from bench.report.decision import decision_section
+    from bench.report.document import Document
+
+    current = tmp_path / "current.json"
+    results_file.save(with_jmap, current)
+    script = Path(__file__).parents[2] / "benchmarks" / "decision.py"
+    printed = subprocess.run([sys.executable, str(script), str(current)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    page = markdown.render(Document("t", sections=[decision_section(results_file.load(current))]))
+    assert len(printed) == 2 + len(ROWS) + len(JMAP_ROWS)
+    for row in printed:
+        assert row in page

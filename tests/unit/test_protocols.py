@@ -14,8 +14,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_every_mode_speaks_a_declared_protocol_and_every_protocol_has_one_access():
-    # JMAP has its access and its servers, and no mode yet: the scenarios do not run it.
-    assert {mode.protocol for mode in MODES.values()} == set(PROTOCOLS.values()) - {JMAP}
+    assert {mode.protocol for mode in MODES.values()} == set(PROTOCOLS.values())
+    assert [name for name, mode in MODES.items() if mode.protocol is JMAP] == ["jmap"]
     assert {access.protocol for access in IMPLEMENTATIONS.values()} == set(PROTOCOLS.values())
     assert all(IMPLEMENTATIONS[name].protocol is protocol for name, protocol in PROTOCOLS.items())
 
