@@ -27,15 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report.jmap_imap import WORKLOADS  # noqa: E402  (the report's, so both read the same figures)
 from bench.results import CellResult, load  # noqa: E402
 
-# (label, scenario, variant, round-trip metric, time metric, bytes metric)
-WORKLOADS = (
-    ("full download", "bulk-fetch", "full", "round_trips", "elapsed_s", "bytes_down"),
-    ("new-mail sync", "bulk-fetch", "new", "round_trips", "elapsed_s", "bytes_down"),
-    ("multi-device round", "multi-device-sync", "incremental", "sync_round_trips_per_session",
-     "sync_s_per_session", "sync_bytes_down_per_session"),
-)
 MODE_ORDER = ("imap", "jmap", "pop3-keep", "pop3-delete")
 
 
@@ -59,13 +53,14 @@ def table(path: Path) -> list[str]:
     servers = sorted({c.server for c in cells})
     lines = [f"| link | workload | server | {' | '.join(modes)} |", "|---|---|---|" + "---:|" * len(modes)]
     for link in links:
-        for label, scenario, variant, *metrics in WORKLOADS:
+        for workload in WORKLOADS:
+            metrics = (workload.round_trips, workload.seconds, workload.bytes_down)
             for server in servers:
-                by_mode = {c.mode: c for c in cells
-                           if (c.link, c.scenario, c.variant, c.server) == (link, scenario, variant, server)}
-                row = [_figures(by_mode[mode], tuple(metrics)) if mode in by_mode else "not run" for mode in modes]
+                by_mode = {c.mode: c for c in cells if (c.link, c.scenario, c.variant, c.server)
+                           == (link, workload.scenario, workload.variant, server)}
+                row = [_figures(by_mode[mode], metrics) if mode in by_mode else "not run" for mode in modes]
                 if by_mode:
-                    lines.append(f"| {link} | {label} | {server} | {' | '.join(row)} |")
+                    lines.append(f"| {link} | {workload.label} | {server} | {' | '.join(row)} |")
     samples = results.samples_per_cell()
     lines += ["", "round trips / time / kB received, medians; TLS off, "
                   f"{results.plan.get('messages')} messages, {samples}"]

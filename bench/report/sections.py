@@ -2,7 +2,7 @@
 
 ``build_document`` runs the functions of ``SECTIONS`` in turn: the decision page, the
 claims, one short section per scenario (its headline chart, a few findings, a link to the
-rest), the run in brief, integrity, failed cells (when any) and how to reproduce the run.
+rest), JMAP against IMAP (where the run has both), the run in brief, integrity, failed cells (when any) and how to reproduce the run.
 ``build_appendix`` runs those of ``APPENDIX``: every scenario in detail, the links, TLS
 overhead, capabilities, per-command latency, the integrity of every cell, micro-benchmarks,
 where the run's time went, and the environment and plan in full. A new kind of section is one more function in one of
@@ -20,6 +20,7 @@ from bench.report import links, units
 from bench.report.capabilities import capabilities
 from bench.report.cells import Grid, link_figures, link_label, scenarios, shows_links, tls_label, unrun_word
 from bench.report.decision import decision_section
+from bench.report.jmap_imap import jmap_imap_section
 from bench.report.document import (
     Anchor,
     Block,
@@ -582,6 +583,7 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     decision_section,
     claims_section,
     scenario_briefs,
+    jmap_imap_section,
     run_brief,
     integrity_brief,
     failed_cells,
