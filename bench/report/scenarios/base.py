@@ -190,7 +190,8 @@ def grouped_section(results: Results, grid: Grid, intro: list[Block], groups: li
                     extra: Callable[[Grid, str], list[Block]] | None = None,
                     own: Sequence[ChartSpec] = ()) -> Section:
     """A scenario in detail: ``intro``, then per server a table per group of metrics (those
-    recorded; groups with none are left out), ``extra`` blocks, the other recorded metrics in
+    recorded; groups with none are left out), ``extra`` blocks (once per link, each from that
+    link's cells), the other recorded metrics in
     tables of a few each, and the server's charts (the scenario's ``own`` among them)."""
     result = Section(detail_title(grid.scenario), list(intro))
     if len(grid.servers) > 1:
@@ -207,8 +208,12 @@ def grouped_section(results: Results, grid: Grid, intro: list[Block], groups: li
             present = [m for m in metrics if grid.has_metric(*_key(m))]
             if present:  # the first table holds the rows that links to a cell lead to
                 tables.append(metric_table(grid, server, present, caption=caption, anchors=not tables))
-        if extra is not None:
-            tables += extra(grid, server)
+        if extra is not None:  # extra tables read one link's cells: one set per link
+            for link, mine in grid.per_link():
+                blocks = extra(mine, server) if server in mine.servers else []
+                if blocks and len(grid.links) > 1:
+                    tables.append(Paragraph(text(f"On {grid.link_label(link)}:")))
+                tables += blocks
         for i, chunk in enumerate(chunks):
             part = f", part {i + 1} of {len(chunks)}" if len(chunks) > 1 else ""
             tables.append(metric_table(grid, server, chunk, anchors=not tables,
