@@ -9,7 +9,8 @@ once), while a sync of flags and new mail is one request. So each workload gets 
 sentence, from the cells' round trips and times (``WORKLOADS``).
 
 A mode beats the other when every one of its samples was faster than every one of the
-other's (their ranges do not overlap); otherwise neither is said to beat the other.
+other's (their ranges do not overlap), with at least ``MIN_SAMPLES`` a side; otherwise
+neither is said to beat the other.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from bench.report.document import BulletList, Paragraph, Section, text
 from bench.results import CellResult, Results
 
 TITLE = "JMAP against IMAP"
+# Samples each side needs before one is said to beat the other: one sample says nothing of
+# how much a time varies.
+MIN_SAMPLES = 2
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,18 @@ class Comparison:
     @property
     def winner(self) -> str | None:
         """``jmap`` or ``imap`` where every sample of one was faster than every sample of
-        the other; None where their samples overlap."""
+        the other; None where their samples overlap or a side has too few."""
+        if not self.enough:
+            return None
         if max(self.jmap.seconds) < min(self.imap.seconds):
             return "jmap"
         if max(self.imap.seconds) < min(self.jmap.seconds):
             return "imap"
         return None
+
+    @property
+    def enough(self) -> bool:
+        return min(len(self.jmap.seconds), len(self.imap.seconds)) >= MIN_SAMPLES
 
 
 def _side(cell: CellResult, workload: Workload) -> Side | None:
@@ -108,7 +118,8 @@ def sentence(comparison: Comparison, figures: dict | None = None) -> str:
     verdict = {
         "jmap": "JMAP's batching beats IMAP's pipelining",
         "imap": "IMAP's pipelining beats JMAP's batching",
-        None: "neither beats the other: their samples overlap",
+        None: "neither beats the other: their samples overlap" if c.enough
+        else f"too few samples to say which is faster (at least {MIN_SAMPLES} a side)",
     }[c.winner]
     return f"{where}: {verdict} ({said}; medians of {len(c.jmap.seconds)} and {len(c.imap.seconds)} samples)."
 

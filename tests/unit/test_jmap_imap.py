@@ -47,6 +47,12 @@ def test_no_section_without_both_modes_on_one_server_and_workload():
     assert jmap_imap_section(_results(_cell("imap", [1.0], 8))) == []
     failed = _cell("jmap", [2.0], 35)
     failed.fail("boom")
-    assert jmap_imap_section(_results(_cell("imap", [1.0], 8), failed)) == []
-    report = markdown.render(build_document(_results(_cell("imap", [1.0], 8), _cell("jmap", [2.0], 35))), {})
+    assert jmap_imap_section(_results(_cell("imap", [1.0, 1.1], 8), failed)) == []
+    report = markdown.render(build_document(_results(_cell("imap", [1.0, 1.1], 8), _cell("jmap", [2.0, 2.1], 35))), {})
     assert "## JMAP against IMAP" in report and "IMAP's pipelining beats JMAP's batching" in report
+
+
+def test_one_sample_a_side_decides_nothing():
+    [found] = comparisons(_results(_cell("imap", [1.0], 8), _cell("jmap", [9.0], 35)))
+    assert found.winner is None
+    assert "too few samples to say which is faster (at least 2 a side)" in sentence(found)
