@@ -31,6 +31,28 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test run once per server and per mode has no case where the server lacks the mode's
+    protocol (JMAP on Dovecot or Courier): such a pair is deselected, not skipped, since
+    there is nothing to run; ``tests/integration/test_jmap_run.py`` checks that a run
+    records those cells as not offered."""
+    from bench.modes import MODES
+    from bench.servers import SERVERS
+
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        spec, mode = SERVERS.get(str(params.get("server"))), MODES.get(str(params.get("mode")))
+        protocol = mode.protocol.name if mode is not None else None
+        if spec is not None and protocol is not None and not (spec.offers(protocol) or protocol in spec.switchable):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def docker_client():
     from bench.errors import DockerUnavailable
