@@ -122,7 +122,10 @@ def test_cut_resets_open_connections_and_new_ones_until_restored(probe):
             except ConnectionError:
                 continue  # refused outright: as good as reset
             with new:
-                new.sendall(b"ECHO\n")
+                try:
+                    new.sendall(b"ECHO\n")
+                except ConnectionError:
+                    continue  # reset before the write: on a busy machine the reset can come first
                 assert _fails_at_once(new)
 
         relay.restore()
