@@ -121,8 +121,10 @@ class LocustRun:
             return False
         for worker in self.worker_processes():
             code = worker.process.poll()
-            if code is not None:
-                since = time.time() - self.started_at
+            since = time.time() - self.started_at
+            if code is not None and (code != 0 or since < self.run_s):  # else it quit at the end, as told
+                if any(event.startswith(worker.role + " ") for event in self.events):
+                    return False
                 self.events.append(f"{worker.role} (pid {worker.pid}) ended with code {code} "
                                    f"{since:.1f} s into the level; the level was stopped there")
                 self._terminate(self.master)
