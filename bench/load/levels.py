@@ -27,7 +27,7 @@ from bench.load.config import LoadConfig, UserPlan
 from bench.load.cpus import CpuSplit
 from bench.load.injector import Injector, schedule
 from bench.load.processes import LocustRun, client_cpu_share
-from bench.load.qos import LevelFigures, capacity, judge, keeps_stepping
+from bench.load.qos import LevelFigures, capacity, incomplete, judge, keeps_stepping
 from bench.load.server_figures import connections_open, memory_per_connection, state_on_disk, summarise_window
 from bench.sample import Mailbox, SampleContext, SampleOutcome
 
@@ -227,8 +227,8 @@ class Levels:
         figures.update(state_on_disk(self.ctx.direct_server, [m.account for m in mailboxes[:users]]))
         verdict = judge(LevelFigures(users, commands, on_time, errors, len(sent), on_time_mail,
                                      figures["client_cpu_share"], info["cpu_warnings"]), config.qos)
-        if record.ended_early and verdict.passed:
-            verdict = type(verdict)("fail", ("the level ended early: " + "; ".join(load.events),))
+        if record.ended_early:
+            verdict = incomplete("the level ended early: " + "; ".join(load.events))
         record.verdict = verdict
         info["verdict"] = verdict.as_dict()
         figures["passed"] = 1.0 if verdict.passed else 0.0

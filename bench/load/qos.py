@@ -18,6 +18,12 @@ from typing import Any, Iterable, Sequence
 PASS = "pass"
 FAIL = "fail"
 CLIENT_BOUND = "client-bound"
+INCOMPLETE = "incomplete"  # the level ended early (a load worker died): judged on nothing
+
+
+def incomplete(why: str) -> "Verdict":
+    """The verdict of a level cut short: neither the server's pass nor its failure."""
+    return Verdict(INCOMPLETE, (why,))
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,8 @@ class LevelFigures:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A level's status (``pass``, ``fail`` or ``client-bound``) and why, one reason per limit missed."""
+    """A level's status (``pass``, ``fail``, ``client-bound`` or ``incomplete``) and why, one
+    reason per limit missed."""
 
     status: str
     reasons: tuple[str, ...] = ()

@@ -3,7 +3,7 @@
 import pytest
 
 from bench.load.qos import (
-    CLIENT_BOUND, FAIL, PASS, LevelFigures, QosLimits, Verdict, capacity, judge, ladder, levels_to_run,
+    CLIENT_BOUND, FAIL, INCOMPLETE, PASS, LevelFigures, QosLimits, Verdict, capacity, incomplete, judge, ladder, levels_to_run,
 )
 
 LIMITS = QosLimits()
@@ -59,6 +59,11 @@ def test_a_client_bound_level_is_never_capacity_and_stops_the_search():
     found = capacity([(10, Verdict(PASS)), (20, Verdict(CLIENT_BOUND))], server_cores=2)
     assert found.users == 10 and found.per_core == 5
     assert found.stopped_because == CLIENT_BOUND
+
+
+def test_a_level_cut_short_is_incomplete_and_ends_the_search():
+    found = capacity([(10, Verdict(PASS)), (20, incomplete("a worker died"))], server_cores=1)
+    assert found.users == 10 and found.stopped_because == INCOMPLETE
 
 
 def test_no_passing_level_means_no_capacity():

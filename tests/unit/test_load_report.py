@@ -73,3 +73,13 @@ def test_compare_reads_many_devices_cells_like_any_other():
     new.cells[0].samples[0]["capacity_users"] = 20
     lines = "\n".join(compare_runs(old, new).lines())
     assert "capacity_users" in lines
+
+
+def test_claims_c4_and_c7_take_the_server_cost_per_user_from_many_devices():
+    from bench.claims import c4, c7
+
+    results = results_with_capacity()
+    imap = [f for f in c4(results).figures if f.label.startswith("many-devices")]
+    pop3 = [f for f in c7(results).figures if "pop3-keep" in f.label]
+    assert len(imap) == 1 and "s per user-hour" in imap[0].value and "per connection" in imap[0].value
+    assert len(pop3) == 1 and "per-user state" in pop3[0].value
