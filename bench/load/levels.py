@@ -153,6 +153,8 @@ class Levels:
             load.wait_master(15)
         record.ended_early = bool(load.events)
         record.info["events"] = list(load.events)
+        if load.notes:
+            record.info["notes"] = list(load.notes)
         record.info["cpu_warnings"] = load.cpu_warnings()
         self.collect(record, folder, load, plan, pushed, expected_delay_s, window, injector,
                      (server_before, server_after) if window["closed"] else None,

@@ -69,7 +69,8 @@ class LocustRun:
     bind_address: str = "127.0.0.1"
     cpus: Sequence[int] | None = None
     processes: list[LoadProcess] = field(default_factory=list)
-    events: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # what ended the level early
+    notes: list[str] = field(default_factory=list)  # what else happened (a pinning refused)
     started_at: float = 0.0
 
     @property
@@ -89,7 +90,7 @@ class LocustRun:
             try:
                 os.sched_setaffinity(process.pid, set(self.cpus))
             except (OSError, AttributeError) as exc:
-                self.events.append(f"could not pin {role} to CPUs {list(self.cpus)}: {exc}")
+                self.notes.append(f"could not pin {role} to CPUs {list(self.cpus)}: {exc}")
         return loaded
 
     def start(self) -> None:
@@ -153,7 +154,7 @@ class LocustRun:
             try:
                 loaded.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self.events.append(f"{loaded.role} (pid {loaded.pid}) did not end after SIGKILL")
+                self.notes.append(f"{loaded.role} (pid {loaded.pid}) did not end after SIGKILL")
 
     def _terminate(self, loaded: LoadProcess) -> None:
         _signal_group(loaded.process, signal.SIGTERM)
