@@ -168,6 +168,10 @@ def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat,
 
     for line in summary_lines(the_run.results.cells):  # where each scenario's time went, before the report
         stderr.print(line, highlight=False)
+    from bench.report.scenarios.many_devices import level_lines
+
+    for line in level_lines(the_run.results):  # many-devices: each level's figures and verdict
+        stderr.print(line, highlight=False, markup=False)
     files = render(the_run.results, folder)
     failed = the_run.results.failed_cells
     stderr.print(

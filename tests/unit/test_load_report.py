@@ -83,3 +83,13 @@ def test_claims_c4_and_c7_take_the_server_cost_per_user_from_many_devices():
     pop3 = [f for f in c7(results).figures if "pop3-keep" in f.label]
     assert len(imap) == 1 and "s per user-hour" in imap[0].value and "per connection" in imap[0].value
     assert len(pop3) == 1 and "per-user state" in pop3[0].value
+
+
+def test_each_level_is_one_line_for_the_terminal():
+    from bench.report.scenarios.many_devices import level_lines
+
+    lines = level_lines(results_with_capacity())
+    assert lines[0].startswith("dovecot imap 10 users: pass; latency p50/p95/p99 1.00/3.00/6.00 ms")
+    assert "30 users: client-bound" in lines[1] and "load CPU 90.0%" in lines[1]
+    assert lines[2] == "dovecot imap: capacity 10 users (10.0 per server core)"
+    assert "30 users: fail (slow)" in lines[4]

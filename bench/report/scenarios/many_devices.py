@@ -154,6 +154,31 @@ def findings(results: Results, grid: Grid) -> list[Text]:
     return lines
 
 
+def level_lines(results: Results) -> list[str]:
+    """One line per level of every many-devices cell, for the terminal at the end of a run."""
+    lines = []
+    for cell in [c for c in results.cells if c.scenario == NAME]:
+        if not cell.ok:
+            lines.append(f"{cell.server} {cell.mode}: failed: {cell.error}")
+            continue
+        for level in _levels(cell):
+            f, mail = level.get("figures", {}), level.get("mail", {})
+            reasons = level.get("verdict", {}).get("reasons") or []
+            status = _status(level) + (f" ({'; '.join(reasons)})" if reasons else "")
+            lines.append(
+                f"{cell.server} {cell.mode} {level['users']} users: {status}; latency p50/p95/p99 "
+                f"{_n(f.get('latency_p50_ms'))}/{_n(f.get('latency_p95_ms'))}/{_n(f.get('latency_p99_ms'))} ms "
+                f"(Locust p95 {_n(level.get('locust', {}).get('Aggregated', {}).get('p95_ms'))}); new mail p95 "
+                f"{_n(f.get('mail_delay_p95_s'))} s ({mail.get('on_time', 0)}/{mail.get('due', 0)} on time); "
+                f"server CPU {_n(f.get('server_cpu_s_per_user_hour'))} s per user-hour; memory per connection "
+                f"{_n(f.get('memory_bytes_per_connection'), units.byte_size)}; load CPU "
+                f"{_n(f.get('client_cpu_share'), units.share)}")
+        found = cell.info.get("capacity", {})
+        lines.append(f"{cell.server} {cell.mode}: capacity {_n(found.get('users'))} users "
+                     f"({_n(found.get('per_core'))} per server core)")
+    return lines
+
+
 def _plot_per_mode(results: Results, ax: Axes, figure: str, ylabel: str, server: str | None, scale: float = 1.0) -> None:
     for cell in _cells(results):
         if server is not None and cell.server != server:
