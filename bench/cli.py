@@ -109,6 +109,9 @@ def cli() -> None:
               help="many-devices: a level of users at once (repeatable; default: 10 and 30).")
 @click.option("--load-workers", type=int, default=1, show_default=True, metavar="K",
               help="many-devices: local Locust workers (the master runs beside them).")
+@click.option("--remote-workers", type=int, default=0, show_default=True, metavar="N",
+              help="many-devices: Locust workers you start on other machines, which the master waits for too "
+                   "(needs --publish-address; docs/load.md).")
 @click.option("--find-capacity", is_flag=True,
               help="many-devices: step up 1-2-5 levels from the smallest --users until a level does not pass.")
 @click.option("--max-users", type=int, default=300, show_default=True, metavar="N",
@@ -129,7 +132,7 @@ def cli() -> None:
 @click.option("--qos-errors", type=float, default=0.001, show_default=True, metavar="SHARE",
               help="many-devices QoS: errors must stay below this share of commands.")
 def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base,
-        no_pipelining, cell_timeout, deliver_each_sample, users, load_workers, find_capacity, max_users,
+        no_pipelining, cell_timeout, deliver_each_sample, users, load_workers, remote_workers, find_capacity, max_users,
         publish_address, level_seconds, time_compression, qos_latency, qos_on_time, qos_push_delay,
         qos_errors) -> None:
     """Run scenarios on servers and write results, report and charts."""
@@ -139,7 +142,8 @@ def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat,
 
     load = LoadConfig(
         users=tuple(users) if users else (() if find_capacity else (10, 30)), find_capacity=find_capacity,
-        max_users=max_users, workers=load_workers, publish_address=publish_address, window_s=level_seconds,
+        max_users=max_users, workers=load_workers, remote_workers=remote_workers, publish_address=publish_address,
+        window_s=level_seconds,
         compression=time_compression,
         qos=QosLimits(command_s=qos_latency, command_share=qos_on_time, delay_share=qos_on_time,
                       push_delay_s=qos_push_delay, poll_slack_s=qos_push_delay, error_share=qos_errors),

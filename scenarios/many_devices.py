@@ -39,7 +39,7 @@ class ManyDevices(Scenario):
 
     def accounts_per_sample(self, load: LoadConfig) -> int:
         """Accounts one sample uses: the largest level, and a spare per worker."""
-        return load.most_users() + load.workers
+        return load.most_users() + load.all_workers
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
         config = ctx.load or LoadConfig()

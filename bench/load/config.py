@@ -28,6 +28,7 @@ class LoadConfig:
     find_capacity: bool = False  # step up a 1-2-5 ladder until a level does not pass
     max_users: int = 300  # the top of that ladder, and the accounts a server is started with
     workers: int = 1  # local Locust workers (--load-workers)
+    remote_workers: int = 0  # workers started by hand on other machines, which the master waits for too
     publish_address: str = LOOPBACK  # where containers publish and the Locust master listens
     compression: float = 60.0  # user seconds per real second
     poll_interval_user_s: float = 300.0  # POP3, and IMAP where there is no IDLE: every 5 user-minutes
@@ -61,6 +62,11 @@ class LoadConfig:
 
         return levels_to_run(self.users, self.find_capacity, self.max_users)
 
+    @property
+    def all_workers(self) -> int:
+        """Every worker the master waits for: the local ones, then those on other machines."""
+        return self.workers + self.remote_workers
+
     def most_users(self) -> int:
         """The largest level a run may reach: the accounts each cell needs, less the workers' slack."""
         return max(self.levels())
@@ -85,6 +91,10 @@ def check_load_config(config: LoadConfig) -> None:
         raise UsageError(f"--users {max(config.users)} is above --max-users {config.max_users}")
     if config.workers < 1:
         raise UsageError(f"--load-workers {config.workers}: at least 1 worker")
+    if config.remote_workers < 0:
+        raise UsageError(f"--remote-workers {config.remote_workers}: 0 or more")
+    if config.remote_workers and config.publish_address == LOOPBACK:
+        raise UsageError("--remote-workers needs --publish-address: workers elsewhere cannot reach 127.0.0.1")
     try:
         ipaddress.ip_address(config.publish_address)
     except ValueError:

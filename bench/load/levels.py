@@ -67,11 +67,11 @@ class Levels:
     def mailboxes_for(self, users: int) -> list[Mailbox]:
         """The level's accounts, with their starting mailbox; the workers' slack included
         (``UserPlan.username_of``)."""
-        while len(self.mailboxes) < users + self.config.workers:
+        while len(self.mailboxes) < users + self.config.all_workers:
             mailbox = self.ctx.new_mailbox()
             self.ctx.deliver(mailbox, self.ctx.messages)
             self.mailboxes.append(mailbox)
-        return self.mailboxes[:users + self.config.workers]
+        return self.mailboxes[:users + self.config.all_workers]
 
     def server_pushes(self) -> bool:
         """Whether a device of this mode waits for pushed news (IMAP IDLE) or polls."""
@@ -107,12 +107,13 @@ class Levels:
         endpoint = ctx.server.endpoint(protocol, mailboxes[0].account, ctx.tls)
         plan = UserPlan(mode=ctx.mode.name, protocol=protocol, host=LOOPBACK, port=endpoint.port,
                         usernames=[m.account.username for m in mailboxes], password=endpoint.password,
-                        users=users, workers=config.workers, run_s=run_s, poll_interval_s=config.poll_interval_s,
+                        users=users, workers=config.all_workers, run_s=run_s, poll_interval_s=config.poll_interval_s,
                         idle_refresh_s=config.idle_refresh_s, flag_share=config.flag_share,
                         seed=ctx.timeline_seed, records_dir=str(folder))
         plan_path = plan.write(folder / "plan.json")
         load = LocustRun(USER_CLASS[ctx.mode.name], users, config.spawn_rate, run_s, config.workers, plan_path,
-                         folder, bind_address=config.publish_address, cpus=self.cpus.load if self.cpus.pinned else None)
+                         folder, bind_address=config.publish_address, cpus=self.cpus.load if self.cpus.pinned else None,
+                         remote_workers=config.remote_workers)
         record = LevelRecord(users)
         injector: Injector | None = None
         running = ctx.direct_server
@@ -181,7 +182,7 @@ class Levels:
         workers_reporting = len({p.name.split("-")[1] for p in folder.glob("worker-*.jsonl")})
         info = record.info
         info.update(
-            workers=config.workers, workers_reporting=workers_reporting, users_seen=own.users_seen,
+            workers=config.all_workers, workers_reporting=workers_reporting, users_seen=own.users_seen,
             locust=locust_stats, locust_failures=locust_failures, own=own.commands,
             errors_by_kind=own.errors_by_kind, agreement=stats.agreement(locust_stats, own.commands),
             pushed=pushed, expected_delay_s=expected_delay_s,

@@ -31,7 +31,7 @@ from locust.exception import StopUser
 from locust.runners import MasterRunner
 
 from bench.access import Endpoint, MailAccess
-from bench.access.base import FLAGGED, SEEN
+from bench.access.base import FLAGGED, LOOPBACK, SEEN
 from bench.load.client import LocustMeter, RecordFile, open_session
 from bench.load.config import UserPlan
 
@@ -76,7 +76,10 @@ class MailUser(User):
         self.deadline = time.time() + PLAN.run_s
         self.rng = random.Random(zlib.crc32(f"{PLAN.seed}:{self.username}".encode()))
         self.meter = LocustMeter(PLAN.protocol, self.username, self.environment.events.request.fire, STATE.records)
-        self.endpoint = Endpoint(PLAN.port, self.username, PLAN.password, PLAN.host)
+        # mailbench writes 127.0.0.1; a worker on another machine gets a plan naming the
+        # run's --publish-address (docs/load.md)
+        self.endpoint = Endpoint(PLAN.port, self.username, PLAN.password, PLAN.host,
+                                 named_address=PLAN.host != LOOPBACK)
 
     def still_on(self) -> float:
         """Real seconds left of the level; stops the user when there are none."""

@@ -68,6 +68,7 @@ class LocustRun:
     folder: Path
     bind_address: str = "127.0.0.1"
     cpus: Sequence[int] | None = None
+    remote_workers: int = 0  # started by hand elsewhere (docs/load.md); the master waits for them too
     processes: list[LoadProcess] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # what ended the level early
     notes: list[str] = field(default_factory=list)  # what else happened (a pinning refused)
@@ -95,12 +96,13 @@ class LocustRun:
 
     def start(self) -> None:
         port = free_port(self.bind_address)
-        base = dict(os.environ, MAILBENCH_LOAD_PLAN=str(self.plan_path), MAILBENCH_LOAD_WORKERS=str(self.workers),
+        every = self.workers + self.remote_workers
+        base = dict(os.environ, MAILBENCH_LOAD_PLAN=str(self.plan_path), MAILBENCH_LOAD_WORKERS=str(every),
                     PYTHONUNBUFFERED="1")
         self.started_at = time.time()
         self._spawn("master", [
             "--master", "--master-bind-host", self.bind_address, "--master-bind-port", str(port),
-            "--expect-workers", str(self.workers), "--expect-workers-max-wait", "60",
+            "--expect-workers", str(every), "--expect-workers-max-wait", "60" if not self.remote_workers else "600",
             "-u", str(self.users), "-r", f"{self.spawn_rate:g}", "-t", f"{max(1, round(self.run_s))}s",
             "--stop-timeout", "2", "--csv", str(self.csv_prefix), "--only-summary",
         ], base)

@@ -21,6 +21,7 @@ from bench.load.server_figures import established, memory_per_connection
     ({"users": (500,)}, "above --max-users 300"),
     ({"workers": 0}, "--load-workers 0"),
     ({"publish_address": "my-host"}, "not an IP address"),
+    ({"remote_workers": 1}, "needs --publish-address"),
     ({"qos": QosLimits(command_share=1.5)}, "command share"),
     ({"qos": QosLimits(command_s=0)}, "command s"),
     ({"users": ()}, "--users needs at least one level"),
