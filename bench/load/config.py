@@ -126,6 +126,7 @@ class UserPlan:
     users: int  # the level
     workers: int
     run_s: float  # the level's whole run, after which users stop on their own
+    ends_at: float  # when (epoch s) every user stops by itself, before Locust's own end
     poll_interval_s: float
     idle_refresh_s: float
     flag_share: float

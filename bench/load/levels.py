@@ -26,15 +26,17 @@ from bench.load import stats
 from bench.load.config import LoadConfig, UserPlan
 from bench.load.cpus import CpuSplit
 from bench.load.injector import Injector, schedule
-from bench.load.processes import LocustRun, client_cpu_share
+from bench.load.processes import REPORT_SLACK_S, LocustRun, client_cpu_share
 from bench.load.qos import LevelFigures, capacity, incomplete, judge, keeps_stepping
 from bench.load.server_figures import connections_open, memory_per_connection, state_on_disk, summarise_window
 from bench.sample import Mailbox, SampleContext, SampleOutcome
 
 READ_EVERY_S = 2.0  # server readings in a window
+LOCUST_STARTUP_S = 2.0  # Locust's processes start and the workers connect before users spawn
 WATCH_S = 0.25  # how often the harness checks the Locust processes
 INJECTED_MESSAGES = 20  # corpus messages the injector sends in turn
 USER_CLASS = {"imap": "ImapUser", "pop3-keep": "Pop3KeepUser", "pop3-delete": "Pop3DeleteUser"}
+LOGGED_IN = ("LOGIN", "PASS")  # the command after which a device's session is its account's
 DELIVERY_PATH = "IMAP APPEND as the setup login, one session per message"
 
 
@@ -101,13 +103,14 @@ class Levels:
         expected_delay_s = config.qos.expected_delay_s(pushed, config.poll_interval_s)
         ramp_s = users / config.spawn_rate
         settle_s = max(config.settle_s, 0 if pushed else config.poll_interval_s + 1.0)
-        run_s = ramp_s + settle_s + config.window_s + 2.0
+        run_s = ramp_s + settle_s + config.window_s + 2.0  # the users' run, from their spawn
         folder = self.folder / f"users-{users}"
         folder.mkdir(parents=True, exist_ok=True)
         endpoint = ctx.server.endpoint(protocol, mailboxes[0].account, ctx.tls)
         plan = UserPlan(mode=ctx.mode.name, protocol=protocol, host=LOOPBACK, port=endpoint.port,
                         usernames=[m.account.username for m in mailboxes], password=endpoint.password,
-                        users=users, workers=config.all_workers, run_s=run_s, poll_interval_s=config.poll_interval_s,
+                        users=users, workers=config.all_workers, run_s=run_s, ends_at=time.time() + LOCUST_STARTUP_S + run_s,
+                        poll_interval_s=config.poll_interval_s,
                         idle_refresh_s=config.idle_refresh_s, flag_share=config.flag_share,
                         seed=ctx.timeline_seed, records_dir=str(folder))
         plan_path = plan.write(folder / "plan.json")
@@ -120,8 +123,8 @@ class Levels:
         memory: list[int] = []
         connections: list[int] = []
         window = {"opened": None, "closed": None}
-        with load:
-            window_opens = load.started_at + ramp_s + settle_s + 1.0
+        with load, ctx.ledger.part("measured"):
+            window_opens = load.started_at + LOCUST_STARTUP_S + ramp_s + settle_s
             while load.check() and time.time() < window_opens:
                 time.sleep(WATCH_S)
             if load.check():
@@ -149,7 +152,7 @@ class Levels:
                 window["closed"] = time.time()
                 server_after, load_after = running.resources().cpu_s, load.cpu_seconds()
                 # the rest of the level: users stop by themselves; the master ends with them
-                while load.check() and time.time() < load.started_at + run_s + 30:
+                while load.check() and time.time() < plan.ends_at + REPORT_SLACK_S + 30:
                     time.sleep(WATCH_S)
             load.wait_master(15)
         record.ended_early = bool(load.events)
@@ -165,9 +168,9 @@ class Levels:
 
     @staticmethod
     def active_users(folder: Path) -> set[str]:
-        """The accounts a device has logged in to so far (their LOGIN in the records)."""
+        """The accounts a device has logged in to so far (IMAP LOGIN, POP3 PASS, in the records)."""
         records = stats.read_records(folder.glob("worker-*.jsonl"))
-        return {r["user"] for r in records if r.get("command") == "LOGIN" and not r.get("error")}
+        return {r["user"] for r in records if r.get("command") in LOGGED_IN and not r.get("error")}
 
     def collect(self, record: LevelRecord, folder: Path, load: LocustRun, plan: UserPlan, pushed: bool,
                 expected_delay_s: float, window: dict, injector: Injector | None, server_cpu, load_cpu,

@@ -14,8 +14,11 @@ account, driving the suite's own access classes through ``LocustMeter``:
 - ``Pop3DeleteUser`` polls every ``poll_interval_s``: connect, log in, RETR everything, DELE
   it, QUIT. Its first poll takes down the account's whole starting mailbox.
 
-A user stops by itself at the level's end (``UserPlan.run_s``), whatever Locust's own
-``--run-time`` does; each poll is started on a fixed pacing, each at a seeded offset.
+Every user stops by itself at the level's end (``UserPlan.ends_at``), a few seconds before
+Locust's own ``--run-time`` is up, so that every command it reported reaches the master
+too (workers report every 3 s): both statistics paths then hold the same commands. A
+polling user's polls are paced at a fixed interval from a seeded offset, and its last wait
+ends at the level's end.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import random
 import time
 import zlib
 
-from locust import User, constant, constant_pacing, events, task
+from locust import User, constant, events, task
 from locust.exception import StopUser
 from locust.runners import MasterRunner
 
@@ -73,7 +76,7 @@ class MailUser(User):
 
     def on_start(self) -> None:
         self.username = PLAN.username_of(WORKER, next(STATE.started))
-        self.deadline = time.time() + PLAN.run_s
+        self.deadline = PLAN.ends_at
         self.rng = random.Random(zlib.crc32(f"{PLAN.seed}:{self.username}".encode()))
         self.meter = LocustMeter(PLAN.protocol, self.username, self.environment.events.request.fire, STATE.records)
         # mailbench writes 127.0.0.1; a worker on another machine gets a plan naming the
@@ -164,16 +167,22 @@ class ImapUser(MailUser):
 
 class PollingUser(MailUser):
     abstract = True
-    wait_time = constant_pacing(PLAN.poll_interval_s)
 
     def on_start(self) -> None:
         super().on_start()
         self.polls = 0
+        self.poll_began = 0.0
         time.sleep(self.rng.uniform(0, min(PLAN.poll_interval_s, self.still_on())))  # spread the polls
+
+    def wait_time(self) -> float:
+        """Until the next poll is due (a fixed pacing), or the level's end, whichever comes first."""
+        due = min(self.poll_began + PLAN.poll_interval_s, self.deadline)
+        return max(0.0, due - time.time())
 
     @task
     def poll(self) -> None:
         self.still_on()
+        self.poll_began = time.time()
         access = None
         try:
             access = self.open()

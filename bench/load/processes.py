@@ -30,6 +30,9 @@ from bench.errors import MailbenchError
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 STOP_WAIT_S = 10.0  # how long a process group has to end after SIGTERM before SIGKILL
+# Locust's run time is the users' run plus this: the users stop by themselves first, and
+# their workers' last statistics (sent every 3 s) reach the master before it stops.
+REPORT_SLACK_S = 8.0
 # Locust's log lines that say its own CPU was the limit (locust/runners.py).
 CPU_WARNINGS = ("CPU usage above", "exceeded cpu threshold", "CPU usage was too high")
 
@@ -103,7 +106,7 @@ class LocustRun:
         self._spawn("master", [
             "--master", "--master-bind-host", self.bind_address, "--master-bind-port", str(port),
             "--expect-workers", str(every), "--expect-workers-max-wait", "60" if not self.remote_workers else "600",
-            "-u", str(self.users), "-r", f"{self.spawn_rate:g}", "-t", f"{max(1, round(self.run_s))}s",
+            "-u", str(self.users), "-r", f"{self.spawn_rate:g}", "-t", f"{max(1, round(self.run_s + REPORT_SLACK_S))}s",
             "--stop-timeout", "2", "--csv", str(self.csv_prefix), "--only-summary",
         ], base)
         for index in range(self.workers):

@@ -38,7 +38,8 @@ def test_time_compression_turns_user_time_into_real_time():
 
 
 def test_each_worker_takes_its_own_accounts():
-    plan = UserPlan("imap", "imap", "127.0.0.1", 143, [f"user{i}" for i in range(6)], "pw", 4, 2, 10, 5, 29, 0.3, 1, "/tmp")
+    plan = UserPlan("imap", "imap", "127.0.0.1", 143, [f"user{i}" for i in range(6)], "pw", 4, 2, 10, 0.0, 5, 29, 0.3, 1,
+                    "/tmp")
     taken = [plan.username_of(w, n) for w in (0, 1) for n in (0, 1, 2)]
     assert len(set(taken)) == 6
     with pytest.raises(RuntimeError):
