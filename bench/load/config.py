@@ -132,6 +132,9 @@ class UserPlan:
     flag_share: float
     seed: int
     records_dir: str
+    # IMAP: whether devices wait in IDLE (the server was seen to push) or poll with NOOP;
+    # None: IDLE wherever the server advertises it
+    push: bool | None = None
 
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(asdict(self), indent=1))

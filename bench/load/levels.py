@@ -16,6 +16,7 @@ not pass, in a capacity search.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +26,15 @@ from bench.access.base import LOOPBACK
 from bench.load import stats
 from bench.load.config import LoadConfig, UserPlan
 from bench.load.cpus import CpuSplit
-from bench.load.injector import Injector, schedule
+from bench.load.injector import Injector, append_one, schedule
 from bench.load.processes import REPORT_SLACK_S, LocustRun, client_cpu_share
 from bench.load.qos import LevelFigures, capacity, incomplete, judge, keeps_stepping
 from bench.load.server_figures import connections_open, memory_per_connection, state_on_disk, summarise_window
 from bench.sample import Mailbox, SampleContext, SampleOutcome
 
 READ_EVERY_S = 2.0  # server readings in a window
+PUSH_PROBE_DELAY_S = 0.5  # the probe message is delivered this long after IDLE began ...
+PUSH_PROBE_S = 3.0  # ... and must be announced before this much time in IDLE has passed
 LOCUST_STARTUP_S = 2.0  # Locust's processes start and the workers connect before users spawn
 WATCH_S = 0.25  # how often the harness checks the Locust processes
 INJECTED_MESSAGES = 20  # corpus messages the injector sends in turn
@@ -64,6 +67,7 @@ class Levels:
         self.mailboxes: list[Mailbox] = []
         self.records: list[LevelRecord] = []
         self.pushed: bool | None = None
+        self.push_probe = "not tried"
         self.injected = [m for m in ctx.corpus.messages(0, INJECTED_MESSAGES)]
 
     # Setup -------------------------------------------------------------------------------
@@ -78,10 +82,28 @@ class Levels:
         return self.mailboxes[:users + self.config.all_workers]
 
     def server_pushes(self) -> bool:
-        """Whether a device of this mode waits for pushed news (IMAP IDLE) or polls."""
+        """Whether a device of this mode waits for pushed news (IMAP IDLE) or polls: tried
+        once, not read from the capabilities. A server may advertise IDLE and only look at
+        the mailbox every minute (Cyrus without idled, Courier without FAM, as configured
+        here): a message delivered while a session idles must be announced within
+        ``PUSH_PROBE_S``. The probe message stays in the first account's mailbox."""
         if self.pushed is None:
-            with self.ctx.connect(self.mailboxes[0]) as access:
-                self.pushed = access.can_push
+            mailbox = self.mailboxes[0]
+            with self.ctx.connect(mailbox) as access:
+                if not access.can_push:
+                    self.pushed, self.push_probe = False, "IDLE not advertised"
+                    return False
+                access.list_messages()
+                endpoint = self.ctx.direct_server.delivery_endpoint(mailbox.account)
+                deliver = threading.Timer(PUSH_PROBE_DELAY_S, append_one,
+                                          (endpoint, b"Subject: push probe\r\n\r\nprobe\r\n"))
+                deliver.start()
+                try:
+                    self.pushed = access.wait_for_news(PUSH_PROBE_S)
+                finally:
+                    deliver.join()
+                self.push_probe = ("IDLE advertised and news pushed" if self.pushed else
+                                   f"IDLE advertised, but no news within {PUSH_PROBE_S:g} s of a delivery")
         return self.pushed
 
     # One level -----------------------------------------------------------------------------
@@ -114,7 +136,7 @@ class Levels:
                         users=users, workers=config.all_workers, run_s=run_s, ends_at=time.time() + LOCUST_STARTUP_S + run_s,
                         poll_interval_s=config.poll_interval_s,
                         idle_refresh_s=config.idle_refresh_s, flag_share=config.flag_share,
-                        seed=ctx.timeline_seed, records_dir=str(folder))
+                        seed=ctx.timeline_seed, records_dir=str(folder), push=pushed)
         plan_path = plan.write(folder / "plan.json")
         load = LocustRun(USER_CLASS[ctx.mode.name], users, config.spawn_rate, run_s, config.workers, plan_path,
                          folder, bind_address=config.publish_address, cpus=self.cpus.load if self.cpus.pinned else None,
@@ -273,6 +295,7 @@ class Levels:
             "new_mail_path": DELIVERY_PATH,
             "waits_with": ("IDLE" if self.pushed else ("NOOP polling" if self.ctx.mode.protocol.name == "imap"
                                                        else "POP3 polling")),
+            "push_probe": self.push_probe,
             "capacity": found.as_dict(),
             "levels": [dict(users=r.users, figures=r.figures, **r.info) for r in self.records],
         }

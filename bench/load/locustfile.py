@@ -4,8 +4,9 @@ Only Locust processes import this module (mailbench starts them: ``bench.load.pr
 so gevent's monkey-patching never reaches the harness. Each user is one device of one
 account, driving the suite's own access classes through ``LocustMeter``:
 
-- ``ImapUser`` holds a connection open. Where the server advertises IDLE it waits in IDLE
-  (renewed every ``idle_refresh_s``), else it polls with NOOP every ``poll_interval_s``.
+- ``ImapUser`` holds a connection open. Where the server pushes news during IDLE (the
+  harness tried it: ``UserPlan.push``) it waits in IDLE (renewed every ``idle_refresh_s``),
+  else it polls with NOOP every ``poll_interval_s``.
   On news it lists the new messages, fetches their headers, then each whole message, and
   marks some read (``flag_share``) and a tenth of those flagged. A dropped connection is
   reported as an error and opened again, after a second's pause.
@@ -119,7 +120,7 @@ class ImapUser(MailUser):
 
     def connect(self) -> None:
         self.access = self.open()
-        self.pushed = self.access.can_push
+        self.pushed = self.access.can_push if PLAN.push is None else PLAN.push and self.access.can_push
         if self.token is None:  # the device had the mailbox: learn where it ends
             self.token = self.access.list_messages().token
 
