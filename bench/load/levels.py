@@ -270,9 +270,12 @@ class Levels:
     def outcome(self) -> SampleOutcome:
         config = self.config
         steps = memory_per_connection([(r.memory_bytes, r.connections) for r in self.records])
-        for record, step in zip(self.records[1:], steps):
+        per_user = memory_per_connection([(r.memory_bytes, r.users) for r in self.records])
+        for record, step, user_step in zip(self.records[1:], steps, per_user):
             if step is not None:
                 record.figures["memory_bytes_per_connection"] = step
+            if user_step is not None:
+                record.figures["memory_bytes_per_user"] = user_step
         found = capacity([(r.users, r.verdict) for r in self.records], self.cpus.server_cores)
         metrics: dict[str, float] = {"levels_run": len(self.records),
                                      "levels_passed": sum(r.verdict.passed for r in self.records)}
@@ -286,6 +289,9 @@ class Levels:
         per_connection = [s for s in steps if s is not None]
         if per_connection:
             metrics["memory_bytes_per_connection"] = per_connection[-1]
+        users_added = [s for s in per_user if s is not None]
+        if users_added:
+            metrics["memory_bytes_per_user"] = users_added[-1]
         ended = [event for r in self.records for event in r.info["events"]]
         info = {
             "load": config.as_dict(),

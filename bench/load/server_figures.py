@@ -82,13 +82,20 @@ def summarise_window(cpu_before: float, cpu_after: float, memory: Sequence[int],
     )
 
 
+# A step between levels adds at least this many connections (or users) before the memory it
+# added is divided by them: polling devices hold a connection only now and then, and a
+# difference of one or two would turn noise into megabytes per connection.
+MIN_ADDED = 10
+
+
 def memory_per_connection(levels: Sequence[tuple[float, float]]) -> list[float | None]:
     """For each level after the first, (memory, connections) against the level before it:
-    the memory it added per connection it added; None where connections did not grow."""
+    the memory it added per connection it added; None where connections grew by fewer than
+    ``MIN_ADDED`` (the same arithmetic serves per user, with users for connections)."""
     steps: list[float | None] = []
     for (memory_a, conns_a), (memory_b, conns_b) in zip(levels, levels[1:]):
         added = conns_b - conns_a
-        steps.append(round((memory_b - memory_a) / added, 1) if added > 0 else None)
+        steps.append(round((memory_b - memory_a) / added, 1) if added >= MIN_ADDED else None)
     return steps
 
 

@@ -46,24 +46,28 @@ def capacity_rows(results: Results) -> list[tuple[Text, ...]]:
         found = cell.info.get("capacity", {})
         metrics = cell.samples[-1] if cell.samples else {}
         levels = ", ".join(f"{level['users']} {_status(level)}" for level in _levels(cell))
+        top = "≥ " if found.get("users") is not None and found.get("stopped_at") is None else ""
         rows.append(tuple(text(v) for v in (
             cell.server, cell.mode, cell.info.get("waits_with", "?"),
-            _n(found.get("users")), _n(found.get("per_core")),
+            top + _n(found.get("users")), top + _n(found.get("per_core")),
             _n(metrics.get("server_cpu_s_per_user_hour")),
             _n(metrics.get("memory_bytes_per_connection"), units.byte_size),
+            _n(metrics.get("memory_bytes_per_user"), units.byte_size),
             levels)))
     return rows
 
 
 CAPACITY_HEADERS = ("server", "mode", "device waits with", "users held", "users per core",
-                    "server CPU s per user-hour", "memory per connection", "levels (verdict)")
+                    "server CPU s per user-hour", "memory per connection", "memory per user", "levels (verdict)")
 
 
 def capacity_table(results: Results) -> Table:
     return Table(CAPACITY_HEADERS, tuple(capacity_rows(results)),
-                 (False, False, False, True, True, True, True, False),
+                 (False, False, False, True, True, True, True, True, False),
                  caption="Users held per server core: the largest level that passed before the first that did not; "
-                         "a client-bound level never counts.")
+                         "a client-bound level never counts; ≥ where every level passed (the search's top). Memory "
+                         "per connection and per user: what the last step between levels added, divided by the "
+                         "connections (users) it added, where it added at least 10.")
 
 
 def _about(results: Results) -> list[Block]:
