@@ -18,6 +18,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from bench.errors import MailbenchError
 from bench.load.config import LoadConfig
 from bench.load.cpus import split_cpus
 from bench.load.levels import Levels
@@ -42,6 +43,8 @@ class ManyDevices(Scenario):
         return load.most_users() + load.all_workers
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
+        if ctx.tls != "off":  # the Locust users carry no TLS context yet
+            raise MailbenchError(f"many-devices runs with TLS off only, not {ctx.tls}")
         config = ctx.load or LoadConfig()
         cpus = ctx.cpus or split_cpus()
         folder = Path(tempfile.mkdtemp(prefix="load-", dir=ctx.workdir))
