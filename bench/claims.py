@@ -57,6 +57,7 @@ MULTI_DEVICE = "multi-device-sync"
 OFFLINE = "offline-use"
 INTERRUPTED = "interrupted-sync"
 EXPOSURE = "storage-exposure"
+MANY = "many-devices"
 
 NONE = 1e-9  # a share or count at most this is zero
 MOST = 0.5  # "most of the mailbox": more than half of it
@@ -542,6 +543,26 @@ def c3(results: Results) -> Verdict:
     return verdict
 
 
+def _server_cost(results: Results, modes: Iterable[str]) -> list[Figure]:
+    """What a user costs the server, from the many-devices cells of ``modes`` where the run
+    had them: CPU per user-hour, memory per connection, per-user state on disk, and the
+    users held per core. Figures only: they inform the claims, they decide none."""
+    figures = []
+    for cell in _cells(results, MANY, modes):
+        levels = cell.info.get("levels") or []
+        if not levels:
+            continue
+        last = levels[-1].get("figures", {})
+        found = cell.info.get("capacity", {})
+        figures.append(Figure(
+            f"{MANY}: {cell.server}, {cell.mode}",
+            f"server CPU {_number(_median(cell, 'server_cpu_s_per_user_hour') or last.get('server_cpu_s_per_user_hour'))} "
+            f"s per user-hour, memory {_bytes(_median(cell, 'memory_bytes_per_connection'))} per connection, "
+            f"per-user state {_bytes(last.get('state_bytes_per_user'))} on disk at {levels[-1].get('users')} users, "
+            f"holds {_number(found.get('per_core'))} users per core", (cell.id,)))
+    return figures
+
+
 def c4(results: Results) -> Verdict:
     """IMAP needs the server online (an IMAP device reads less than most of its mailbox with
     no connection: depends on its cache policy) and server storage (the account keeps at
@@ -564,9 +585,10 @@ def c4(results: Results) -> Verdict:
                            "mail not kept on the server"),
                      Figure(f"{cell.server}, TLS {cell.tls}, {cell.link}",
                             f"{_storage(cell)}, for {_bytes(downloaded)} of mail", (cell.id,)))
+    evidence.figures += _server_cost(results, ["imap"])
     if not evidence.cases:
         return _not_measured("C4", f"needs {OFFLINE} (what each IMAP cache policy reads with no connection) "
-                                   f"and {BULK} (the account's store on the server after a sync)")
+                                   f"and {BULK} (the account's store on the server after a sync)", evidence)
     return _decide("C4", evidence, ("aspect", "policy", "server", "variant", "tls", "link"))
 
 
@@ -651,8 +673,10 @@ def c7(results: Results) -> Verdict:
         evidence.add(_Case(_where(cell, aspect="works offline"), share >= 1 - NONE, "mail unreadable offline"),
                      Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
                             f"{_share(share)} of the mailbox readable with no connection", (cell.id,)))
+    evidence.figures += _server_cost(results, [m for m in ("pop3-keep", "pop3-delete", "imap")])
     if not evidence.cases:
-        return _not_measured("C7", f"needs {BULK} POP3 cells that record server_state_bytes, and {OFFLINE}")
+        return _not_measured("C7", f"needs {BULK} POP3 cells that record server_state_bytes, and {OFFLINE}",
+                             evidence)
     return _decide("C7", evidence, ("aspect", "mode", "server", "variant", "tls", "link"))
 
 

@@ -105,15 +105,55 @@ def cli() -> None:
 @click.option("--deliver-each-sample", is_flag=True,
               help="Deliver every sample's mailbox over IMAP APPEND, instead of copying it on the server from a "
                    "template delivered once (Dovecot, Courier).")
+@click.option("--users", "users", multiple=True, type=int, metavar="N",
+              help="many-devices: a level of users at once (repeatable; default: 10 and 30).")
+@click.option("--load-workers", type=int, default=1, show_default=True, metavar="K",
+              help="many-devices: local Locust workers (the master runs beside them).")
+@click.option("--remote-workers", type=int, default=0, show_default=True, metavar="N",
+              help="many-devices: Locust workers you start on other machines, which the master waits for too "
+                   "(needs --publish-address; docs/load.md).")
+@click.option("--find-capacity", is_flag=True,
+              help="many-devices: step up 1-2-5 levels from the smallest --users until a level does not pass.")
+@click.option("--max-users", type=int, default=300, show_default=True, metavar="N",
+              help="many-devices: the largest level a run may reach (each server gets this many accounts per mode).")
+@click.option("--publish-address", default="127.0.0.1", show_default=True, metavar="IP",
+              help="many-devices: also publish the servers' ports, and bind the Locust master, on this address "
+                   "(for workers on other machines, docs/load.md).")
+@click.option("--level-seconds", type=float, default=30.0, show_default=True, metavar="SECONDS",
+              help="many-devices: how long each level is measured, after its users are spawned and settled.")
+@click.option("--time-compression", type=float, default=60.0, show_default=True, metavar="FACTOR",
+              help="many-devices: user seconds per real second (polls, mail rate).")
+@click.option("--qos-latency", type=float, default=1.0, show_default=True, metavar="SECONDS",
+              help="many-devices QoS: a command within this long is on time.")
+@click.option("--qos-on-time", type=float, default=0.95, show_default=True, metavar="SHARE",
+              help="many-devices QoS: share of commands, and of new mail, that must be on time.")
+@click.option("--qos-push-delay", type=float, default=2.0, show_default=True, metavar="SECONDS",
+              help="many-devices QoS: new mail on a pushed device within this long (polling: interval plus this).")
+@click.option("--qos-errors", type=float, default=0.001, show_default=True, metavar="SHARE",
+              help="many-devices QoS: errors must stay below this share of commands.")
 def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base,
-        no_pipelining, cell_timeout, deliver_each_sample) -> None:
+        no_pipelining, cell_timeout, deliver_each_sample, users, load_workers, remote_workers, find_capacity, max_users,
+        publish_address, level_seconds, time_compression, qos_latency, qos_on_time, qos_push_delay,
+        qos_errors) -> None:
     """Run scenarios on servers and write results, report and charts."""
+    from bench.load.config import LoadConfig
+    from bench.load.qos import QosLimits
     from bench.runner import Run, RunConfig
+
+    load = LoadConfig(
+        users=tuple(users) if users else (() if find_capacity else (10, 30)), find_capacity=find_capacity,
+        max_users=max_users, workers=load_workers, remote_workers=remote_workers, publish_address=publish_address,
+        window_s=level_seconds,
+        compression=time_compression,
+        qos=QosLimits(command_s=qos_latency, command_share=qos_on_time, delay_share=qos_on_time,
+                      push_delay_s=qos_push_delay, poll_slack_s=qos_push_delay, error_share=qos_errors),
+    )
 
     config = RunConfig(
         plan=plan, scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
         tls=list(tls), links=list(links), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
         pipelining=not no_pipelining, cell_timeout_s=cell_timeout, deliver_each_sample=deliver_each_sample,
+        load=load,
     )
     the_run = Run(config)  # validates names and corpus before anything is written or started
     _check_writable(out)
@@ -132,6 +172,10 @@ def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat,
 
     for line in summary_lines(the_run.results.cells):  # where each scenario's time went, before the report
         stderr.print(line, highlight=False)
+    from bench.report.scenarios.many_devices import level_lines
+
+    for line in level_lines(the_run.results):  # many-devices: each level's figures and verdict
+        stderr.print(line, highlight=False, markup=False)
     files = render(the_run.results, folder)
     failed = the_run.results.failed_cells
     stderr.print(

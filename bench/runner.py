@@ -49,6 +49,8 @@ from bench.delivery import refusal_summary
 from bench.errors import IntegrityError, MailbenchError, UsageError, one_line
 from bench.links import LinkProfile, limit_seconds, parse_link
 from bench.links.cell import open_cell_link
+from bench.load.config import LoadConfig
+from bench.load.cpus import CpuSplit, split_cpus
 from bench.mailbox_copy import TEMPLATE_ACCOUNTS, MailboxCopies
 from bench.modes import get_mode
 from bench.plan import (
@@ -85,6 +87,7 @@ class RunConfig:
     pipelining: bool = True
     cell_timeout_s: float = 3600.0  # wall-clock limit of one cell, all its samples included
     deliver_each_sample: bool = False  # True: no mailbox copied from a template (bench.mailbox_copy)
+    load: LoadConfig | None = None  # many-devices: levels, workers, QoS limits (bench.load.config)
     command: str = field(default_factory=lambda: shlex.join(["mailbench", *sys.argv[1:]]))
 
 
@@ -274,6 +277,8 @@ class Run:
             "cell_timeout_s": config.cell_timeout_s,
             "corpus": self.corpus.describe(self.messages),
             "mailboxes_freed": self.free_mailboxes,
+            **({"load": (config.load or LoadConfig()).as_dict()}
+               if any(get_scenario(c.scenario).pins_cpus for c in self.cells) else {}),
         }
 
     def save(self) -> None:
@@ -283,8 +288,10 @@ class Run:
         say = self.observer.say
         client = connect()
         served = [cell for cell in self.cells if can_serve(cell)]  # the others start nothing
-        disk = disk_space.check(client, served, self.repeats.of, self.corpus, self.messages, self.config.out,
-                                self.config.deliver_each_sample)
+        load = self.config.load or LoadConfig()
+        disk = disk_space.check(client, served,
+                                lambda c: self.repeats.of(c) * get_scenario(c.scenario).accounts_per_sample(load),
+                                self.corpus, self.messages, self.config.out, self.config.deliver_each_sample)
         devices, self.free_mailboxes = disk.devices, disk.free_mailboxes
         if disk.why is not None:
             say(disk.why)
@@ -333,22 +340,30 @@ class Run:
     def _run_container(self, client, base, server_name: str, switched_on: tuple[str, ...], cells: list[Cell],
                        workdir: Path, certificates: RunCertificates) -> None:
         spec = get_server(server_name).offering(*switched_on)
-        users = sum(self.repeats.of(c) for c in cells) + 1 + TEMPLATE_ACCOUNTS
+        load = self.config.load or LoadConfig()
+        users = sum(self.repeats.of(c) * get_scenario(c.scenario).accounts_per_sample(load) for c in cells) \
+            + 1 + TEMPLATE_ACCOUNTS
+        # a scenario that loads the server from this host pins it to CPUs of its own
+        cpus = split_cpus() if any(get_scenario(c.scenario).pins_cpus for c in cells) else None
         try:
             started = time.perf_counter()
             image = ensure_server_image(client, server_name, base, self.observer.say)
             image_s = time.perf_counter() - started
             with run_server(client, spec, image, users=users, run_id=self.run_id, certificates=certificates,
-                            port_base=self.config.port_base, say=self.observer.say) as running:
+                            port_base=self.config.port_base, say=self.observer.say,
+                            cpuset_cpus=cpus.server_cpuset if cpus else None,
+                            publish_address=load.publish_address) as running:
                 start_s = time.perf_counter() - started - image_s
                 running.fresh_account()  # user1 is for probes and readiness checks
                 probe = dict(_probe(running), image_s=round(image_s, 3), start_s=round(start_s, 3))
+                if cpus is not None:
+                    probe["cpus"] = cpus.as_dict()
                 servers = self.results.environment["servers"]
                 servers[server_name] = merge_probes(servers.get(server_name), probe)
                 self.save()
                 copies = MailboxCopies.for_server(running, self.config.deliver_each_sample)
                 for position, cell in enumerate(cells):
-                    self._run_cell(running, cell, workdir, position, copies)
+                    self._run_cell(running, cell, workdir, position, copies, cpus)
         except UsageError:
             raise  # the user must act (a port in use, say): end the run with their one line
         except (MailbenchError, DockerException) as exc:
@@ -367,7 +382,7 @@ class Run:
         self.save()
 
     def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path, position: int,
-                  copies: MailboxCopies | None = None) -> None:
+                  copies: MailboxCopies | None = None, cpus: CpuSplit | None = None) -> None:
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
         result.info["position"] = position  # its place in the server's run order
         ledger = TimeLedger()
@@ -378,7 +393,7 @@ class Run:
                 result.info["server_revived"] = revived
                 self.observer.say(f"{running.name} was down before {cell.id}; {revived}")
             with time_limit(self.config.cell_timeout_s):
-                self._run_samples(running, cell, result, workdir, ledger, copies)
+                self._run_samples(running, cell, result, workdir, ledger, copies, cpus)
         except Exception as exc:  # a cell's failure is its own: record it, go on
             result.fail(one_line(exc))
             if isinstance(exc, IntegrityError):
@@ -403,7 +418,7 @@ class Run:
         return freed
 
     def _run_samples(self, running: RunningServer, cell: Cell, result: CellResult, workdir: Path,
-                     ledger: TimeLedger, copies: MailboxCopies | None = None) -> None:
+                     ledger: TimeLedger, copies: MailboxCopies | None = None, cpus: CpuSplit | None = None) -> None:
         """The cell's samples, each added to ``result`` as it finishes; their time marked in
         the cell's ``ledger``; how their mailboxes were made in ``info["mailboxes"]``."""
         scenario = get_scenario(cell.scenario)
@@ -424,7 +439,8 @@ class Run:
                     ctx = SampleContext(running, mode, cell.variant, self.messages, self.corpus,
                                         AccessOptions(pipelining=self.config.pipelining), sample_dir,
                                         tls=cell.tls, sample=repeat, run_seed=self.config.seed, ledger=ledger,
-                                        link=cell_link if profile.relayed or cuttable else None, copies=copies)
+                                        link=cell_link if profile.relayed or cuttable else None, copies=copies,
+                                        load=self.config.load, cpus=cpus)
                     outcome = scenario.run_sample(ctx)
                 finally:
                     shutil.rmtree(sample_dir, ignore_errors=True)

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from bench import measurement
 from bench.access import AccessOptions, MailAccess, WireMeter, open_access
@@ -29,6 +29,10 @@ from bench.modes import Mode
 from bench.servers import RunningServer
 from bench.servers.base import Account
 from bench.time_split import TimeLedger
+
+if TYPE_CHECKING:
+    from bench.load.config import LoadConfig
+    from bench.load.cpus import CpuSplit
 
 
 @dataclass
@@ -77,6 +81,8 @@ class SampleContext:
         run_seed: int | None = None,
         ledger: TimeLedger | None = None,
         copies: MailboxCopies | None = None,
+        load: "LoadConfig | None" = None,
+        cpus: "CpuSplit | None" = None,
     ) -> None:
         # Devices reach the server through the cell's link; setup (delivery) goes direct.
         self.direct_server: RunningServer = server
@@ -107,6 +113,10 @@ class SampleContext:
         self.initial_mailboxes: list[str | None] = []
         # The accounts this sample's mailboxes are in, for the runner to free after it.
         self.accounts: list[Account] = []
+        # The run's many-devices options (``bench.load.config``) and the CPU split of the
+        # server and the load generator (``bench.load.cpus``); None where the run has none.
+        self.load = load
+        self.cpus = cpus
 
     def wait(self, seconds: float) -> None:
         """A deliberate wait (a polling interval, an outage, a settle wait): sleeps, and

@@ -6,6 +6,7 @@ from bench.errors import UsageError
 from scenarios.base import Scenario
 from scenarios.bulk_fetch import BulkFetch
 from scenarios.interrupted_sync import InterruptedSync
+from scenarios.many_devices import ManyDevices
 from scenarios.multi_device_sync import MultiDeviceSync
 from scenarios.new_mail import NewMail
 from scenarios.offline_use import OfflineUse
@@ -13,7 +14,7 @@ from scenarios.storage_exposure import StorageExposure
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario for scenario in (BulkFetch(), MultiDeviceSync(), OfflineUse(), NewMail(), StorageExposure(),
-                                         InterruptedSync())
+                                         InterruptedSync(), ManyDevices())
 }
 
 

@@ -36,6 +36,14 @@ class Scenario(ABC):
     # (TLS off only): what a figure on a slow link needs, without every cell paying for it.
     default_links: ClassVar[dict[str, tuple[str, ...]]] = {}
 
+    # True where the scenario needs the server and its load generator on CPUs of their own
+    # (``bench.load.cpus``): the container is then pinned.
+    pins_cpus: ClassVar[bool] = False
+
+    def accounts_per_sample(self, load) -> int:
+        """Accounts one sample takes from the server (``load``: the run's ``LoadConfig``)."""
+        return 1
+
     def whole_copies_on_devices(self) -> int:
         """How many devices of one sample may each keep every message whole: the disk check
         before a run (``bench.disk_space``) counts that many copies of a mailbox."""

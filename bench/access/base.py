@@ -33,7 +33,7 @@ LISTINGS = ("best", "condstore", "full")
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where and as whom to connect. The host is loopback, always.
+    """Where and as whom to connect. The host is loopback, unless the user named another.
 
     ``tls`` is ``off`` (plaintext port), ``on`` (implicit TLS, on its own port) or
     ``starttls`` (plaintext port upgraded with STARTTLS / STLS); with TLS, ``ssl_context``
@@ -47,9 +47,12 @@ class Endpoint:
     timeout_s: float = 30.0
     tls: str = "off"
     ssl_context: ssl.SSLContext | None = None
+    # True only where the user named ``host`` explicitly (a many-devices worker on another
+    # machine, reaching the server at the run's --publish-address: docs/load.md).
+    named_address: bool = False
 
     def __post_init__(self) -> None:
-        if self.host not in (LOOPBACK, "localhost"):
+        if self.host not in (LOOPBACK, "localhost") and not self.named_address:
             raise ValueError(f"mailbench only talks to 127.0.0.1, not {self.host!r}")
         if self.tls != "off" and self.ssl_context is None:
             raise ValueError(f"tls={self.tls!r} needs an ssl_context")

@@ -332,6 +332,13 @@ def scenario_details(results: Results) -> list[Section]:
 MICRO_STATS = (("median_ms", "median (ms)"), ("iqr_ms", "IQR (ms)"), ("min_ms", "min (ms)"), ("max_ms", "max (ms)"))
 
 
+def capacity_section(results: Results) -> list[Section]:
+    """How many users each server holds per mode (many-devices); nothing without its cells."""
+    from bench.report.scenarios.many_devices import capacity_section as build
+
+    return build(results)
+
+
 def micro_benchmarks(results: Results) -> list[Section]:
     """The per-operation micro-benchmarks of ``mailbench micro``, when the results hold any."""
     rows = []
@@ -582,6 +589,7 @@ def run_brief(results: Results) -> Section:
 SECTIONS: tuple[SectionBuilder, ...] = (
     decision_section,
     claims_section,
+    capacity_section,
     scenario_briefs,
     jmap_imap_section,
     run_brief,

@@ -492,11 +492,15 @@ def run_server(
     port_base: int | None = None,
     ready_timeout_s: float = 60.0,
     say: Callable[[str], None] = lambda line: None,
+    cpuset_cpus: str | None = None,
+    publish_address: str = LOOPBACK,
 ) -> Iterator[RunningServer]:
     """Start a container of ``spec`` and remove it on the way out, whatever happens.
 
     With ``certificates`` the container gets the run's server certificate before it starts,
-    and its TLS ports are published too.
+    and its TLS ports are published too. ``cpuset_cpus`` pins it to those CPUs (docker's
+    ``--cpuset-cpus``); ``publish_address``, when the user named one other than 127.0.0.1,
+    publishes every port there too, beside 127.0.0.1, where the suite's own clients go.
     """
     services = [s for s in spec.ports if certificates is not None or s in PROTOCOLS]
     if port_base is not None:
@@ -505,7 +509,9 @@ def run_server(
             check_port_free(port)
     else:
         wanted = {service: None for service in services}
-    publish = {f"{spec.ports[service]}/tcp": (LOOPBACK, host) for service, host in wanted.items()}
+    publish: dict[str, object] = {f"{spec.ports[service]}/tcp": (LOOPBACK, host) for service, host in wanted.items()}
+    if publish_address != LOOPBACK:
+        publish = {port: [binding, (publish_address, None)] for port, binding in publish.items()}
     labels = {LABEL: "1", LABEL_RUN: run_id, LABEL_PID: str(os.getpid()), LABEL_SERVER: spec.name}
     container = None
     try:
@@ -514,6 +520,7 @@ def run_server(
             labels=labels,
             environment=spec.environment(users),
             ports=publish,
+            cpuset_cpus=cpuset_cpus,
             name="-".join(["mailbench", run_id, spec.name, *(p for p in spec.protocols if p in spec.switchable)]),
         )
         if certificates is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from bench.report.scenarios import (
     bulk_fetch,
     interrupted_sync,
+    many_devices,
     multi_device_sync,
     new_mail,
     offline_use,
@@ -28,7 +29,7 @@ from bench.report.scenarios.base import GENERIC, ScenarioReport
 REPORTS: dict[str, ScenarioReport] = {
     report.name: report
     for report in (bulk_fetch.REPORT, multi_device_sync.REPORT, offline_use.REPORT, new_mail.REPORT,
-                   storage_exposure.REPORT, interrupted_sync.REPORT)
+                   storage_exposure.REPORT, interrupted_sync.REPORT, many_devices.REPORT)
 }
 
 
