@@ -33,7 +33,7 @@ def results_with_capacity() -> Results:
         cell.add_sample({"levels_run": 2, "capacity_users": 10, "capacity_users_per_core": 10,
                          "server_cpu_s_per_user_hour": 0.5, "memory_bytes_per_connection": 1e6},
                         {f"users-{level['users']}": level["figures"] for level in levels})
-        cell.info = {"levels": levels, "capacity": {"users": 10, "per_core": 10.0}, "waits_with": waits,
+        cell.info = {"levels": levels, "capacity": {"users": 10, "per_core": 10.0, "stopped_at": 30}, "waits_with": waits,
                      "load": {"workers": 2, "poll_interval_s": 5, "poll_interval_user_s": 300, "window_s": 30,
                               "mail_per_user_hour": 6},
                      "qos": {"command_s": 1, "command_share": 0.95, "delay_share": 0.95, "push_delay_s": 2,
@@ -93,3 +93,12 @@ def test_each_level_is_one_line_for_the_terminal():
     assert "30 users: client-bound" in lines[1] and "load CPU 90.0%" in lines[1]
     assert lines[2] == "dovecot imap: capacity 10 users (10.0 per server core)"
     assert "30 users: fail (slow)" in lines[4]
+
+
+def test_a_capacity_where_every_level_passed_is_a_lower_bound():
+    from bench.report.scenarios.many_devices import level_lines
+
+    results = results_with_capacity()
+    results.cells[0].info["capacity"] = {"users": 30, "per_core": 30.0, "stopped_at": None}
+    assert "dovecot imap: capacity at least 30 users (at least 30.0 per server core); every level passed" in \
+        level_lines(results)

@@ -178,8 +178,11 @@ def level_lines(results: Results) -> list[str]:
                 f"{_n(f.get('memory_bytes_per_connection'), units.byte_size)}; load CPU "
                 f"{_n(f.get('client_cpu_share'), units.share)}")
         found = cell.info.get("capacity", {})
-        lines.append(f"{cell.server} {cell.mode}: capacity {_n(found.get('users'))} users "
-                     f"({_n(found.get('per_core'))} per server core)")
+        # Every level passed: the capacity is at least the top level, not known to be it.
+        top = "at least " if found.get("users") is not None and found.get("stopped_at") is None else ""
+        lines.append(f"{cell.server} {cell.mode}: capacity {top}{_n(found.get('users'))} users "
+                     f"({top}{_n(found.get('per_core'))} per server core)"
+                     + ("; every level passed" if top else ""))
     return lines
 
 
