@@ -99,12 +99,14 @@ def run_measured(command: list[str]) -> tuple[int, str, float | None]:
     """Run ``command``; its exit code, its standard output and its peak resident memory in
     MB: the kernel's ``ru_maxrss`` of that child, from ``os.wait4``. Linux starts a child's
     figure from its parent's resident memory at the fork and keeps it across ``exec``, so a
-    peak no higher than this process's own is not the child's: None then."""
-    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak no higher than this process's own is not the child's: None then. This process's
+    peak is read after the child ended: it may have grown between a reading before and the
+    fork, and the child would have started from it."""
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak = usage.ru_maxrss * 1024 / 1e6 if usage.ru_maxrss > own_peak else None
     return child.returncode, output, peak
 

@@ -75,3 +75,19 @@ def test_delays_pair_sent_and_received_and_list_what_never_came():
     assert arrived == [1.5] and missing == ["m1"]
     assert delay_summary([1.0, 2.0, 3.0])["p50_s"] == 2.0
     assert delay_summary([]) == {}
+
+
+def test_the_records_percentiles_are_compared_as_locust_computes_them():
+    from bench.load.stats import agreement, locust_percentile, own_figures
+
+    # 19 quick IDLE DONEs and one slow: an interpolated p95 lies near the quick ones, Locust's
+    # (from the slowest down, on its rounded histogram) is the slow one; both paths agree.
+    records = [{"kind": "cmd", "protocol": "imap", "command": "DONE", "ms": 16.2, "at": 1.0, "user": 1}] * 19
+    records.append({"kind": "cmd", "protocol": "imap", "command": "DONE", "ms": 20.4, "at": 1.0, "user": 2})
+    own = own_figures(records).commands
+    assert own["imap DONE"]["p95_ms"] < 17 and own["imap DONE"]["p95_ms_as_locust"] == 20.0
+    locust = {"imap DONE": {"count": 20, "p50_ms": 16.0, "p95_ms": 20.0},
+              "Aggregated": {"count": 20, "p50_ms": 16.0, "p95_ms": 20.0}}
+    assert agreement(locust, own)["agree"]
+    assert not agreement({**locust, "imap DONE": {"count": 20, "p50_ms": 16.0, "p95_ms": 40.0}}, own)["agree"]
+    assert locust_percentile([150.4, 1234.0], 0.5) == 1200.0
