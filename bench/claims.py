@@ -673,7 +673,7 @@ def c7(results: Results) -> Verdict:
         evidence.add(_Case(_where(cell, aspect="works offline"), share >= 1 - NONE, "mail unreadable offline"),
                      Figure(f"{cell.server}, {cell.mode}, {cell.variant}",
                             f"{_share(share)} of the mailbox readable with no connection", (cell.id,)))
-    evidence.figures += _server_cost(results, [m for m in ("pop3-keep", "pop3-delete", "imap")])
+    evidence.figures += _server_cost(results, ("pop3-keep", "pop3-delete", "imap"))
     if not evidence.cases:
         return _not_measured("C7", f"needs {BULK} POP3 cells that record server_state_bytes, and {OFFLINE}",
                              evidence)

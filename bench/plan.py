@@ -167,6 +167,11 @@ def build_plan(
     for value in tls:
         if value not in TLS_MODES:
             raise UsageError(f"unknown --tls {value!r}; choose from {', '.join(TLS_MODES)}")
+        for name in scenario_names:
+            allowed = SCENARIOS[name].tls_settings
+            if allowed is not None and value not in allowed:
+                raise UsageError(f"{name} runs with --tls {' or '.join(allowed)} only, not {value} "
+                                 f"({SCENARIOS[name].tls_why}); run it without --tls {value}")
     known_variants = {v for name in scenario_names for v in SCENARIOS[name].variants}
     for variant in variants:
         if variant not in known_variants:

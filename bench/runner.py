@@ -255,6 +255,8 @@ class Run:
         self.results = Results(run_id=self.run_id, started_at=now_iso(), command=config.command)
         # Whether each sample's mailbox is freed after it (``bench.disk_space``): set by the check.
         self.free_mailboxes = False
+        # The many-devices options, or their defaults where the run gave none.
+        self.load = config.load or LoadConfig()
 
     def _plan_json(self) -> dict[str, object]:
         config = self.config
@@ -277,7 +279,7 @@ class Run:
             "cell_timeout_s": config.cell_timeout_s,
             "corpus": self.corpus.describe(self.messages),
             "mailboxes_freed": self.free_mailboxes,
-            **({"load": (config.load or LoadConfig()).as_dict()}
+            **({"load": self.load.as_dict()}
                if any(get_scenario(c.scenario).pins_cpus for c in self.cells) else {}),
         }
 
@@ -288,9 +290,8 @@ class Run:
         say = self.observer.say
         client = connect()
         served = [cell for cell in self.cells if can_serve(cell)]  # the others start nothing
-        load = self.config.load or LoadConfig()
         disk = disk_space.check(client, served,
-                                lambda c: self.repeats.of(c) * get_scenario(c.scenario).accounts_per_sample(load),
+                                lambda c: self.repeats.of(c) * get_scenario(c.scenario).accounts_per_sample(self.load),
                                 self.corpus, self.messages, self.config.out, self.config.deliver_each_sample)
         devices, self.free_mailboxes = disk.devices, disk.free_mailboxes
         if disk.why is not None:
@@ -340,8 +341,7 @@ class Run:
     def _run_container(self, client, base, server_name: str, switched_on: tuple[str, ...], cells: list[Cell],
                        workdir: Path, certificates: RunCertificates) -> None:
         spec = get_server(server_name).offering(*switched_on)
-        load = self.config.load or LoadConfig()
-        users = sum(self.repeats.of(c) * get_scenario(c.scenario).accounts_per_sample(load) for c in cells) \
+        users = sum(self.repeats.of(c) * get_scenario(c.scenario).accounts_per_sample(self.load) for c in cells) \
             + 1 + TEMPLATE_ACCOUNTS
         # a scenario that loads the server from this host pins it to CPUs of its own
         cpus = split_cpus() if any(get_scenario(c.scenario).pins_cpus for c in cells) else None
@@ -352,7 +352,7 @@ class Run:
             with run_server(client, spec, image, users=users, run_id=self.run_id, certificates=certificates,
                             port_base=self.config.port_base, say=self.observer.say,
                             cpuset_cpus=cpus.server_cpuset if cpus else None,
-                            publish_address=load.publish_address) as running:
+                            publish_address=self.load.publish_address) as running:
                 start_s = time.perf_counter() - started - image_s
                 running.fresh_account()  # user1 is for probes and readiness checks
                 probe = dict(_probe(running), image_s=round(image_s, 3), start_s=round(start_s, 3))
@@ -384,7 +384,7 @@ class Run:
     def _run_cell(self, running: RunningServer, cell: Cell, workdir: Path, position: int,
                   copies: MailboxCopies | None = None, cpus: CpuSplit | None = None) -> None:
         result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
-        result.info["position"] = position  # its place in the server's run order
+        result.info["position"] = position  # its place in its container's run order
         ledger = TimeLedger()
         try:
             with ledger.part("containers"):
@@ -440,7 +440,7 @@ class Run:
                                         AccessOptions(pipelining=self.config.pipelining), sample_dir,
                                         tls=cell.tls, sample=repeat, run_seed=self.config.seed, ledger=ledger,
                                         link=cell_link if profile.relayed or cuttable else None, copies=copies,
-                                        load=self.config.load, cpus=cpus)
+                                        load=self.load, cpus=cpus)
                     outcome = scenario.run_sample(ctx)
                 finally:
                     shutil.rmtree(sample_dir, ignore_errors=True)

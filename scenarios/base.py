@@ -28,6 +28,10 @@ class Scenario(ABC):
     # the page reads nothing from this scenario and the decision plan leaves it out.
     decision_variants: ClassVar[tuple[str, ...]] = ()
     default_tls: ClassVar[tuple[str, ...]] = ("off",)
+    # The TLS settings it can run with at all, and why not the others (None: every one):
+    # a run asking for another is refused before anything starts (``bench.plan``).
+    tls_settings: ClassVar[tuple[str, ...] | None] = None
+    tls_why: ClassVar[str] = ""
     # (mode, variant) pairs no plan holds, each with the reason (``mailbench list`` shows it).
     excluded: ClassVar[dict[tuple[str, str], str]] = {}
     # Samples per cell when the run does not say (``--repeat``).

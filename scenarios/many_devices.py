@@ -18,7 +18,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.errors import MailbenchError
 from bench.load.config import LoadConfig
 from bench.load.cpus import split_cpus
 from bench.load.levels import Levels
@@ -34,6 +33,8 @@ class ManyDevices(Scenario):
     default_repeat = 1
     excluded = {("jmap", "steady"): "no Locust user drives JMAP yet"}
     pins_cpus = True
+    tls_settings = ("off",)
+    tls_why = "its Locust users speak plaintext"
 
     def whole_copies_on_devices(self) -> int:
         return 0  # the devices keep nothing on disk: what they fetch is counted and dropped
@@ -43,8 +44,6 @@ class ManyDevices(Scenario):
         return load.most_users() + load.all_workers
 
     def run_sample(self, ctx: SampleContext) -> SampleOutcome:
-        if ctx.tls != "off":  # the Locust users carry no TLS context yet
-            raise MailbenchError(f"many-devices runs with TLS off only, not {ctx.tls}")
         config = ctx.load or LoadConfig()
         cpus = ctx.cpus or split_cpus()
         folder = Path(tempfile.mkdtemp(prefix="load-", dir=ctx.workdir))

@@ -159,3 +159,14 @@ def test_a_plan_never_takes_more_samples_on_a_link_than_the_scenario_takes_on_la
     assert few.of(Cell("bulk-fetch", "dovecot", "imap", "full", link="mobile-4g")) == 2
     assert Samples({"bulk-fetch": 5}, on_links=3).of(Cell("bulk-fetch", "dovecot", "imap", "full", link="mobile-4g")) == 3
     assert few.of(Cell("bulk-fetch", "dovecot", "imap", "full")) == 2
+
+
+def test_a_scenario_that_runs_with_tls_off_only_refuses_tls_on_before_anything_starts():
+    with pytest.raises(UsageError) as error:
+        build_plan(["many-devices"], ["dovecot"], ["imap"], tls=["on"])
+    message = str(error.value)
+    assert "\n" not in message
+    assert message == ("many-devices runs with --tls off only, not on (its Locust users speak plaintext); "
+                       "run it without --tls on")
+    assert {c.tls for c in build_plan(["many-devices"], ["dovecot"], ["imap"], tls=["off"])} == {"off"}
+    assert {c.tls for c in build_plan(["bulk-fetch"], ["dovecot"], ["imap"], tls=["on"])} == {"on"}
