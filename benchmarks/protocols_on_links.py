@@ -21,7 +21,6 @@ Only cells that succeeded are read; a mode a server does not offer is left out.
 
 from __future__ import annotations
 
-import statistics
 import sys
 from pathlib import Path
 
@@ -34,8 +33,8 @@ MODE_ORDER = ("imap", "jmap", "pop3-keep", "pop3-delete")
 
 
 def _median(cell: CellResult, metric: str) -> float | None:
-    values = cell.values(metric)
-    return statistics.median(values) if values else None
+    summary = cell.summary(metric)
+    return summary["median"] if summary else None
 
 
 def _figures(cell: CellResult, metrics: tuple[str, str, str]) -> str:
