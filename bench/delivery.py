@@ -6,9 +6,10 @@ message costs a command and a continuation. TCP_NODELAY (in the access layer) ke
 literal split over two writes from stalling on the server's delayed ACK.
 
 One batch is on the wire at a time, sent and answered by a thread of its own, while this
-thread makes the next batch (generating a corpus is the client's largest cost) and records
-the batch before in the truth (``stored``): the client's work and the server's overlap, and
-the server still sees one command after another. Several batches in flight would break
+thread makes the next batch (generating a corpus is the client's largest cost; a large
+generated corpus is made by worker processes, ``bench.corpus.workers``, and only read here)
+and records the batch before in the truth (``stored``): the client's work and the server's
+overlap, and the server still sees one command after another. Several batches in flight would break
 the order on a refusal: the batches after a refused one would be stored before the
 refused batch is sent again message by message.
 

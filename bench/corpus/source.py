@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from bench.corpus.generate import generate_messages, message_size
 from bench.corpus.importer import open_mailbox
+from bench.corpus.workers import WORKERS_FROM, generate_in_workers
 
 DEFAULT_MESSAGES = 300
 # The generated corpus keeps the messages it made while their bytes stay under this, since
@@ -49,7 +50,8 @@ class GeneratedCorpus(CorpusSource):
     """The seeded generator's messages. The first ones, up to ``KEEP_BYTES``, are kept once
     made: a run of a few hundred messages makes each of them once, not once a sample
     (``keep_first``, before the first sample; later, only a request from the corpus's
-    start adds to them)."""
+    start adds to them). A large request beyond them is made in worker processes
+    (``bench.corpus.workers``), so that a delivery is not paced by the generator."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
@@ -63,6 +65,8 @@ class GeneratedCorpus(CorpusSource):
             self.keep_first(end)
         if end <= len(self._kept):
             return iter(self._kept[start:end])
+        if count >= WORKERS_FROM:
+            return generate_in_workers(count, self.seed, start=start)
         return generate_messages(count, self.seed, start=start)
 
     def keep_first(self, count: int) -> None:
