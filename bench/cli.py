@@ -176,7 +176,7 @@ def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat,
 
     for line in level_lines(the_run.results):  # many-devices: each level's figures and verdict
         stderr.print(line, highlight=False, markup=False)
-    files = render(the_run.results, folder)
+    files = render(the_run.results, folder, results_file=the_run.path)  # saved whole by execute()
     failed = the_run.results.failed_cells
     stderr.print(
         f"{len(the_run.results.cells)} cells, {len(failed)} failed; report: {files.html}",
@@ -196,7 +196,7 @@ def report(results_file: Path, out: Path | None) -> None:
     results = load(results_file)
     folder = out or results_file.parent
     _check_writable(folder)
-    files = render(results, folder)
+    files = render(results, folder, results_file=results_file)
     click.echo(files.markdown)
     click.echo(files.appendix)
     click.echo(files.html)
@@ -250,7 +250,7 @@ def charts(results_file: Path, out: Path, formats) -> None:
 
     results = load(results_file)
     _check_writable(out)
-    for path in write_charts(results, out, formats=tuple(formats) or ("png", "svg")):
+    for path in write_charts(results, out, formats=tuple(formats) or ("png", "svg"), results_file=results_file):
         click.echo(path)
 
 

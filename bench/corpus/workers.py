@@ -11,12 +11,12 @@ drains into a queue of chunks; the reader takes the chunks in turn from the work
 queues. A worker that is ahead blocks once its queue and pipe are full, so the bytes
 waiting stay bounded (``AHEAD`` chunks a worker).
 
-Workers are plain subprocesses running this module (``python -m``), not a multiprocessing
-pool: a pool's ``spawn`` start re-runs the parent's main script (a benchmark script, say),
-and ``fork`` would copy the harness's threads in an unknown state. They run in their own
-session, so a Ctrl-C reaches the harness only, which ends them; a worker whose reader is
-gone dies on its next write. Starting one costs a few tenths of a second (the interpreter
-and numpy), so only a large request goes to workers (``WORKERS_FROM``).
+Workers run this module (``bench.helpers``: a fresh interpreter each, a session of its
+own, so a Ctrl-C reaches the harness only, which ends them); a worker whose reader is gone
+dies on its next write. There is one per core (the server and the client's sending share
+them, and the operating system gives the workers what they leave). Starting one costs a
+few tenths of a second (the interpreter and numpy), so only a large request goes to
+workers (``WORKERS_FROM``).
 """
 
 from __future__ import annotations
@@ -28,32 +28,16 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 from bench.corpus.generate import generate_messages
 from bench.corpus.sizes import DEFAULT_MAX_BYTES
+from bench.helpers import start_helper, usable_cores
 
 WORKERS_FROM = 5000  # a request of fewer messages is made in this process
 CHUNK = 64  # consecutive messages a worker makes in turn: about 3.5 MB of the default sizes
 AHEAD = 8  # chunks read from a worker and not yet taken: about 28 MB a worker
 _LENGTH = struct.Struct("<Q")
-
-
-def worker_count() -> int:
-    """One worker per core the harness may use: the server and the client's sending share
-    them, and the operating system gives the workers what they leave."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-def _worker_env() -> dict[str, str]:
-    """This process's environment, with this package's folder first on the import path
-    (a script may have put it on ``sys.path`` without installing it)."""
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": root + os.pathsep + path if path else root}
 
 
 def _chunks_of(worker: int, workers: int, start: int, count: int) -> Iterator[tuple[int, int]]:
@@ -117,15 +101,10 @@ def generate_in_workers(count: int, seed: int, start: int = 0, *, workers: int |
     if count < 0 or start < 0:
         raise ValueError(f"count and start must not be negative, got {count} and {start}")
     chunks = -(-count // CHUNK)
-    workers = max(1, min(workers or worker_count(), chunks))
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench.corpus.workers", str(seed), str(start), str(count),
-             str(worker), str(workers), str(max_bytes)],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True, env=_worker_env(),
-        )
-        for worker in range(workers)
-    ]
+    workers = max(1, min(workers or usable_cores(), chunks))
+    processes = [start_helper("bench.corpus.workers", seed, start, count, worker, workers, max_bytes,
+                              stdout=subprocess.PIPE)
+                 for worker in range(workers)]
     readers = [_Reader(process.stdout, [size for _, size in _chunks_of(worker, workers, start, count)], worker)
                for worker, process in enumerate(processes)]
     try:

@@ -10,7 +10,8 @@ once (``sections.build_document``, ``sections.build_appendix``) and renders them
 the appendix folded in a ``<details>``).
 ``write_charts(results, out_dir, formats=("png", "svg"))`` also works alone, for a
 charts-only command: ``charts.write_charts`` given each scenario's own charts from the
-registry of scenario reports (``scenarios.own_charts``). The claims' verdicts come from
+registry of scenario reports (``scenarios.own_charts``), with helper processes drawing a
+share of many charts when the results' file is given (``chart_workers``). The claims' verdicts come from
 ``bench.claims``; comparing two runs is ``bench.compare``.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.report import charts, html, markdown
+from bench.report import chart_workers, charts, html, markdown
 from bench.report.document import Document
 from bench.report.scenarios import own_charts
 from bench.report.sections import build_appendix, build_document
@@ -41,10 +42,13 @@ class ReportFiles:
         return [self.markdown, self.appendix, self.html, *self.charts]
 
 
-def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = charts.FORMATS) -> list[Path]:
+def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = charts.FORMATS,
+                 results_file: Path | None = None) -> list[Path]:
     """Every chart of the results, each scenario's own among them, in ``formats`` under
-    ``out_dir/charts/``; returns the files written."""
-    return charts.write_charts(results, out_dir, formats, own=own_charts())
+    ``out_dir/charts/``; returns the files written. Given the file the results were saved
+    in, helper processes draw shares of many charts on the other cores
+    (``chart_workers``)."""
+    return chart_workers.write_charts(results, results_file, out_dir, formats, own=own_charts())
 
 
 REPORT_MD = "report.md"
@@ -52,12 +56,13 @@ APPENDIX_MD = "appendix.md"
 REPORT_HTML = "report.html"
 
 
-def render(results: Results, out_dir: Path) -> ReportFiles:
+def render(results: Results, out_dir: Path, results_file: Path | None = None) -> ReportFiles:
     """Write report.md, appendix.md, report.html and charts/ into ``out_dir``, creating it
-    if need be."""
+    if need be. ``results_file``, the file ``results`` were saved in as they are, lets
+    helper processes draw charts (``write_charts``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    drawn = write_charts(results, out_dir)
+    drawn = write_charts(results, out_dir, results_file=results_file)
     document, appendix = build_document(results), build_appendix(results)
     md_path, appendix_path, html_path = out_dir / REPORT_MD, out_dir / APPENDIX_MD, out_dir / REPORT_HTML
     md_path.write_text(markdown.render(document, {APPENDIX_MD: appendix}), encoding="utf-8")

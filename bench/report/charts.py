@@ -866,29 +866,40 @@ def planned_charts(results: Results, scenario: str | None = None, *, own: OwnCha
 
 
 def write_charts(results: Results, out_dir: Path, formats: Sequence[str] = FORMATS, *,
-                 own: OwnCharts) -> list[Path]:
+                 own: OwnCharts, share: tuple[int, int] = (0, 1), decision: bool = True) -> list[Path]:
     """Draw the decision chart and every planned chart (each scenario's ``own`` among them)
     and save each in each of ``formats`` (PNG and SVG unless told) under ``out_dir/charts/``;
-    returns the files written. The HTML report embeds the SVGs."""
+    returns the files written. The HTML report embeds the SVGs.
+
+    ``share=(k, n)`` draws only the planned charts whose place in the plan is ``k`` modulo
+    ``n`` (and the decision chart only if ``decision``): how ``bench.report.chart_workers``
+    splits the charts between processes."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ValueError(f"unknown chart format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    written = write_decision_chart(results, out_dir, formats)
-    for chart in planned_charts(results, own=own):
-        paths = chart.files(Path(out_dir), formats)
-        paths[0].parent.mkdir(parents=True, exist_ok=True)
-        with matplotlib.rc_context(STYLE):
-            panels = chart.panels(results)
-            figure = Figure(figsize=chart.spec.size(panels), layout="constrained")
-            FigureCanvasAgg(figure)
-            if chart.spec.panels == 1:
-                chart.draw(results, figure.add_subplot())
-            else:  # a chart of panels gets a sequence of axes, also when it has one panel here
-                chart.draw(results, list(figure.subplots(1, panels, squeeze=False)[0]))
-            for path in paths:
-                # No creation date in the files: the same results give the same charts.
-                metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}
-                figure.savefig(path, format=path.suffix[1:], metadata=metadata)
-            figure.clear()
-        written.extend(paths)
+    written = write_decision_chart(results, out_dir, formats) if decision else []
+    mine, shares = share
+    for place, chart in enumerate(planned_charts(results, own=own)):
+        if place % shares == mine:
+            written.extend(draw_chart(chart, results, out_dir, formats))
     return written
+
+
+def draw_chart(chart: PlannedChart, results: Results, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """One planned chart, saved in each of ``formats``; returns its files."""
+    paths = chart.files(Path(out_dir), formats)
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context(STYLE):
+        panels = chart.panels(results)
+        figure = Figure(figsize=chart.spec.size(panels), layout="constrained")
+        FigureCanvasAgg(figure)
+        if chart.spec.panels == 1:
+            chart.draw(results, figure.add_subplot())
+        else:  # a chart of panels gets a sequence of axes, also when it has one panel here
+            chart.draw(results, list(figure.subplots(1, panels, squeeze=False)[0]))
+        for path in paths:
+            # No creation date in the files: the same results give the same charts.
+            metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}
+            figure.savefig(path, format=path.suffix[1:], metadata=metadata)
+        figure.clear()
+    return paths
