@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from bench.corpus.generate import generate_messages, message_size
 from bench.corpus.importer import open_mailbox
-from bench.corpus.workers import WORKERS_FROM, generate_in_workers
+from bench.corpus.workers import WORKERS_FROM, configured_workers, generate_in_workers
 
 DEFAULT_MESSAGES = 300
 # The generated corpus keeps the messages it made while their bytes stay under this, since
@@ -65,7 +65,7 @@ class GeneratedCorpus(CorpusSource):
             self.keep_first(end)
         if end <= len(self._kept):
             return iter(self._kept[start:end])
-        if count >= WORKERS_FROM:
+        if count >= WORKERS_FROM and configured_workers():
             return generate_in_workers(count, self.seed, start=start)
         return generate_messages(count, self.seed, start=start)
 

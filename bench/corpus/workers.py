@@ -35,9 +35,22 @@ from bench.corpus.sizes import DEFAULT_MAX_BYTES
 from bench.helpers import start_helper, usable_cores
 
 WORKERS_FROM = 5000  # a request of fewer messages is made in this process
+# How many workers a large request gets (default: one per core); 0 makes every message in
+# this process, as before workers existed, to compare the two (benchmarks/delivery_rate.py).
+WORKERS_ENV = "MAILBENCH_CORPUS_WORKERS"
 CHUNK = 64  # consecutive messages a worker makes in turn: about 3.5 MB of the default sizes
 AHEAD = 8  # chunks read from a worker and not yet taken: about 28 MB a worker
 _LENGTH = struct.Struct("<Q")
+
+
+def configured_workers() -> int:
+    """Workers for a large request: ``MAILBENCH_CORPUS_WORKERS`` if set, else one per core."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return usable_cores()
+    if not value.isdigit():
+        raise ValueError(f"{WORKERS_ENV} must be a whole number of workers (0: none), not {value!r}")
+    return int(value)
 
 
 def _chunks_of(worker: int, workers: int, start: int, count: int) -> Iterator[tuple[int, int]]:
@@ -101,7 +114,7 @@ def generate_in_workers(count: int, seed: int, start: int = 0, *, workers: int |
     if count < 0 or start < 0:
         raise ValueError(f"count and start must not be negative, got {count} and {start}")
     chunks = -(-count // CHUNK)
-    workers = max(1, min(workers or usable_cores(), chunks))
+    workers = max(1, min(workers or configured_workers(), chunks))
     processes = [start_helper("bench.corpus.workers", seed, start, count, worker, workers, max_bytes,
                               stdout=subprocess.PIPE)
                  for worker in range(workers)]

@@ -78,3 +78,15 @@ def test_a_large_request_of_the_generated_corpus_goes_to_workers(monkeypatch):
     list(corpus.messages(7, 99))
     list(corpus.messages(7, 100))
     assert calls == [(100, SEED, 7)]
+
+
+def test_no_workers_when_the_environment_says_none(monkeypatch):
+    monkeypatch.setattr("bench.corpus.source.WORKERS_FROM", 10)
+    monkeypatch.setattr("bench.corpus.source.generate_in_workers", lambda *a, **k: pytest.fail("workers started"))
+    monkeypatch.setenv(workers.WORKERS_ENV, "0")
+    corpus = GeneratedCorpus(SEED)
+    corpus._keeping = False
+    assert list(corpus.messages(0, 12)) == list(generate_messages(12, SEED))
+    monkeypatch.setenv(workers.WORKERS_ENV, "two")
+    with pytest.raises(ValueError, match="whole number"):
+        workers.configured_workers()
