@@ -87,8 +87,11 @@ class GeneratedCorpus(CorpusSource):
         return requested or default
 
     def describe(self, count: int) -> dict[str, Any]:
-        return {"source": "generated", "seed": self.seed, "messages": count,
-                "canonicalisation": CANONICALISATION}
+        described = {"source": "generated", "seed": self.seed, "messages": count,
+                     "canonicalisation": CANONICALISATION}
+        if count >= WORKERS_FROM:  # how a mailbox of this size is made for its delivery
+            described["made_by_workers"] = configured_workers()
+        return described
 
 
 class FileCorpus(CorpusSource):
