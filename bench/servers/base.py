@@ -31,8 +31,8 @@ from bench.access.base import LOOPBACK
 from bench.errors import MailbenchError, NotOffered, PortInUse, ServerStartError
 from bench.protocols import PROTOCOLS, get_protocol, service_ports
 from bench.servers.cgroup import CgroupFiles, Counters, find as find_cgroup
-from bench.servers.store_copy import copy_store, linked_on_the_way
-from bench.servers.store_files import du_bytes, file_listing, root_of
+from bench.servers.store_copy import copy_store
+from bench.servers.store_files import du_bytes, file_listing, linked_on_the_way, root_of, sync_file_system
 from bench.tls import RunCertificates
 
 
@@ -124,15 +124,17 @@ class MailServer:
         own, unless the server gives setup a faster way in (Dovecot)."""
         return username
 
-    def settle(self, container: Container, username: str) -> None:
+    def settle(self, container: Container, username: str, flush: Callable[[], None]) -> None:
         """What must follow a delivery into ``username``'s mailbox before anything is
         measured, so that the measurement sees the server as a plain delivery leaves it:
-        nothing where setup delivers as the user, with the server's own fsyncs."""
+        nothing where setup delivers as the user, with the server's own fsyncs; ``flush``
+        puts the store on disk (``RunningServer.flush_store``)."""
 
     def flush(self, container: Container, username: str) -> None:
         """Write what is in the page cache of ``username``'s store to disk: ``sync -f``
         flushes the whole file system the store is on (syncfs(2)). For files written
-        without an fsync (a setup login's delivery, a copy of a template account)."""
+        without an fsync (a setup login's delivery, a copy of a template account), where
+        the host cannot do it (``RunningServer.flush_store``)."""
         code, output = container.exec_run(["sync", "-f", self.user_store(username)])
         if code != 0:
             raise MailbenchError(f"sync -f {self.user_store(username)} in {self.name} failed ({code}): "
@@ -214,11 +216,15 @@ class RunningServer:
 
     def settle_delivery(self, account: Account) -> None:
         """The step after a delivery into ``account`` and before a measurement (``MailServer.settle``)."""
-        self.spec.settle(self.container, account.username)
+        self.spec.settle(self.container, account.username, lambda: self.flush_store(account))
 
     def flush_store(self, account: Account) -> None:
-        """Put ``account``'s store on disk (``MailServer.flush``): after a copy into it."""
-        self.spec.flush(self.container, account.username)
+        """Put ``account``'s store on disk: syncfs(2) from the host where it sees the
+        container's files (``store_files.sync_file_system``), else ``MailServer.flush`` in
+        the container; after a copy into it, or a setup delivery without fsyncs."""
+        root = self._host_root()
+        if root is None or not sync_file_system(root, self.spec.user_store(account.username)):
+            self.spec.flush(self.container, account.username)
 
     def services(self) -> list[tuple[str, str]]:
         """Every (protocol, tls) way in that this container offers."""

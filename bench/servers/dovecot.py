@@ -20,11 +20,14 @@ UIDLs (``%08Xu%08Xv``) follow from the UIDs and UIDVALIDITY.
 Setup delivers as ``userN@setup``: the same mailbox, with ``mail_fsync = never``
 (docker/dovecot/dovecot.conf), where every other login has Dovecot's default
 (``optimized``: an fsync per message saved, a delivery's largest cost on the server;
-docs/servers.md has the figures). ``settle`` then flushes the file system (``sync -f``),
+docs/servers.md has the figures). ``settle`` then flushes the file system (syncfs(2), as
+``sync -f`` does, from the host: ``RunningServer.flush_store``),
 as a copy of a template account is on every server, so that the measurement starts as
 after a delivery with an fsync per message: every message on disk, no writeback of its
 own to compete with.
 """
+
+from collections.abc import Callable
 
 from docker.models.containers import Container
 
@@ -41,6 +44,6 @@ class Dovecot(MailServer):
     def setup_username(self, username: str) -> str:
         return f"{username}@{SETUP_DOMAIN}"
 
-    def settle(self, container: Container, username: str) -> None:
+    def settle(self, container: Container, username: str, flush: Callable[[], None]) -> None:
         """Write what the setup session left in the page cache to disk (``flush``)."""
-        self.flush(container, username)
+        flush()

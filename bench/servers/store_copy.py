@@ -41,18 +41,6 @@ def copy_store(source: Path, target: Path) -> None:
     _copy_folder(source, target)
 
 
-def linked_on_the_way(root: Path, path: Path) -> Path | None:
-    """The first symbolic link among the components of ``path`` below ``root`` (an absolute
-    link inside the container would be followed from the host's root, out of the
-    container), or None when there is none: the copy is then not made."""
-    current = root
-    for part in path.relative_to(root).parts:
-        current = current / part
-        if current.is_symlink():
-            return current
-    return None
-
-
 def _copy_folder(source: Path, target: Path) -> None:
     """Copy one folder and, recursively, what it holds. Its entries are created in the
     order the server delivered them (``delivery_order``): the order of a small ext4 folder's

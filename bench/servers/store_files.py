@@ -10,7 +10,9 @@ the same figures are read from the host with no process started in the container
   directory and symbolic link under the matched folders, each inode once (hard links), and
   0 where nothing matches;
 - ``file_listing``: what ``find <glob> -type f -printf '%i %s %P\\n'`` prints: inode, size and
-  path below the matched folder of every regular file.
+  path below the matched folder of every regular file;
+- ``sync_file_system``: what ``sync -f <path>`` does, syncfs(2) of the file system the path
+  is on, without the ``docker exec`` (a tenth of a second each here, once per delivery).
 
 A symbolic link is never followed (neither ``du`` nor ``find`` does), so an absolute link
 inside the container cannot lead out of it. ``root_of`` gives None where the host cannot
@@ -20,9 +22,12 @@ container.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import glob
 import os
 import stat
+from functools import cache
 from pathlib import Path
 from typing import Iterator
 
@@ -95,3 +100,46 @@ def file_listing(root: Path, pattern: str) -> str | None:
             if stat.S_ISREG(found.st_mode):
                 lines.append(f"{found.st_ino} {found.st_size} {os.path.relpath(path, top)}\n")
     return "".join(lines)
+
+
+@cache
+def _syncfs():
+    """libc's ``syncfs``, or None where the C library has none."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+def sync_file_system(root: Path, path: str) -> bool:
+    """Write the page cache of the file system that ``path`` (absolute in the container) is
+    on to disk, as ``sync -f path`` run in the container does; False where it cannot be
+    done from here (no syncfs, a symbolic link on the way, the path gone), and the caller
+    then runs the command in the container."""
+    syncfs = _syncfs()
+    host_path = root / path.lstrip("/")
+    if syncfs is None or linked_on_the_way(root, host_path) is not None:
+        return False
+    try:
+        descriptor = os.open(host_path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        if syncfs(descriptor) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"syncfs of {path}: {os.strerror(error)}")
+    finally:
+        os.close(descriptor)
+    return True
+
+
+def linked_on_the_way(root: Path, path: Path) -> Path | None:
+    """The first symbolic link among the components of ``path`` below ``root`` (an absolute
+    link inside the container would be followed from the host's root, out of the
+    container), or None when there is none: the caller then does not go through it."""
+    current = root
+    for part in path.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink():
+            return current
+    return None

@@ -10,6 +10,7 @@ import pytest
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.corpus.canonical import message_id
 from bench.corpus.source import GeneratedCorpus
+from bench.delivery import deliver
 from bench.modes import MODES
 from bench.sample import SampleContext
 
@@ -46,3 +47,17 @@ def test_only_the_setup_login_goes_without_an_fsync_per_message(dovecot):
 
     assert fsync_of(dovecot.delivery_endpoint(account).username) == "never"
     assert fsync_of(account.username) == "optimized"  # Dovecot's default, for every measured session
+
+
+def test_the_flush_after_a_delivery_runs_from_the_host_or_else_in_the_container(dovecot, monkeypatch):
+    account = dovecot.fresh_account()
+    deliver(dovecot.delivery_endpoint(account), GeneratedCorpus(seed=SEED).messages(0, 3))
+    execs = []
+    run_in_container = dovecot.container.exec_run
+    monkeypatch.setattr(dovecot.container, "exec_run", lambda command, *a, **k: execs.append(command)
+                        or run_in_container(command, *a, **k))
+    dovecot.settle_delivery(account)  # syncfs from the host: no process started in the container
+    assert execs == []
+    monkeypatch.setattr(dovecot, "_host_root", lambda: None)  # a daemon on another machine
+    dovecot.settle_delivery(account)
+    assert execs == [["sync", "-f", dovecot.spec.user_store(account.username)]]

@@ -7,7 +7,8 @@ import stat
 
 import pytest
 
-from bench.servers.store_copy import PAD_PREFIX, copy_store, grow_folder, linked_on_the_way
+from bench.servers.store_copy import PAD_PREFIX, copy_store, grow_folder
+from bench.servers.store_files import linked_on_the_way
 
 
 def _tree(root):

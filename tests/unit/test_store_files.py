@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench.servers.store_files import du_bytes, file_listing, root_of
+from bench.servers.store_files import du_bytes, file_listing, root_of, sync_file_system
 
 
 def _store(root: Path) -> Path:
@@ -42,3 +42,12 @@ def test_a_process_that_is_not_there_has_no_root(tmp_path):
     assert root_of(0) is None
     assert root_of(12345, proc=tmp_path) is None
     assert root_of(os.getpid()) == Path(f"/proc/{os.getpid()}/root")
+
+
+def test_sync_file_system_syncs_a_folder_and_refuses_a_link_out(tmp_path):
+    root = tmp_path / "root"
+    (root / "var" / "mail" / "user2").mkdir(parents=True)
+    (root / "var" / "spool").symlink_to(tmp_path)
+    assert sync_file_system(root, "/var/mail/user2")
+    assert not sync_file_system(root, "/var/spool")  # a link on the way: run in the container instead
+    assert not sync_file_system(root, "/var/mail/user3")  # not there
