@@ -2,8 +2,9 @@
 
 The report's Capacity section (``capacity_section``, only when the results hold
 many-devices cells): per server and mode, the users held per server core (the largest
-passing level, never a client-bound one), server CPU per user-hour, memory per connected
-user (a difference between levels) and each level's verdict. The appendix has every level
+passing level, never a client-bound one), how its devices wait for new mail (IDLE, or
+polling: NOOP, JMAP's ``Email/changes``, POP3 sessions), server CPU per user-hour, memory
+per connected user (a difference between levels) and each level's verdict. The appendix has every level
 in full, and two charts per server: p95 command latency against users and server CPU
 against users, one line per mode, client-bound levels drawn hollow.
 """
@@ -132,7 +133,11 @@ def section(results: Results, grid: Grid) -> Section:
         if rows:
             blocks.append(Table(LEVEL_HEADERS, tuple(rows), (False, True, False, *([True] * 11)),
                                 caption="Every level: latency from the users' own records and from Locust, new-mail "
-                                        "delay, what the server spent, and the load generator's CPU."))
+                                        "delay, what the server spent, and the load generator's CPU. Connections: "
+                                        "those held open to the port the mode's devices use (JMAP: its HTTP port). "
+                                        "State per user: the account's folder in the mail store; what a server keeps "
+                                        "per user elsewhere (Cyrus, in /var/lib/cyrus: JMAP's conversations database "
+                                        "among it) is not counted."))
         for cell in cells:
             for event in cell.info.get("ended_early", []):
                 blocks.append(Paragraph(text(f"{cell.mode}: {event}.")))
