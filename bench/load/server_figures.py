@@ -3,9 +3,9 @@
 CPU seconds and memory come from the container's cgroup counters
 (``RunningServer.resources``); connections held open from the container's own TCP table
 (``/proc/<pid>/net/tcp`` of its main process, seen from the host, or read inside it where
-the host cannot see it), on the port the mode's devices use: IMAP's 143, POP3's 110,
-JMAP's HTTP port 8008 (Cyrus's httpd, one process per connection), never the injector's
-IMAP sessions, which go to 143 in a JMAP run; per-user state on disk from a few of the
+the host cannot see it), on the port the mode's devices use (``bench.protocols``: for
+JMAP its HTTP port, Cyrus's httpd, one process per connection), never the injector's
+IMAP sessions, which go to IMAP's port in a JMAP run; per-user state on disk from a few of the
 level's accounts (``RunningServer.store_usage``: the account's folder in the mail store,
 which leaves out what a server keeps per user elsewhere, such as Cyrus's files in
 /var/lib/cyrus, JMAP's conversations database among them). Memory per connected user is a difference between two
