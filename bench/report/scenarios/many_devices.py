@@ -16,7 +16,7 @@ from typing import Any
 from matplotlib.axes import Axes
 
 from bench.report import units
-from bench.report.cells import Grid
+from bench.report.cells import Grid, unrun_word
 from bench.report.charts import ChartSpec
 from bench.report.document import Block, Paragraph, Section, Table, Text, text
 from bench.report.scenarios.base import ScenarioReport, detail_title
@@ -145,7 +145,8 @@ def section(results: Results, grid: Grid) -> Section:
 
         blocks += chart_blocks(results, NAME, server=server, own=CHARTS)
         result.children.append(Section(f"{NAME} on {server}", blocks))
-    failed = [c for c in results.cells if c.scenario == NAME and not c.ok]
+    # a cell the server does not offer (JMAP on Dovecot) is in the report's "Not offered" section
+    failed = [c for c in results.cells if c.scenario == NAME and not c.ok and c.offered]
     for cell in failed:
         result.blocks.append(Paragraph(text(f"{cell.server} {cell.mode}: {cell.error or cell.status}.")))
     return result
@@ -168,7 +169,7 @@ def level_lines(results: Results) -> list[str]:
     lines = []
     for cell in [c for c in results.cells if c.scenario == NAME]:
         if not cell.ok:
-            lines.append(f"{cell.server} {cell.mode}: failed: {cell.error}")
+            lines.append(f"{cell.server} {cell.mode}: {unrun_word(cell)}: {cell.error}")
             continue
         for level in _levels(cell):
             f, mail = level.get("figures", {}), level.get("mail", {})
