@@ -7,9 +7,11 @@ and say in the results how the devices waited. Those facts are declared here, on
 mode, so that no part of the harness asks which protocol it runs:
 
 - ``user_class``: the Locust user of the mode (``USER_CLASSES`` in the locustfile);
-- ``logged_in``: the command after which the device's session is its account's (IMAP
-  ``LOGIN``, POP3 ``PASS``, JMAP ``session``: the session resource, read with the
-  account's credentials);
+- ``logged_in``: the first command a device's records hold without an error only once the
+  server accepted its login: IMAP ``LOGIN``, POP3 ``PASS``; for JMAP ``Mailbox/get``, its
+  first API request, not ``session``: Cyrus answers the well-known session URL's redirect
+  with ``301`` whatever the password, so a ``session`` record without an error does not
+  prove a login;
 - ``pushed_with``: how the device waits where the server pushes news (IMAP IDLE); None
   where this client has no push for the mode, and ``no_push`` says why;
 - ``polls_with``: what the device does every polling interval where nothing is pushed.
@@ -45,7 +47,7 @@ DEVICE_MODELS: dict[str, DeviceModel] = {
                                no_push="POP3 has no push: the device polls"),
     # The poll is the query: Email/changes since the device's state string, with the gets of
     # what changed in the same request; no keep-alive command in between.
-    "jmap": DeviceModel("JmapUser", "session", polls_with="Email/changes polling",
+    "jmap": DeviceModel("JmapUser", "Mailbox/get", polls_with="Email/changes polling",
                         no_push="JMAP push is not used: Cyrus 3.6 as Debian builds it has no WebSocket and its "
                                 "EventSource answers 204 (docs/servers.md), so the device polls"),
 }

@@ -73,11 +73,15 @@ def test_pop3_devices_are_not_said_to_lack_idle():
     assert levels.server_pushes() is False and levels.push_probe == "POP3 has no push: the device polls"
 
 
-def test_a_jmap_device_counts_as_logged_in_after_its_session_resource(tmp_path):
+def test_a_jmap_device_counts_as_logged_in_after_its_first_api_request(tmp_path):
+    """The redirect of the session URL is a ``session`` record without an error even for a
+    wrong password (user2): only the first API request after the session proves the login."""
     (tmp_path / "worker-0-1.jsonl").write_text("\n".join([
         '{"kind":"cmd","user":"user1","protocol":"jmap","command":"session","ms":2,"error":null}',
+        '{"kind":"cmd","user":"user1","protocol":"jmap","command":"session","ms":2,"error":null}',
+        '{"kind":"cmd","user":"user1","protocol":"jmap","command":"Mailbox/get","ms":2,"error":null}',
+        '{"kind":"cmd","user":"user2","protocol":"jmap","command":"session","ms":2,"error":null}',
         '{"kind":"cmd","user":"user2","protocol":"jmap","command":"session","ms":2,"error":"LoginRefused: 401"}',
-        '{"kind":"cmd","user":"user3","protocol":"jmap","command":"Mailbox/get","ms":2,"error":null}',
     ]))
     assert Levels.active_users(tmp_path, device_model("jmap").logged_in) == {"user1"}
     assert Levels.active_users(tmp_path, device_model("imap").logged_in) == set()
