@@ -2,7 +2,8 @@
 stepped up through levels of users; load from Locust (``bench.load``).
 
 Each level runs with the mode's device behaviour (IMAP: a connection held open, IDLE or
-NOOP polling; pop3-keep and pop3-delete: polling every interval), new mail from one
+NOOP polling; JMAP: an HTTP keep-alive connection held open, polling with ``Email/changes``;
+pop3-keep and pop3-delete: a session every polling interval), new mail from one
 injector at a seeded rate per user, and time compressed by the run's factor. Per level:
 command latency from Locust's statistics and the users' own records, new-mail delay,
 server CPU per user-hour, memory, connections, bytes and per-user state on disk, and a
@@ -31,7 +32,6 @@ class ManyDevices(Scenario):
     variants = ("steady",)
     in_default_plan = False
     default_repeat = 1
-    excluded = {("jmap", "steady"): "no Locust user drives JMAP yet"}
     pins_cpus = True
     tls_settings = ("off",)
     tls_why = "its Locust users speak plaintext"

@@ -31,10 +31,10 @@ class LoadConfig:
     remote_workers: int = 0  # workers started by hand on other machines, which the master waits for too
     publish_address: str = LOOPBACK  # where containers publish and the Locust master listens
     compression: float = 60.0  # user seconds per real second
-    poll_interval_user_s: float = 300.0  # POP3, and IMAP where there is no IDLE: every 5 user-minutes
+    poll_interval_user_s: float = 300.0  # POP3, JMAP, and IMAP where there is no IDLE: every 5 user-minutes
     idle_refresh_user_s: float = 1740.0  # IDLE is renewed every 29 user-minutes (RFC 2177)
     mail_per_user_hour: float = 6.0  # new messages per user per user-hour (Poisson, seeded)
-    flag_share: float = 0.3  # share of new messages an IMAP device marks read (and a tenth flags)
+    flag_share: float = 0.3  # share of new messages an IMAP or JMAP device marks read (and a tenth flags)
     settle_s: float = 5.0  # real seconds after every user is spawned before the window opens
     window_s: float = 30.0  # real seconds each level is measured for
     spawn_rate: float = 20.0  # users started per real second
@@ -117,7 +117,7 @@ class UserPlan:
     """What the Locust processes of one level read (``MAILBENCH_LOAD_PLAN``): whom to log in
     as, where, how to behave, and where each worker writes its records."""
 
-    mode: str  # imap, pop3-keep, pop3-delete
+    mode: str  # imap, pop3-keep, pop3-delete, jmap
     protocol: str
     host: str
     port: int
@@ -133,7 +133,8 @@ class UserPlan:
     seed: int
     records_dir: str
     # IMAP: whether devices wait in IDLE (the server was seen to push) or poll with NOOP;
-    # None: IDLE wherever the server advertises it
+    # None: IDLE wherever the server advertises it. False for a mode whose device has no
+    # push (``bench.load.device_models``): POP3, and JMAP here.
     push: bool | None = None
 
     def write(self, path: Path) -> Path:

@@ -26,6 +26,7 @@ from bench.access.base import LOOPBACK
 from bench.load import stats
 from bench.load.config import LoadConfig, UserPlan
 from bench.load.cpus import CpuSplit
+from bench.load.device_models import device_model
 from bench.load.injector import Injector, append_one, schedule
 from bench.load.processes import REPORT_SLACK_S, LocustRun, client_cpu_share
 from bench.load.qos import LevelFigures, capacity, incomplete, judge, keeps_stepping
@@ -38,8 +39,6 @@ PUSH_PROBE_S = 3.0  # ... and must be announced before this much time in IDLE ha
 LOCUST_STARTUP_S = 2.0  # Locust's processes start and the workers connect before users spawn
 WATCH_S = 0.25  # how often the harness checks the Locust processes
 INJECTED_MESSAGES = 20  # corpus messages the injector sends in turn
-USER_CLASS = {"imap": "ImapUser", "pop3-keep": "Pop3KeepUser", "pop3-delete": "Pop3DeleteUser"}
-LOGGED_IN = ("LOGIN", "PASS")  # the command after which a device's session is its account's
 DELIVERY_PATH = "IMAP APPEND as the setup login, one session per message"
 
 
@@ -62,6 +61,7 @@ class Levels:
     def __init__(self, ctx: SampleContext, config: LoadConfig, cpus: CpuSplit, folder: Path) -> None:
         self.ctx = ctx
         self.config = config
+        self.device = device_model(ctx.mode.name)
         self.cpus = cpus
         self.folder = folder
         self.mailboxes: list[Mailbox] = []
@@ -74,10 +74,14 @@ class Levels:
 
     def mailboxes_for(self, users: int) -> list[Mailbox]:
         """The level's accounts, with their starting mailbox; the workers' slack included
-        (``UserPlan.username_of``)."""
+        (``UserPlan.username_of``). Each account's endpoint is asked for once, so that one
+        needing another protocol's login first (Cyrus's JMAP: ``MailServer.login_first``)
+        has had it before its device logs in."""
+        protocol = self.ctx.mode.protocol.name
         while len(self.mailboxes) < users + self.config.all_workers:
             mailbox = self.ctx.new_mailbox()
             self.ctx.deliver(mailbox, self.ctx.messages)
+            self.ctx.server.endpoint(protocol, mailbox.account, self.ctx.tls)
             self.mailboxes.append(mailbox)
         return self.mailboxes[:users + self.config.all_workers]
 
@@ -86,7 +90,10 @@ class Levels:
         once, not read from the capabilities. A server may advertise IDLE and only look at
         the mailbox every minute (Cyrus without idled, Courier without FAM, as configured
         here): a message delivered while a session idles must be announced within
-        ``PUSH_PROBE_S``. The probe message stays in the first account's mailbox."""
+        ``PUSH_PROBE_S``. The probe message stays in the first account's mailbox. A mode
+        whose device has no push (``DeviceModel.pushed_with``) is not tried: it polls."""
+        if self.pushed is None and self.device.pushed_with is None:
+            self.pushed, self.push_probe = False, self.device.no_push
         if self.pushed is None:
             mailbox = self.mailboxes[0]
             with self.ctx.connect(mailbox) as access:
@@ -138,7 +145,7 @@ class Levels:
                         idle_refresh_s=config.idle_refresh_s, flag_share=config.flag_share,
                         seed=ctx.timeline_seed, records_dir=str(folder), push=pushed)
         plan_path = plan.write(folder / "plan.json")
-        load = LocustRun(USER_CLASS[ctx.mode.name], users, config.spawn_rate, run_s, config.workers, plan_path,
+        load = LocustRun(self.device.user_class, users, config.spawn_rate, run_s, config.workers, plan_path,
                          folder, bind_address=config.publish_address, cpus=self.cpus.load if self.cpus.pinned else None,
                          remote_workers=config.remote_workers)
         record = LevelRecord(users)
@@ -152,7 +159,7 @@ class Levels:
             while load.check() and time.time() < window_opens:
                 time.sleep(WATCH_S)
             if load.check():
-                active = self.active_users(folder)
+                active = self.active_users(folder, self.device.logged_in)
                 by_name = {m.account.username: m for m in mailboxes}
                 targets = [by_name[name] for name in sorted(active) if name in by_name]
                 inject_s = max(0.0, config.window_s - expected_delay_s)
@@ -191,10 +198,11 @@ class Levels:
         return record
 
     @staticmethod
-    def active_users(folder: Path) -> set[str]:
-        """The accounts a device has logged in to so far (IMAP LOGIN, POP3 PASS, in the records)."""
+    def active_users(folder: Path, logged_in: str) -> set[str]:
+        """The accounts a device has logged in to so far: those whose records hold the
+        command ``logged_in`` (``DeviceModel.logged_in``) without an error."""
         records = stats.read_records(folder.glob("worker-*.jsonl"))
-        return {r["user"] for r in records if r.get("command") in LOGGED_IN and not r.get("error")}
+        return {r["user"] for r in records if r.get("command") == logged_in and not r.get("error")}
 
     def collect(self, record: LevelRecord, folder: Path, load: LocustRun, plan: UserPlan, pushed: bool,
                 expected_delay_s: float, window: dict, injector: Injector | None, server_cpu, load_cpu,
@@ -299,8 +307,7 @@ class Levels:
             "cpus": self.cpus.as_dict(),
             "time_compression": config.compression,
             "new_mail_path": DELIVERY_PATH,
-            "waits_with": ("IDLE" if self.pushed else ("NOOP polling" if self.ctx.mode.protocol.name == "imap"
-                                                       else "POP3 polling")),
+            "waits_with": self.device.waits_with(bool(self.pushed)),
             "push_probe": self.push_probe,
             "capacity": found.as_dict(),
             "levels": [dict(users=r.users, figures=r.figures, **r.info) for r in self.records],

@@ -4,12 +4,17 @@ Only Locust processes import this module (mailbench starts them: ``bench.load.pr
 so gevent's monkey-patching never reaches the harness. Each user is one device of one
 account, driving the suite's own access classes through ``LocustMeter``:
 
-- ``ImapUser`` holds a connection open. Where the server pushes news during IDLE (the
-  harness tried it: ``UserPlan.push``) it waits in IDLE (renewed every ``idle_refresh_s``),
-  else it polls with NOOP every ``poll_interval_s``.
-  On news it lists the new messages, fetches their headers, then each whole message, and
-  marks some read (``flag_share``) and a tenth of those flagged. A dropped connection is
-  reported as an error and opened again, after a second's pause.
+- ``ImapUser`` and ``JmapUser`` hold a session open (``SessionUser``) and differ only in
+  how they wait for news (``wait``). ``ImapUser``: where the server pushes news during
+  IDLE (the harness tried it: ``UserPlan.push``) it waits in IDLE (renewed every
+  ``idle_refresh_s``), else it polls with NOOP every ``poll_interval_s``. ``JmapUser``
+  keeps its HTTP/1.1 connection alive and waits ``poll_interval_s``: its poll is the
+  query itself, ``Email/changes`` since its state string with the gets of what changed
+  (``list_messages(after=token)``), with no keep-alive command between; it has no push
+  (Cyrus 3.6 in Debian offers none: docs/servers.md). After the wait, both list the new
+  messages, fetch their headers, then each whole message, and mark some read
+  (``flag_share``) and a tenth of those flagged. A dropped session is reported as an
+  error and opened again, after a second's pause.
 - ``Pop3KeepUser`` polls every ``poll_interval_s``: connect, log in, UIDL, RETR what it has
   not seen, QUIT. Its first poll only learns what is there: the device had the mailbox.
 - ``Pop3DeleteUser`` polls every ``poll_interval_s``: connect, log in, RETR everything, DELE
@@ -110,7 +115,11 @@ def _close_quietly(access: MailAccess | None) -> None:
         pass
 
 
-class ImapUser(MailUser):
+class SessionUser(MailUser):
+    """A device that holds one session open: it waits for news (``wait``, what subclasses
+    say), then fetches what is new; a session that fails is closed and opened again."""
+
+    abstract = True
     wait_time = constant(0)
 
     def on_start(self) -> None:
@@ -120,9 +129,12 @@ class ImapUser(MailUser):
 
     def connect(self) -> None:
         self.access = self.open()
-        self.pushed = self.access.can_push if PLAN.push is None else PLAN.push and self.access.can_push
         if self.token is None:  # the device had the mailbox: learn where it ends
             self.token = self.access.list_messages().token
+
+    def wait(self, left: float) -> None:
+        """Wait for news, at most ``left`` seconds (the rest of the level)."""
+        raise NotImplementedError
 
     @task
     def keep_up(self) -> None:
@@ -130,12 +142,7 @@ class ImapUser(MailUser):
         try:
             if self.access is None:
                 self.connect()
-            if self.pushed:
-                self.access.wait_for_news(min(PLAN.idle_refresh_s, left))
-            else:
-                time.sleep(min(PLAN.poll_interval_s, left))
-                with self.meter.measure("NOOP"):
-                    self.access.client.noop()
+            self.wait(left)
             self.fetch_new()
         except StopUser:
             raise
@@ -164,6 +171,28 @@ class ImapUser(MailUser):
     def on_stop(self) -> None:
         _close_quietly(self.access)
         self.access = None
+
+
+class ImapUser(SessionUser):
+    def connect(self) -> None:
+        super().connect()
+        self.pushed = self.access.can_push if PLAN.push is None else PLAN.push and self.access.can_push
+
+    def wait(self, left: float) -> None:
+        """IDLE where the server pushes, else a polling interval's pause and a NOOP (which
+        lets the server report news; the listing after it finds them either way)."""
+        if self.pushed:
+            self.access.wait_for_news(min(PLAN.idle_refresh_s, left))
+        else:
+            time.sleep(min(PLAN.poll_interval_s, left))
+            with self.meter.measure("NOOP"):
+                self.access.client.noop()
+
+
+class JmapUser(SessionUser):
+    def wait(self, left: float) -> None:
+        """A polling interval's pause: the listing after it (``Email/changes``) is the poll."""
+        time.sleep(min(PLAN.poll_interval_s, left))
 
 
 class PollingUser(MailUser):
@@ -223,4 +252,5 @@ class Pop3DeleteUser(PollingUser):
             access.delete(refs)
 
 
-USER_CLASSES = {"imap": ImapUser, "pop3-keep": Pop3KeepUser, "pop3-delete": Pop3DeleteUser}
+# By mode; each class's name is the one ``bench.load.device_models`` declares for the harness.
+USER_CLASSES = {"imap": ImapUser, "pop3-keep": Pop3KeepUser, "pop3-delete": Pop3DeleteUser, "jmap": JmapUser}

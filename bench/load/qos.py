@@ -39,8 +39,9 @@ class QosLimits:
     client_cpu_share: float = 0.85  # a load generator busier than this share of its CPUs is saturated
 
     def expected_delay_s(self, pushed: bool, poll_interval_s: float) -> float:
-        """How soon new mail must be on the device: the push limit, or the polling interval
-        plus the slack."""
+        """How soon new mail must be on the device: the push limit, or, for a device that
+        polls (POP3, JMAP's ``Email/changes``, IMAP's NOOP where the server does not push),
+        the polling interval plus the slack."""
         return self.push_delay_s if pushed else poll_interval_s + self.poll_slack_s
 
     def as_dict(self) -> dict[str, float]:

@@ -3,8 +3,12 @@
 CPU seconds and memory come from the container's cgroup counters
 (``RunningServer.resources``); connections held open from the container's own TCP table
 (``/proc/<pid>/net/tcp`` of its main process, seen from the host, or read inside it where
-the host cannot see it); per-user state on disk from a few of the level's accounts
-(``RunningServer.store_usage``). Memory per connected user is a difference between two
+the host cannot see it), on the port the mode's devices use (``bench.protocols``: for
+JMAP its HTTP port, Cyrus's httpd, one process per connection), never the injector's
+IMAP sessions, which go to IMAP's port in a JMAP run; per-user state on disk from a few of the
+level's accounts (``RunningServer.store_usage``: the account's folder in the mail store,
+which leaves out what a server keeps per user elsewhere, such as Cyrus's files in
+/var/lib/cyrus, JMAP's conversations database among them). Memory per connected user is a difference between two
 levels (``memory_per_connection``), never one level's total divided by its users: the
 server's own baseline is not the users' cost.
 """
@@ -57,9 +61,10 @@ def tcp_tables(running: RunningServer) -> str:
     return output.decode(errors="replace")
 
 
-def connections_open(running: RunningServer, protocol: str) -> int:
-    """Client connections held open to the server's port of ``protocol`` now."""
-    port = running.spec.ports[protocol]
+def connections_open(running: RunningServer, service: str) -> int:
+    """Client connections held open to the server's port of ``service`` now (``imap``,
+    ``pop3``, ``jmap``, or a TLS service such as ``imaps``), inside its container."""
+    port = running.spec.ports[service]
     return established(tcp_tables(running), [port])
 
 

@@ -1,9 +1,11 @@
-"""many-devices for real: Locust master and two workers against the Dovecot container.
+"""many-devices for real: Locust master and two workers against the Dovecot container, and
+JMAP devices against Cyrus's.
 
 One short run checks what a cell holds (both statistics paths, new-mail delays, the QoS
 verdict); two more check that nothing is left running, Locust processes included, after
 Ctrl-C and after a worker is killed in the middle (what was measured is kept, and the cell
-says what happened).
+says what happened). One more runs a few JMAP devices on Cyrus: they poll with
+``Email/changes``, and their requests are in both paths under the type ``jmap``.
 """
 
 from __future__ import annotations
@@ -126,4 +128,44 @@ def test_a_worker_killed_mid_run_keeps_what_was_measured(docker_client, server_i
     assert "ended with code -9" in cell.info["ended_early"][0]
     assert level["own"]["Aggregated"]["count"] > 0 and level["locust"]["Aggregated"]["count"] > 0
     assert level["verdict"]["status"] == "incomplete" and "ended early" in level["verdict"]["reasons"][0]
+    _nothing_left(docker_client, tmp_path)
+
+
+JMAP_USERS = 6
+
+
+def test_jmap_devices_poll_cyrus_and_both_paths_hold_their_requests(docker_client, server_image, tmp_path):
+    server_image("cyrus")
+    run = subprocess.run([sys.executable, "-m", "bench.cli", "run", "--scenario", "many-devices", "--server", "cyrus",
+                          "--mode", "jmap", "--messages", "20", "--load-workers", "1", "--users", str(JMAP_USERS),
+                          "--level-seconds", "20", "--out", str(tmp_path)], capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr
+    folder = Path(run.stdout.strip().splitlines()[-1])
+    (cell,) = results.load(folder / "results.json").cells
+    assert cell.ok, cell.error
+    (level,) = cell.info["levels"]
+    assert level["workers"] == 1 and level["users_seen"] == JMAP_USERS
+    # the devices polled: Email/changes with its gets, no push and no keep-alive command
+    assert cell.info["waits_with"] == "Email/changes polling" and not level["pushed"]
+    assert "Cyrus 3.6" in cell.info["push_probe"]
+    expected = {"jmap session", "jmap Mailbox/get", "jmap Email/query+Email/get", "jmap Email/changes+Email/get",
+                "jmap Email/get", "jmap download"}
+    for path in ("own", "locust"):
+        names = set(level[path]) - {"Aggregated"}
+        assert expected <= names, (path, names)
+        assert all(name.startswith("jmap ") for name in names), (path, names)
+    polls = level["own"]["jmap Email/changes+Email/get"]["count"]
+    assert polls >= JMAP_USERS * 2  # every device polled at least twice in the settle and the window
+    assert level["own"]["Aggregated"]["count"] == level["locust"]["Aggregated"]["count"]
+    assert level["agreement"]["agree"], level["agreement"]["differences"]
+    # new mail reached the devices within a polling interval and the slack
+    mail = level["mail"]
+    assert mail["due"] > 0 and mail["arrived"] == mail["due"] and mail["missing"] == 0
+    assert level["expected_delay_s"] == cell.info["load"]["poll_interval_s"] + cell.info["qos"]["poll_slack_s"]
+    assert level["figures"]["mail_delay_p95_s"] <= level["expected_delay_s"]
+    assert level["verdict"]["status"] in ("pass", "client-bound")
+    # each device holds its HTTP connection open between polls
+    assert level["figures"]["connections_open"] >= JMAP_USERS
+    assert level["figures"]["bytes_per_user_hour"] > 0 and level["figures"]["server_cpu_s_per_user_hour"] > 0
+    assert "Email/changes polling" in (folder / "report.md").read_text()
     _nothing_left(docker_client, tmp_path)

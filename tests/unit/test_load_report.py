@@ -102,3 +102,27 @@ def test_a_capacity_where_every_level_passed_is_a_lower_bound():
     results.cells[0].info["capacity"] = {"users": 30, "per_core": 30.0, "stopped_at": None}
     assert "dovecot imap: capacity at least 30 users (at least 30.0 per server core); every level passed" in \
         level_lines(results)
+
+
+def test_a_jmap_cell_the_server_does_not_offer_is_not_called_failed():
+    from bench.report.scenarios.many_devices import level_lines, section
+    from bench.report.cells import Grid
+
+    results = results_with_capacity()
+    lacking = CellResult("many-devices", "dovecot", "jmap", "steady")
+    lacking.not_offered("JMAP is not offered by this server (dovecot)")
+    results.cells.append(lacking)
+    assert "dovecot jmap: not offered: JMAP is not offered by this server (dovecot)" in level_lines(results)
+    detail = section(results, Grid.of(results, "many-devices"))
+    assert not any("JMAP is not offered" in str(block) for block in detail.blocks)
+
+
+def test_a_jmap_cell_is_in_the_capacity_table_but_never_in_the_claims():
+    from bench.claims import c4, c7
+    from bench.report.scenarios.many_devices import capacity_rows
+
+    results = results_with_capacity()
+    results.cells[0].mode = "jmap"
+    results.cells[0].info["waits_with"] = "Email/changes polling"
+    assert ["".join(cell) for cell in capacity_rows(results)[0][:3]] == ["dovecot", "jmap", "Email/changes polling"]
+    assert not [f for f in c4(results).figures + c7(results).figures if "jmap" in f.label]

@@ -2,8 +2,9 @@
 
 The report's Capacity section (``capacity_section``, only when the results hold
 many-devices cells): per server and mode, the users held per server core (the largest
-passing level, never a client-bound one), server CPU per user-hour, memory per connected
-user (a difference between levels) and each level's verdict. The appendix has every level
+passing level, never a client-bound one), how its devices wait for new mail (IDLE, or
+polling: NOOP, JMAP's ``Email/changes``, POP3 sessions), server CPU per user-hour, memory
+per connected user (a difference between levels) and each level's verdict. The appendix has every level
 in full, and two charts per server: p95 command latency against users and server CPU
 against users, one line per mode, client-bound levels drawn hollow.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from matplotlib.axes import Axes
 
 from bench.report import units
-from bench.report.cells import Grid
+from bench.report.cells import Grid, unrun_word
 from bench.report.charts import ChartSpec
 from bench.report.document import Block, Paragraph, Section, Table, Text, text
 from bench.report.scenarios.base import ScenarioReport, detail_title
@@ -132,7 +133,11 @@ def section(results: Results, grid: Grid) -> Section:
         if rows:
             blocks.append(Table(LEVEL_HEADERS, tuple(rows), (False, True, False, *([True] * 11)),
                                 caption="Every level: latency from the users' own records and from Locust, new-mail "
-                                        "delay, what the server spent, and the load generator's CPU."))
+                                        "delay, what the server spent, and the load generator's CPU. Connections: "
+                                        "those held open to the port the mode's devices use (JMAP: its HTTP port). "
+                                        "State per user: the account's folder in the mail store; what a server keeps "
+                                        "per user elsewhere (Cyrus, in /var/lib/cyrus: JMAP's conversations database "
+                                        "among it) is not counted."))
         for cell in cells:
             for event in cell.info.get("ended_early", []):
                 blocks.append(Paragraph(text(f"{cell.mode}: {event}.")))
@@ -140,7 +145,8 @@ def section(results: Results, grid: Grid) -> Section:
 
         blocks += chart_blocks(results, NAME, server=server, own=CHARTS)
         result.children.append(Section(f"{NAME} on {server}", blocks))
-    failed = [c for c in results.cells if c.scenario == NAME and not c.ok]
+    # a cell the server does not offer (JMAP on Dovecot) is in the report's "Not offered" section
+    failed = [c for c in results.cells if c.scenario == NAME and not c.ok and c.offered]
     for cell in failed:
         result.blocks.append(Paragraph(text(f"{cell.server} {cell.mode}: {cell.error or cell.status}.")))
     return result
@@ -163,7 +169,7 @@ def level_lines(results: Results) -> list[str]:
     lines = []
     for cell in [c for c in results.cells if c.scenario == NAME]:
         if not cell.ok:
-            lines.append(f"{cell.server} {cell.mode}: failed: {cell.error}")
+            lines.append(f"{cell.server} {cell.mode}: {unrun_word(cell)}: {cell.error}")
             continue
         for level in _levels(cell):
             f, mail = level.get("figures", {}), level.get("mail", {})
