@@ -114,6 +114,8 @@ def generate_in_workers(count: int, seed: int, start: int = 0, *, workers: int |
     if count < 0 or start < 0:
         raise ValueError(f"count and start must not be negative, got {count} and {start}")
     chunks = -(-count // CHUNK)
+    if not chunks:
+        return
     workers = max(1, min(workers or configured_workers(), chunks))
     processes = [start_helper("bench.corpus.workers", seed, start, count, worker, workers, max_bytes,
                               stdout=subprocess.PIPE)

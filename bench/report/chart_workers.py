@@ -64,7 +64,8 @@ def write_charts(results: Results, results_file: Path | None, out_dir: Path, for
         if not drawn.issuperset(paths):
             drawn.update(charts.draw_chart(chart, results, out_dir, formats))
     planned_files = [path for _, paths in files for path in paths]
-    return [path for path in mine if path not in set(planned_files)] + planned_files
+    planned_set = set(planned_files)
+    return [path for path in mine if path not in planned_set] + planned_files  # the decision chart first
 
 
 def _last_line(errors: bytes | None) -> str:
