@@ -55,6 +55,7 @@ class GeneratedCorpus(CorpusSource):
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
+        self.workers = configured_workers()  # read once, so a bad setting stops a run before it starts
         self._kept: list[bytes] = []
         self._kept_bytes = 0
         self._keeping = True
@@ -65,8 +66,8 @@ class GeneratedCorpus(CorpusSource):
             self.keep_first(end)
         if end <= len(self._kept):
             return iter(self._kept[start:end])
-        if count >= WORKERS_FROM and configured_workers():
-            return generate_in_workers(count, self.seed, start=start)
+        if count >= WORKERS_FROM and self.workers:
+            return generate_in_workers(count, self.seed, start=start, workers=self.workers)
         return generate_messages(count, self.seed, start=start)
 
     def keep_first(self, count: int) -> None:
@@ -90,7 +91,7 @@ class GeneratedCorpus(CorpusSource):
         described = {"source": "generated", "seed": self.seed, "messages": count,
                      "canonicalisation": CANONICALISATION}
         if count >= WORKERS_FROM:  # how a mailbox of this size is made for its delivery
-            described["made_by_workers"] = configured_workers()
+            described["made_by_workers"] = self.workers
         return described
 
 

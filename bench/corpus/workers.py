@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 from bench.corpus.generate import generate_messages
 from bench.corpus.sizes import DEFAULT_MAX_BYTES
+from bench.errors import CorpusError
 from bench.helpers import start_helper, usable_cores
 
 WORKERS_FROM = 5000  # a request of fewer messages is made in this process
@@ -49,7 +50,8 @@ def configured_workers() -> int:
     if not value:
         return usable_cores()
     if not value.isdigit():
-        raise ValueError(f"{WORKERS_ENV} must be a whole number of workers (0: none), not {value!r}")
+        raise CorpusError(f"{WORKERS_ENV} must be a whole number of workers (0: none), not {value!r}; "
+                          f"unset it for one per core")
     return int(value)
 
 

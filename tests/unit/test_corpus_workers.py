@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from bench.corpus import workers
+from bench.errors import CorpusError
 from bench.corpus.generate import generate_messages
 from bench.corpus.source import GeneratedCorpus
 from bench.corpus.workers import CHUNK, _chunks_of, generate_in_workers
@@ -32,30 +33,28 @@ def test_each_message_is_in_exactly_one_workers_chunks():
     assert sorted(made) == list(range(start, start + count))
 
 
-def test_closing_early_ends_every_worker(monkeypatch):
-    started: list[subprocess.Popen] = []
+@pytest.fixture
+def started(monkeypatch) -> list[subprocess.Popen]:
+    """The worker processes started, in order (every Popen goes through)."""
+    processes: list[subprocess.Popen] = []
     popen = subprocess.Popen
 
     def recorded(*args, **kwargs):
-        started.append(popen(*args, **kwargs))
-        return started[-1]
+        processes.append(popen(*args, **kwargs))
+        return processes[-1]
 
-    monkeypatch.setattr(workers.subprocess, "Popen", recorded)
+    monkeypatch.setattr(subprocess, "Popen", recorded)
+    return processes
+
+
+def test_closing_early_ends_every_worker(started):
     messages = generate_in_workers(CHUNK * 50, SEED, workers=2)
     next(messages)
     messages.close()
     assert len(started) == 2 and all(process.poll() is not None for process in started)
 
 
-def test_a_worker_that_dies_is_an_error_not_a_short_corpus(monkeypatch):
-    started: list[subprocess.Popen] = []
-    popen = subprocess.Popen
-
-    def recorded(*args, **kwargs):
-        started.append(popen(*args, **kwargs))
-        return started[-1]
-
-    monkeypatch.setattr(workers.subprocess, "Popen", recorded)
+def test_a_worker_that_dies_is_an_error_not_a_short_corpus(started):
     messages = generate_in_workers(CHUNK * 400, SEED, workers=2)
     next(messages)
     started[1].kill()
@@ -67,7 +66,7 @@ def test_a_worker_that_dies_is_an_error_not_a_short_corpus(monkeypatch):
 def test_a_large_request_of_the_generated_corpus_goes_to_workers(monkeypatch):
     calls = []
 
-    def in_workers(count, seed, start=0):
+    def in_workers(count, seed, start=0, workers=None):
         calls.append((count, seed, start))
         return iter(())
 
@@ -88,5 +87,5 @@ def test_no_workers_when_the_environment_says_none(monkeypatch):
     corpus._keeping = False
     assert list(corpus.messages(0, 12)) == list(generate_messages(12, SEED))
     monkeypatch.setenv(workers.WORKERS_ENV, "two")
-    with pytest.raises(ValueError, match="whole number"):
-        workers.configured_workers()
+    with pytest.raises(CorpusError, match="whole number"):
+        GeneratedCorpus(SEED)  # at the corpus's making, before a run writes or starts anything
