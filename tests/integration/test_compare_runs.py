@@ -4,7 +4,10 @@ The same small plan runs twice back to back (bulk-fetch on Dovecot, three cells,
 messages, 5 samples: enough for a timing change to be told from noise at all), so the noise
 model meets real run-to-run noise on this machine. Then a 3x slowdown and an extra round
 trip are planted in the second run's results and compared with the run they came from, so
-the planted factor is exactly the one the test names.
+the planted factor is exactly the one the test names. The slowdown goes into the cell whose
+samples spread least: one wild sample among five hides a 3x change of its cell (a CI run had
+a 243 ms sample among 36 ms ones; docs/compare.md, Known limits), and this test is about
+finding a change in a run's ordinary noise, not about that limit, which a unit test pins.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ pytestmark = pytest.mark.integration
 
 PLAN = ("--scenario", "bulk-fetch", "--server", "dovecot", "--variant", "full", "--tls", "off",
         "--messages", "20", "--repeat", "5")
-SLOWER = "bulk-fetch/dovecot/pop3-keep/full/tls-off"
 CHATTIER = "bulk-fetch/dovecot/imap/full/tls-off"
 
 
@@ -54,12 +56,21 @@ def test_two_runs_of_the_same_code_compare_clean(two_runs, tmp_path):
     assert (tmp_path / "comparison.md").stat().st_size > 0
 
 
+def steadiest(cells: dict[str, dict]) -> str:
+    """The id of the cell whose elapsed times spread least (largest over smallest)."""
+    def spread(cell: dict) -> float:
+        times = [sample["elapsed_s"] for sample in cell["samples"]]
+        return max(times) / min(times)
+    return min(cells, key=lambda cell_id: spread(cells[cell_id]))
+
+
 def test_a_planted_slowdown_and_round_trip_are_found(two_runs, tmp_path):
     _, new = two_runs
     data = json.loads(new.read_text(encoding="utf-8"))
     cells = {cell["id"]: cell for cell in data["cells"]}
-    assert cells[SLOWER]["status"] == cells[CHATTIER]["status"] == "ok"
-    for sample in cells[SLOWER]["samples"]:
+    assert len(cells) == 3 and all(cell["status"] == "ok" for cell in cells.values())
+    slower = steadiest(cells)
+    for sample in cells[slower]["samples"]:
         sample["elapsed_s"] *= 3
     for sample in cells[CHATTIER]["samples"]:
         sample["round_trips"] += 1
@@ -70,6 +81,6 @@ def test_a_planted_slowdown_and_round_trip_are_found(two_runs, tmp_path):
     compared = mailbench("compare", str(new), str(planted))
     assert compared.returncode == 1, compared.stdout
     regressions = [line for line in compared.stdout.splitlines() if line.startswith("REGRESSION")]
-    assert any(line.startswith(f"REGRESSION  {SLOWER}  elapsed_s") and "+200.0%" in line for line in regressions)
+    assert any(line.startswith(f"REGRESSION  {slower}  elapsed_s") and "+200.0%" in line for line in regressions)
     assert any(line.startswith(f"REGRESSION  {CHATTIER}  round_trips") and "(exact)" in line for line in regressions)
     assert len(regressions) == 2, compared.stdout
