@@ -12,6 +12,11 @@ A response arrives whole or not at all: a connection that closes in the status l
 headers or the body raises ``ResponseTruncated``, never returns part of it. A kept-alive
 connection that the server closed while it was idle is opened again, once, for the next
 request, when nothing of the answer had arrived (as browsers and urllib3 do).
+
+GETs of many resources (a JMAP client's blob downloads) can be pipelined (``get_all``,
+RFC 9112 section 9.3.2): the requests of a window are written together and the responses
+read in order, so a window costs one round trip, as IMAP's pipelined FETCH commands do and
+as an HTTP/2 client's multiplexed requests would.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ import io
 import socket
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from bench.access.base import Endpoint, connect
 from bench.access.meter import ConnectionTap, WireMeter
 
 READ_BUFFER_BYTES = 64 * 1024
+# GETs written ahead of their responses in one pipelined window (``HttpClient.get_all``):
+# a request is a few hundred bytes, so a window is one write of some tens of kB, which the
+# socket buffers take while the server answers (the client reads only after writing).
+PIPELINE_REQUESTS = 100
 
 
 class ResponseTruncated(ConnectionError):
@@ -147,6 +156,24 @@ class _MeteredConnection(http.client.HTTPConnection):
         return self.metered.received_bytes > (count if self.metered is sock else 0)
 
 
+class _KeptReader:
+    """The connection's one reader as each pipelined response sees it: an ``HTTPResponse``
+    closes what ``makefile`` gave it once its body is read, and the responses after it still
+    need the reader (and what it read ahead)."""
+
+    def __init__(self, reader: io.BufferedReader) -> None:
+        self._reader = reader
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> "_KeptReader":
+        return self
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:  # readline, read, readinto, peek, raw ...
+        return getattr(self._reader, name)
+
+
 # Failures of a kept-alive connection that the server had closed while idle.
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
@@ -189,6 +216,95 @@ class HttpClient:
                     conn.close()
                     raise
         raise AssertionError("unreachable")
+
+    def get_all(self, paths: Sequence[str], *, label: str) -> Iterator[HttpResponse]:
+        """GET each of ``paths``, pipelined: the requests of a window (``PIPELINE_REQUESTS``)
+        written together, the responses read in order, each yielded before the next is read;
+        each response's wait is timed under ``label`` (the first's with the window's write).
+
+        Where the server closes the connection after answering part of a window (``Connection:
+        close``, or a limit of requests per connection), the requests it left unanswered are
+        sent again on a new connection, as RFC 9112 allows for idempotent requests; a
+        kept-alive connection found closed before any answer is opened again once, as
+        ``request`` does; a new connection that answers none of them, or a response cut
+        short, raises ``ResponseTruncated``."""
+        pending = list(paths)
+        retried_stale = False
+        while pending:
+            window = pending[:PIPELINE_REQUESTS]
+            reused = self._conn.sock is not None and self._conn.answered > 0
+            answered = 0
+            for response in self._pipeline(window, label):
+                answered += 1
+                yield response
+            if answered == 0:
+                if reused and not retried_stale:
+                    retried_stale = True
+                    continue
+                raise ResponseTruncated(f"GET {window[0]}: the server closed the connection before answering "
+                                        f"{len(window)} pipelined requests")
+            pending = pending[answered:]
+
+    def _request_bytes(self, path: str) -> bytes:
+        """A GET as ``http.client`` writes it (request line, Host, Accept-Encoding, then the
+        client's headers), so a pipelined request costs the bytes of a single one."""
+        conn = self._conn
+        host = conn.host if conn.port == conn.default_port else f"{conn.host}:{conn.port}"
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Accept-Encoding: identity"]
+        lines += [f"{name}: {value}" for name, value in self._headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _pipeline(self, window: list[str], label: str) -> Iterator[HttpResponse]:
+        """One window on the current connection (opened if need be): the responses the server
+        gave before it closed the connection, or all of them."""
+        conn = self._conn
+        if conn.sock is None:
+            conn.connect()
+        sock = conn.sock
+        reader = sock.makefile("rb")
+        kept = _KeptReader(reader)
+        closed = False
+        answered = 0
+        try:
+            for index, path in enumerate(window):
+                with self.meter.measure(label):
+                    if index == 0:
+                        try:
+                            sock.sendall(b"".join(self._request_bytes(p) for p in window))
+                        except (BrokenPipeError, ConnectionResetError):
+                            closed = True
+                            return
+                    response = http.client.HTTPResponse(kept, method="GET")
+                    try:
+                        response.begin()
+                    except _STALE:  # closed where the next response would start: the rest unanswered
+                        closed = True
+                        return
+                    if reader.raw.eof:
+                        raise ResponseTruncated(f"GET {path}: the connection closed within the response's headers")
+                    try:
+                        data = response.read()
+                    except http.client.IncompleteRead as exc:
+                        expected = f"{exc.expected} more expected" if exc.expected is not None else "its end not reached"
+                        raise ResponseTruncated(
+                            f"GET {path}: the connection closed after {len(exc.partial)} bytes of the response's "
+                            f"body, {expected}") from None
+                    except (ConnectionResetError, BrokenPipeError):
+                        raise ResponseTruncated(f"GET {path}: the connection was reset within the response's body") \
+                            from None
+                conn.answered += 1
+                answered += 1
+                yield HttpResponse(response.status, response.reason, response.msg, data)
+                if response.will_close:  # the server closes after this one: the rest go again
+                    closed = True
+                    return
+        except BaseException:  # responses still on their way make the connection unusable
+            closed = closed or answered < len(window)
+            raise
+        finally:
+            reader.close()
+            if closed:
+                conn.close()
 
     def _exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> HttpResponse:
         conn = self._conn

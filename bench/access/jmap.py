@@ -6,7 +6,10 @@ Method calls that depend on each other travel in one request by back-reference
 was created and of what was updated), and independent calls share requests as far as the
 server's limits allow. A whole message is its blob (``Email`` ``blobId``), downloaded from
 the session's download URL: one request per message, since JMAP has no download of several
-blobs at once. A header block is rebuilt from the ``headers`` property.
+blobs at once, the requests pipelined on the kept-alive connection (``HttpClient.get_all``:
+a window of them costs one round trip, as an HTTP/2 client's multiplexed downloads would)
+unless ``AccessOptions.pipelining`` is off. A header block is rebuilt from the ``headers``
+property.
 
 Folders are JMAP mailboxes (``JmapSession.mailboxes``). A message's id is its JMAP id, the
 same in every folder and session (a move keeps it); its ``handle`` is its place in the
@@ -72,6 +75,13 @@ class JmapAccess(MailAccess):
         self.account = self.jmap.account
         self._listing: str | None = None  # set by prepare_sync
         self._blobs: dict[str, str] = {}  # message id -> blob id, as listed in this session
+        self._pipelined = False  # whether a download wrote several requests before reading
+
+    @property
+    def pipelined(self) -> bool:
+        """True once this session wrote several downloads' requests before their responses
+        (HTTP/1.1 needs no capability for it: nothing goes to ``capabilities_used``)."""
+        return self._pipelined
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -176,9 +186,15 @@ class JmapAccess(MailAccess):
         if unknown:
             found, _ = self.jmap.get_emails(unknown, ("id", "blobId"))
             self._blobs.update((id_, email["blobId"]) for id_, email in found.items())
-        for ref in refs:
-            blob = self._blobs.get(ref.id)
-            raw = self.jmap.download(blob) if blob is not None else None
+        listed = [ref for ref in refs if ref.id in self._blobs]
+        self.unavailable.update(ref.id for ref in refs if ref.id not in self._blobs)  # gone since it was listed
+        blobs = [self._blobs[ref.id] for ref in listed]
+        if self.options.pipelining:
+            self._pipelined = self._pipelined or len(blobs) > 1
+            downloads = self.jmap.download_all(blobs)
+        else:
+            downloads = (self.jmap.download(blob) for blob in blobs)
+        for raw, ref in zip(downloads, listed):  # downloads first: its generator runs to its end
             if raw is None:  # gone since it was listed
                 self.unavailable.add(ref.id)
                 continue

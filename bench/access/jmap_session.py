@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from itertools import count
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from bench.access import jmap_requests as jr
@@ -210,6 +210,18 @@ class JmapSession:
         if response.status != 200:
             raise self.refused(response, "download")
         return response.body
+
+    def download_all(self, blobs: Sequence[str]) -> Iterator[bytes | None]:
+        """The blobs in order, as ``download`` gives each, their GETs pipelined
+        (``HttpClient.get_all``): a window of them costs one round trip."""
+        paths = [local_path(jr.download_url(self.session.download_url, self.account, blob)) for blob in blobs]
+        for response in self.http.get_all(paths, label="download"):
+            if response.status == 404:
+                yield None
+            elif response.status != 200:
+                raise self.refused(response, "download")
+            else:
+                yield response.body
 
     def close(self) -> None:
         """JMAP has no logout: the connection is closed."""

@@ -135,6 +135,7 @@ def jmap_imap_section(results: Results) -> list[Section]:
             "JMAP batches method calls in one HTTP request; IMAP pipelines its commands. Per link and workload, on "
             "the same server, which one's sessions were faster: a mode beats the other only where every one of its "
             "samples was faster than every one of the other's. A download of whole messages takes one HTTP request "
-            "per message in JMAP, which has no download of several blobs at once.")),
+            "per message in JMAP, which has no download of several blobs at once; the requests are pipelined, as "
+            "IMAP's FETCH commands are, unless the run says --no-pipelining.")),
         BulletList(tuple(text(sentence(c, figures.get(c.link) if figures else None)) for c in found)),
     ])]

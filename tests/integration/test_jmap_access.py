@@ -77,13 +77,32 @@ def test_query_and_get_by_back_reference_take_one_round_trip_and_blobs_are_the_m
         assert sorted(ref.size for ref in listing.refs) == sorted(map(len, messages))
         before = meter.round_trips
         fetched = dict(access.fetch(listing.refs))
-        assert meter.round_trips - before == COUNT  # one download per message
+        assert meter.round_trips - before == 1  # the downloads pipelined: one window
+        assert meter.commands()["download"]["count"] == COUNT  # one request per message
+        assert access.pipelined
         headers = dict(access.fetch(listing.refs, "headers"))
     # In receivedAt order (here the messages' dates, as delivered), byte for byte.
     assert sorted(fetched.values()) == sorted(messages)
     assert {ref: header_block(raw) for ref, raw in fetched.items()} == headers
     assert meter.connections == 1
     assert meter.bytes_down > sum(map(len, messages))
+
+
+def test_without_pipelining_each_download_waits_for_the_one_before(cyrus, mailbox):
+    account, messages = mailbox
+    pipelined, one_by_one = WireMeter(), WireMeter()
+    fetched = []
+    for meter, options in ((pipelined, AccessOptions()), (one_by_one, AccessOptions(pipelining=False))):
+        with open_access("jmap", cyrus.endpoint("jmap", account), meter, options) as access:
+            refs = access.list_messages().refs
+            before, sent = meter.round_trips, meter.bytes_up
+            fetched.append(dict(access.fetch(refs)))
+            meter.round_trips -= before
+            meter.bytes_up -= sent
+            assert access.pipelined == options.pipelining
+    assert fetched[0] == fetched[1] and sorted(fetched[0].values()) == sorted(messages)
+    assert (pipelined.round_trips, one_by_one.round_trips) == (1, COUNT)
+    assert pipelined.bytes_up == one_by_one.bytes_up  # the same requests, written together
 
 
 def test_a_listing_after_a_token_shows_only_new_mail(cyrus, mailbox):

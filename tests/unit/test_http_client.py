@@ -184,3 +184,57 @@ def test_a_provisional_response_is_refused_not_taken_for_the_answer(peer_of):
     client = _client(peer, WireMeter())
     with pytest.raises(http.client.HTTPException, match="provisional response"):
         client.request("POST", "/jmap/", b"{}", label="Email/get")
+
+
+# --- Pipelined GETs ------------------------------------------------------------------------
+
+def test_pipelined_gets_cost_one_round_trip_and_the_bytes_of_single_requests(peer_of):
+    bodies = [b"message %d" % n * (n + 1) for n in range(5)]
+    peer = peer_of([_sized(body) for body in bodies] + [_sized(b"single")])
+    meter = WireMeter()
+    client = _client(peer, meter)
+    got = [response.body for response in client.get_all([f"/blob/{n}" for n in range(5)], label="download")]
+    assert got == bodies
+    assert meter.round_trips == 1 + 1  # opening, then the window
+    client.request("GET", "/blob/0", label="single")
+    client.close()
+    assert meter.connections == 1
+    assert peer.requests[0] == peer.requests[5]  # a pipelined request is written as a single one is
+    assert meter.bytes_up == sum(map(len, peer.requests))
+    assert meter.commands()["download"]["count"] == 5
+
+
+def test_pipelined_gets_go_in_windows_of_pipeline_requests(peer_of, monkeypatch):
+    monkeypatch.setattr("bench.access.http.PIPELINE_REQUESTS", 2)
+    peer = peer_of([_sized(b"%d" % n) for n in range(5)])
+    meter = WireMeter()
+    client = _client(peer, meter)
+    assert [r.body for r in client.get_all([f"/{n}" for n in range(5)], label="download")] == [b"0", b"1", b"2", b"3", b"4"]
+    assert meter.round_trips == 1 + 3
+
+
+def test_requests_left_unanswered_by_a_closing_server_go_again_on_a_new_connection(peer_of):
+    peer = peer_of([_sized(b"one"), _sized(b"two", "Connection: close"), CLOSE], [_sized(b"three"), _sized(b"four")])
+    meter = WireMeter()
+    client = _client(peer, meter)
+    got = [response.body for response in client.get_all(["/1", "/2", "/3", "/4"], label="download")]
+    assert got == [b"one", b"two", b"three", b"four"]
+    assert meter.connections == 2
+    assert [request.split(b" ")[1] for request in peer.requests] == [b"/1", b"/2", b"/3", b"/4"]
+
+
+def test_a_pipelined_response_cut_short_raises_after_the_whole_ones(peer_of):
+    peer = peer_of([_sized(b"whole"), _sized(b"x" * 5000)[:-10], CLOSE])
+    client = _client(peer, WireMeter())
+    got = []
+    with pytest.raises(ResponseTruncated, match="10 more expected"):
+        for response in client.get_all(["/1", "/2", "/3"], label="download"):
+            got.append(response.body)
+    assert got == [b"whole"]
+
+
+def test_a_new_connection_that_answers_no_pipelined_request_raises(peer_of):
+    peer = peer_of([CLOSE])
+    client = _client(peer, WireMeter())
+    with pytest.raises(ResponseTruncated, match="before answering 2 pipelined requests"):
+        list(client.get_all(["/1", "/2"], label="download"))
