@@ -270,6 +270,9 @@ class ImapAccess(MailAccess):
             self._client.login(endpoint.username, endpoint.password)
         self._capabilities = frozenset(c.decode().upper() for c in self._client.capabilities())
         self._selected: str | None = None  # the folder selected now (logical name)
+        # True after a NOOP or an IDLE on the selected inbox, until the next listing: the
+        # server has just reported what changed there, so a listing needs no new SELECT.
+        self._view_current = False
         self._select_info: dict[bytes, Any] = {}
         self._listing: str | None = None  # set by prepare_sync
         self._prefix: str | None = None  # personal namespace prefix, read once
@@ -311,9 +314,18 @@ class ImapAccess(MailAccess):
         return self._prefix + folder
 
     def list_messages(self, after: Any = None) -> Listing:
-        info = self._select()
+        """The inbox's messages (``UID FETCH 1:* (RFC822.SIZE)`` after a SELECT); after a
+        token, those above the last UID it saw. Right after a ``noop`` or an IDLE on the
+        selected inbox (a device waiting on one connection, then looking for news), a
+        listing after a token does not select the inbox again: the server has just reported
+        the new mail, so the ``UID FETCH`` above the last UID is the rest of the poll, as for
+        a client keeping its mailbox open. (Without them, Dovecot and Courier do not report
+        mail delivered meanwhile to a ``UID FETCH``: a SELECT is needed.)"""
+        again = after is not None and self._selected == INBOX and self._view_current
+        self._view_current = False
+        info = self._select(INBOX, fresh=not again)
         uidvalidity = int(info[b"UIDVALIDITY"])
-        if info[b"EXISTS"] == 0:
+        if info[b"EXISTS"] == 0 and not again:  # a count from the SELECT just made
             last = after[1] if after and after[0] == uidvalidity else 0
             return Listing([], (uidvalidity, last))
         first = 1
@@ -652,7 +664,15 @@ class ImapAccess(MailAccess):
             # without FAM), was not pushed: the caller's sync will find it.
             with self.meter.measure("DONE"):
                 self._client.idle_done()
+            self._view_current = True
         return news
+
+    def noop(self) -> None:
+        """NOOP (RFC 3501 section 6.1.2): the server reports what changed in the selected
+        mailbox since the session last heard, so a listing after it needs no new SELECT."""
+        with self.meter.measure("NOOP"):
+            self._client.noop()
+        self._view_current = self._selected == INBOX
 
     def _idle_lines(self, timeout_s: float) -> list[bytes]:
         """The lines the server sent during IDLE, waiting at most ``timeout_s`` for the first.

@@ -179,14 +179,14 @@ class ImapUser(SessionUser):
         self.pushed = self.access.can_push if PLAN.push is None else PLAN.push and self.access.can_push
 
     def wait(self, left: float) -> None:
-        """IDLE where the server pushes, else a polling interval's pause and a NOOP (which
-        lets the server report news; the listing after it finds them either way)."""
+        """IDLE where the server pushes, else a polling interval's pause and a NOOP: either
+        has the server report news on the inbox the session keeps selected, so the listing
+        after it is one ``UID FETCH`` above the last UID, with no new SELECT."""
         if self.pushed:
             self.access.wait_for_news(min(PLAN.idle_refresh_s, left))
         else:
             time.sleep(min(PLAN.poll_interval_s, left))
-            with self.meter.measure("NOOP"):
-                self.access.client.noop()
+            self.access.noop()
 
 
 class JmapUser(SessionUser):

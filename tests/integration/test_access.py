@@ -1,4 +1,4 @@
-"""IMAP and POP3 access against a real Dovecot: bytes, round trips, deletion, flags."""
+"""IMAP and POP3 access against each real server: bytes, round trips, deletion, flags."""
 
 from __future__ import annotations
 
@@ -58,6 +58,28 @@ def test_listing_after_a_token_shows_only_new_mail(server, mailbox, protocol):
     with _session(server, protocol, account) as access:
         listing = access.list_messages(token)
         assert sorted(raw for _, raw in access.fetch(listing.refs)) == sorted(extra)
+
+
+def test_an_imap_session_polling_with_noop_lists_new_mail_without_selecting_again(server, mailbox):
+    """A device on one connection (many-devices) polls with NOOP, then lists above its last
+    UID on the inbox it keeps selected; a listing with no NOOP before it selects again,
+    since Dovecot and Courier report mail delivered meanwhile to NOOP or SELECT, not to a
+    UID FETCH."""
+    account, _ = mailbox
+    meter = WireMeter()
+    with _session(server, "imap", account, meter) as access:
+        token = access.list_messages().token
+        for batch, start in enumerate((COUNT, COUNT + 3)):
+            extra = list(generate_messages(3, seed=7, start=start))
+            deliver(server.endpoint("imap", account), extra)
+            if batch == 0:
+                access.noop()
+            listing = access.list_messages(token)
+            assert sorted(raw for _, raw in access.fetch(listing.refs)) == sorted(extra)
+            token = listing.token
+    commands = meter.commands()
+    assert commands["SELECT"]["count"] == 2  # the first listing's, and the one without a NOOP
+    assert commands["NOOP"]["count"] == 1
 
 
 def test_pop3_pipelining_saves_round_trips_not_bytes(server, mailbox):
