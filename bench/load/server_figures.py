@@ -96,11 +96,13 @@ MIN_ADDED = 10
 def memory_per_connection(levels: Sequence[tuple[float, float]]) -> list[float | None]:
     """For each level after the first, (memory, connections) against the level before it:
     the memory it added per connection it added; None where connections grew by fewer than
-    ``MIN_ADDED`` (the same arithmetic serves per user, with users for connections)."""
+    ``MIN_ADDED``, or where the server's memory fell while they grew (then what moved it was
+    something else, caches freed, and no cost per connection can be read from it). The same
+    arithmetic serves per user, with users for connections."""
     steps: list[float | None] = []
     for (memory_a, conns_a), (memory_b, conns_b) in zip(levels, levels[1:]):
         added = conns_b - conns_a
-        steps.append(round((memory_b - memory_a) / added, 1) if added >= MIN_ADDED else None)
+        steps.append(round((memory_b - memory_a) / added, 1) if added >= MIN_ADDED and memory_b >= memory_a else None)
     return steps
 
 

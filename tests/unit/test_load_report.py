@@ -126,3 +126,15 @@ def test_a_jmap_cell_is_in_the_capacity_table_but_never_in_the_claims():
     results.cells[0].info["waits_with"] = "Email/changes polling"
     assert ["".join(cell) for cell in capacity_rows(results)[0][:3]] == ["dovecot", "jmap", "Email/changes polling"]
     assert not [f for f in c4(results).figures + c7(results).figures if "jmap" in f.label]
+
+
+def test_memory_a_step_added_is_not_shown_where_the_memory_fell():
+    from bench.report.document import plain
+    from bench.report.scenarios.many_devices import capacity_rows
+
+    results = results_with_capacity()
+    results.cells[1].samples[-1]["memory_bytes_per_user"] = -2460.0  # as an older results file may hold
+    results.cells[0].samples[-1]["memory_bytes_per_user"] = 1.07e6
+    rows = {plain(row[1]): [plain(value) for value in row] for row in capacity_rows(results)}
+    assert rows["pop3-keep"][7] == "n/a"
+    assert rows["imap"][7] == "1.07 MB" and rows["imap"][6] != "n/a"

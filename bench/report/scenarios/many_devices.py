@@ -41,6 +41,12 @@ def _n(value: Any, fmt=units.number) -> str:
     return fmt(value) if isinstance(value, (int, float)) else "n/a"
 
 
+def _added(value: Any) -> str:
+    """Memory a step added per connection (user): n/a where the memory fell, as results
+    written before ``memory_per_connection`` left such a step out may hold."""
+    return _n(value, units.byte_size) if not isinstance(value, (int, float)) or value >= 0 else "n/a"
+
+
 def capacity_rows(results: Results) -> list[tuple[Text, ...]]:
     rows = []
     for cell in _cells(results):
@@ -52,8 +58,8 @@ def capacity_rows(results: Results) -> list[tuple[Text, ...]]:
             cell.server, cell.mode, cell.info.get("waits_with", "?"),
             top + _n(found.get("users")), top + _n(found.get("per_core")),
             _n(metrics.get("server_cpu_s_per_user_hour")),
-            _n(metrics.get("memory_bytes_per_connection"), units.byte_size),
-            _n(metrics.get("memory_bytes_per_user"), units.byte_size),
+            _added(metrics.get("memory_bytes_per_connection")),
+            _added(metrics.get("memory_bytes_per_user")),
             levels)))
     return rows
 
@@ -68,7 +74,8 @@ def capacity_table(results: Results) -> Table:
                  caption="Users held per server core: the largest level that passed before the first that did not; "
                          "a client-bound level never counts; ≥ where every level passed (the search's top). Memory "
                          "per connection and per user: what the last step between levels added, divided by the "
-                         "connections (users) it added, where it added at least 10.")
+                         "connections (users) it added, where it added at least 10 and the server's memory did not "
+                         "fall.")
 
 
 def _about(results: Results) -> list[Block]:
