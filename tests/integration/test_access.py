@@ -82,6 +82,14 @@ def test_an_imap_session_polling_with_noop_lists_new_mail_without_selecting_agai
     assert commands["NOOP"]["count"] == 1
 
 
+def test_an_imap_poll_of_an_empty_inbox_on_its_kept_selection_finds_nothing(server):
+    account = server.fresh_account()
+    with _session(server, "imap", account) as access:
+        token = access.list_messages().token
+        access.noop()
+        assert access.list_messages(token).refs == []
+
+
 def test_pop3_pipelining_saves_round_trips_not_bytes(server, mailbox):
     account, _ = mailbox
     meters = {}
