@@ -174,6 +174,26 @@ class _KeptReader:
         return getattr(self._reader, name)
 
 
+def _whole_body(response: http.client.HTTPResponse, what: str, reader: Any) -> bytes:
+    """The whole body of ``response``, whose status line and headers were read from
+    ``reader`` (``what`` names the request in errors): a provisional (1xx) response, or a
+    connection that closed within the headers or the body, raises instead of giving part."""
+    if response.status < 200:  # http.client skips 100 Continue only
+        raise http.client.HTTPException(
+            f"{what}: a provisional response ({response.status} {response.reason}) where the final one was "
+            "due; this client reads one response per request")
+    if isinstance(reader, _MeteredReader) and reader.eof:
+        raise ResponseTruncated(f"{what}: the connection closed within the response's headers")
+    try:
+        return response.read()
+    except http.client.IncompleteRead as exc:
+        expected = f"{exc.expected} more expected" if exc.expected is not None else "its end not reached"
+        raise ResponseTruncated(
+            f"{what}: the connection closed after {len(exc.partial)} bytes of the response's body, {expected}") from None
+    except (ConnectionResetError, BrokenPipeError):
+        raise ResponseTruncated(f"{what}: the connection was reset within the response's body") from None
+
+
 # Failures of a kept-alive connection that the server had closed while idle.
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
@@ -280,18 +300,7 @@ class HttpClient:
                     except _STALE:  # closed where the next response would start: the rest unanswered
                         closed = True
                         return
-                    if reader.raw.eof:
-                        raise ResponseTruncated(f"GET {path}: the connection closed within the response's headers")
-                    try:
-                        data = response.read()
-                    except http.client.IncompleteRead as exc:
-                        expected = f"{exc.expected} more expected" if exc.expected is not None else "its end not reached"
-                        raise ResponseTruncated(
-                            f"GET {path}: the connection closed after {len(exc.partial)} bytes of the response's "
-                            f"body, {expected}") from None
-                    except (ConnectionResetError, BrokenPipeError):
-                        raise ResponseTruncated(f"GET {path}: the connection was reset within the response's body") \
-                            from None
+                    data = _whole_body(response, f"GET {path}", reader.raw)
                 conn.answered += 1
                 answered += 1
                 yield HttpResponse(response.status, response.reason, response.msg, data)
@@ -312,21 +321,7 @@ class HttpClient:
         response = conn.getresponse()
         metered = response.fp.raw if response.fp is not None else None
         try:
-            if response.status < 200:  # http.client skips 100 Continue only
-                raise http.client.HTTPException(
-                    f"{method} {path}: a provisional response ({response.status} {response.reason}) where the "
-                    "final one was due; this client reads one response per request")
-            if isinstance(metered, _MeteredReader) and metered.eof:
-                raise ResponseTruncated(f"{method} {path}: the connection closed within the response's headers")
-            try:
-                data = response.read()
-            except http.client.IncompleteRead as exc:
-                expected = f"{exc.expected} more expected" if exc.expected is not None else "its end not reached"
-                raise ResponseTruncated(
-                    f"{method} {path}: the connection closed after {len(exc.partial)} bytes of the response's "
-                    f"body, {expected}") from None
-            except (ConnectionResetError, BrokenPipeError):
-                raise ResponseTruncated(f"{method} {path}: the connection was reset within the response's body") from None
+            data = _whole_body(response, f"{method} {path}", metered)
         except BaseException:
             conn.close()
             response.close()

@@ -238,3 +238,13 @@ def test_a_new_connection_that_answers_no_pipelined_request_raises(peer_of):
     client = _client(peer, WireMeter())
     with pytest.raises(ResponseTruncated, match="before answering 2 pipelined requests"):
         list(client.get_all(["/1", "/2"], label="download"))
+
+
+def test_a_provisional_response_in_a_pipeline_is_refused_not_taken_for_an_answer(peer_of):
+    peer = peer_of([_sized(b"one"), b"HTTP/1.1 102 Processing\r\n\r\n" + _sized(b"late"), CLOSE])
+    client = _client(peer, WireMeter())
+    got = []
+    with pytest.raises(http.client.HTTPException, match="provisional response"):
+        for response in client.get_all(["/1", "/2"], label="download"):
+            got.append(response.body)
+    assert got == [b"one"]
