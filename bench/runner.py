@@ -347,7 +347,7 @@ class Run:
         cpus = split_cpus() if any(get_scenario(c.scenario).pins_cpus for c in cells) else None
         try:
             started = time.perf_counter()
-            image = ensure_server_image(client, server_name, base, self.observer.say)
+            image = ensure_server_image(client, server_name, base, self.observer.say, spec.image_stage)
             image_s = time.perf_counter() - started
             with run_server(client, spec, image, users=users, run_id=self.run_id, certificates=certificates,
                             port_base=self.config.port_base, say=self.observer.say,

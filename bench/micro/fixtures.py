@@ -32,8 +32,8 @@ def base_image(docker_client):
 
 @pytest.fixture(scope="session")
 def server_image(docker_client, base_image):
-    def build(name: str) -> str:
-        return ensure_server_image(docker_client, name, base_image, say=lambda line: None)
+    def build(name: str, stage: str | None = None) -> str:
+        return ensure_server_image(docker_client, name, base_image, say=lambda line: None, stage=stage)
 
     return build
 
@@ -53,9 +53,9 @@ def running_servers(docker_client, server_image, certificates):
 
         def get(name: str):
             if name not in started:
+                spec = get_server(name).offering(*get_server(name).switchable)
                 running = stack.enter_context(
-                    run_server(docker_client, get_server(name).offering(*get_server(name).switchable),
-                               server_image(name), users=300,
+                    run_server(docker_client, spec, server_image(name, spec.image_stage), users=300,
                                run_id=f"pytest-{os.getpid()}", certificates=certificates))
                 running.fresh_account()  # user1 belongs to readiness checks and probes
                 started[name] = running

@@ -90,6 +90,12 @@ class MailServer:
     def offers(self, protocol: str) -> bool:
         return protocol in self.protocols
 
+    @property
+    def image_stage(self) -> str | None:
+        """The build stage of the server's Dockerfile for the protocols on (``offering``),
+        where the file holds more than one image; None: its only (last) stage."""
+        return None
+
     def offering(self, *extra: str) -> "MailServer":
         """This server with the ``switchable`` protocols named switched on as well."""
         unknown = [name for name in extra if name not in self.switchable]

@@ -92,6 +92,13 @@ class Cyrus(MailServer):
     no_store_copy = ("Cyrus's mailboxes are entries in mailboxes.db as well as folders: a copied folder is "
                      "no mailbox, and reconstructing one rewrites its index (see bench/servers/cyrus.py)")
 
+    @property
+    def image_stage(self) -> str:
+        """``jmap-push`` (Debian's Cyrus with an httpd built with Wslay, which pushes) for a
+        container that serves JMAP; ``server`` (Debian's packages alone) for the others, so
+        an IMAP and POP3 run never waits for a compiler (docker/cyrus/Dockerfile)."""
+        return "jmap-push" if "jmap" in self.protocols else "server"
+
     def user_store(self, username: str) -> str:
         return f"{self.mail_store}/user/{username}"
 
