@@ -250,8 +250,15 @@ class MailAccess(ABC):
 
     @property
     def can_push(self) -> bool:
-        """True where the server can tell an open session that mail arrived (IMAP IDLE)."""
+        """True where the server can tell an open session that mail arrived (IMAP IDLE, JMAP's
+        event stream)."""
         return False
+
+    def watch_for_news(self) -> None:
+        """Start listening for news now, before the sync that comes ahead of the first
+        ``wait_for_news``, so that nothing changing in between goes unannounced. Nothing to
+        do where the server reports what changed since the session's last view (IMAP IDLE);
+        a JMAP client opens its event stream."""
 
     def wait_for_news(self, timeout_s: float) -> bool:
         """Wait, at most ``timeout_s``, for the server to report a change in the inbox;

@@ -315,6 +315,22 @@ class HttpClient:
             if closed:
                 conn.close()
 
+    def send(self, path: str, *, headers: Mapping[str, str] | None = None) -> None:
+        """Write a GET without waiting for its response (``receive`` reads it): an event
+        stream's request, which the server answers when it has something to say."""
+        self._conn.request("GET", path, None, {**self._headers, **(headers or {})})
+
+    def receive(self) -> http.client.HTTPResponse:
+        """The status line and headers of the response to ``send``'s request; the body is
+        then the caller's to read as it comes (``HTTPResponse.readline``)."""
+        return self._conn.getresponse()
+
+    @property
+    def socket(self) -> socket.socket | None:
+        """The open connection's socket (to wait on), or None."""
+        metered = self._conn.sock
+        return metered.sock if metered is not None else None
+
     def _exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> HttpResponse:
         conn = self._conn
         conn.request(method, path, body, headers)

@@ -13,12 +13,17 @@ property.
 
 Folders are JMAP mailboxes (``JmapSession.mailboxes``). A message's id is its JMAP id, the
 same in every folder and session (a move keeps it); its ``handle`` is its place in the
-listing, which JMAP does not need. Push (EventSource, WebSocket) is not used: ``can_push``
-is false.
+listing, which JMAP does not need.
+
+Push is the session's event stream (EventSource, RFC 8620 section 7.3;
+``bench.access.event_source``) on a connection of its own, metered like the other: it
+announces the account's new Email state, and news is a state this session's own requests
+have not reported. WebSocket push (RFC 8887) is not used.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -27,7 +32,8 @@ from bench.access.base import (
     INBOX, LISTINGS, SYNC_FLAGS, AccessOptions, Endpoint, FolderChanges, FolderSnapshot, Listing, MailAccess,
     MessageRef, MessageState, Part,
 )
-from bench.access.jmap_session import JmapSession, RequestFailed
+from bench.access.event_source import RECONNECTED, EventStream
+from bench.access.jmap_session import JmapSession, RequestFailed, basic_authorization, local_path
 from bench.access.meter import WireMeter
 from bench.protocols import JMAP
 
@@ -36,6 +42,10 @@ from bench.protocols import JMAP
 HEADERS_BATCH = 1000
 # Email/changes requests one sync may take while the server says it has more.
 MAX_CHANGES_REQUESTS = 100_000
+# Seconds between the event stream's pings when nothing else comes (RFC 8620 section 7.3's
+# example value): they keep a real client's connection alive through NAT, and none falls
+# within a measured wait of seconds, as no IDLE renewal does for IMAP.
+PING_S = 300
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class JmapAccess(MailAccess):
         self._listing: str | None = None  # set by prepare_sync
         self._blobs: dict[str, str] = {}  # message id -> blob id, as listed in this session
         self._pipelined = False  # whether a download wrote several requests before reading
+        self._stream: EventStream | None = None  # push: opened by watch_for_news or wait_for_news
 
     @property
     def pipelined(self) -> bool:
@@ -288,5 +299,48 @@ class JmapAccess(MailAccess):
                 located[ref.id] = MessageState(ref, _flags(email))
         return located
 
+    # -- push ------------------------------------------------------------------------------
+
+    @property
+    def can_push(self) -> bool:
+        """True where the session names an ``eventSourceUrl`` (RFC 8620 requires one); a
+        server that has no push answers it with something other than an event stream, which
+        ``wait_for_news`` reports (``NoEventStream``: Debian's Cyrus httpd answers 204)."""
+        return bool(self.session.event_source_url)
+
+    def watch_for_news(self) -> None:
+        """Open the event stream (its GET written, the answer read by ``wait_for_news``)."""
+        if self.can_push and not self._events.is_open:
+            self._events.open()
+
+    @property
+    def _events(self) -> EventStream:
+        if self._stream is None:
+            url = jr.event_source_url(str(self.session.event_source_url), types="Email", closeafter="no", ping=PING_S)
+            self._stream = EventStream(self.endpoint, self.meter, local_path(url),
+                                       {"Authorization": basic_authorization(self.endpoint)})
+        return self._stream
+
+    def wait_for_news(self, timeout_s: float) -> bool:
+        """Read the event stream (opened now if ``watch_for_news`` did not) until the server
+        pushes an Email state this session has not seen, or ``timeout_s`` passes; True if it
+        pushed one. A state the session's own requests already reported is old news; a stream
+        the server had ended is opened again and the wait ends (False), so the caller syncs."""
+        if not self.can_push:
+            return super().wait_for_news(timeout_s)
+        self.capabilities_used.add("EventSource")
+        self.watch_for_news()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            event = self._events.next_event(max(0.0, deadline - time.monotonic()))
+            if event is None or event is RECONNECTED:
+                return False
+            if event.type == "state":
+                state = jr.pushed_state(event.data, self.account)
+                if state is not None and state not in self.jmap.email_states:
+                    return True
+
     def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
         self.jmap.close()

@@ -257,6 +257,47 @@ def download_url(template: str, account: str, blob: str, name: str = "message.em
     return url
 
 
+def event_source_url(template: str, types: str = "Email", closeafter: str = "no", ping: int = 0) -> str:
+    """The session's ``eventSourceUrl`` with its variables filled in (RFC 8620 section 7.3):
+    the data types whose changes to push (comma-separated, or ``*``), ``closeafter``
+    (``state``: end the response after one state event; ``no``: keep it open) and the
+    seconds between ``ping`` events when nothing else is sent (0: none)."""
+    values = {"types": types, "closeafter": closeafter, "ping": str(ping)}
+    url = template
+    for key, value in values.items():
+        url = url.replace("{" + key + "}", quote(value, safe=","))
+    return url
+
+
+# The response arguments that hold an object type's state after each method (RFC 8620
+# section 5): what a client then knows of the server's data.
+STATE_ARGUMENTS = {"get": "state", "changes": "newState", "set": "newState"}
+
+
+def states_of(answers: Mapping[str, tuple[str, Mapping[str, Any]]], type_: str = "Email") -> list[str]:
+    """The states of ``type_`` that the method responses report, in their order."""
+    found = []
+    for name, arguments in answers.values():
+        kind, _, method = name.partition("/")
+        key = STATE_ARGUMENTS.get(method)
+        if kind == type_ and key and isinstance(arguments.get(key), str):
+            found.append(arguments[key])
+    return found
+
+
+def pushed_state(data: str, account: str, type_: str = "Email") -> str | None:
+    """The state of ``type_`` in ``account`` that a pushed ``StateChange`` (the data of an
+    EventSource ``state`` event) announces; None where it announces none, or is no JSON."""
+    try:
+        change = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(change, dict) or change.get("@type") != "StateChange":
+        return None
+    state = ((change.get("changed") or {}).get(account) or {}).get(type_)
+    return state if isinstance(state, str) else None
+
+
 def responses(document: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     """A response's method responses by call id: (name, arguments)."""
     found: dict[str, tuple[str, dict[str, Any]]] = {}

@@ -58,6 +58,9 @@ class JmapSession:
                                                  "Accept": "application/json"})
         self._tags = count()
         self._folders: dict[str, str] | None = None  # logical name -> mailbox id
+        # Every Email state the responses reported: what this client has seen of the mail
+        # (a pushed state among them is old news).
+        self.email_states: set[str] = set()
         try:
             self.session = self._discover()
         except BaseException:
@@ -115,7 +118,9 @@ class JmapSession:
                                      headers={"Content-Type": "application/json"})
         if response.status != 200:
             raise self.refused(response, f"request {label}")
-        return jr.responses(json.loads(response.body))
+        answers = jr.responses(json.loads(response.body))
+        self.email_states.update(jr.states_of(answers))
+        return answers
 
     def call_all(self, groups: Iterable[list[jr.Call]]) -> Answers:
         """The groups in as few requests as the server's limits allow; every response."""

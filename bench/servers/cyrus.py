@@ -64,8 +64,10 @@ What differs from the other servers, as measured on this image:
   ``conversations: 1`` (every mailbox change, over IMAP and POP3 too, then updates the
   user's conversations database: docs/servers.md), so a run of IMAP and POP3 leaves it off. httpd does not create a user's INBOX:
   before the user's first IMAP or POP3 login the session names the account but its
-  methods answer ``accountNotFound``, hence ``login_first``. No push: no WebSocket (no
-  Wslay in Debian's build), and the EventSource resource answers 204.
+  methods answer ``accountNotFound``, hence ``login_first``. Debian's httpd has no push (no
+  Wslay in its build: its EventSource answers 204), so a container with JMAP runs the image's
+  ``jmap-push`` stage (``image_stage``), whose httpd is built with Wslay and checks each
+  pushed account every ``jmap_pushpoll`` second (docs/servers.md).
 """
 
 import re

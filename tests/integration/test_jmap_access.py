@@ -2,20 +2,22 @@
 
 Session discovery, batched calls with back-references in one round trip, incremental
 changes after a flag change, a move and a deletion, a response cut mid-body, a wrong
-password, TLS, push (none here, checked), and the servers that do not offer JMAP."""
+password, TLS, push of new mail over the event stream, and the servers that do not offer JMAP."""
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import pytest
 
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.access import jmap_requests as jr
 from bench.access.base import INBOX, FLAGGED, SEEN, FolderSnapshot
-from bench.access.http import HttpClient, ResponseTruncated
+from bench.access.http import ResponseTruncated
 from bench.access.jmap import JmapAccess
-from bench.access.jmap_session import JmapSession, basic_authorization, local_path
+from bench.access.jmap_session import JmapSession, local_path
 from bench.corpus import generate_messages
 from bench.corpus.canonical import header_block
 from bench.delivery import deliver
@@ -209,26 +211,67 @@ def test_jmap_over_tls_with_the_runs_certificate(cyrus, mailbox):
     assert meter.wire_bytes_down > meter.bytes_down  # TLS records and handshake
 
 
-def test_the_session_advertises_no_usable_push(cyrus, mailbox):
-    """Cyrus 3.6 in Debian is built without Wslay: no WebSocket capability; its EventSource
-    resource answers 204 No Content instead of an event stream."""
+def _deliver_later(server, account, delay_s: float, seed: int) -> tuple[threading.Thread, dict]:
+    """Deliver one generated message over IMAP after ``delay_s``, from a thread; the dict
+    gets the time its delivery began (``time.monotonic``)."""
+    sent: dict = {}
+
+    def deliver_one() -> None:
+        time.sleep(delay_s)
+        sent["at"] = time.monotonic()
+        deliver(server.endpoint("imap", account), list(generate_messages(1, seed=seed)))
+
+    thread = threading.Thread(target=deliver_one, daemon=True)
+    thread.start()
+    return thread, sent
+
+
+def test_push_of_new_mail_over_the_event_stream(cyrus, mailbox):
+    """The session names WebSocket and an event stream (Cyrus's httpd built with Wslay,
+    the image's jmap-push stage); a message delivered while the client waits is announced
+    within Cyrus's jmap_pushpoll (1 s) of its delivery, and a sync then finds it."""
+    account, _ = mailbox
+    meter = WireMeter()
+    with _jmap(cyrus, account, meter) as access:
+        assert jr.WEBSOCKET in access.session.capabilities and access.can_push
+        access.watch_for_news()  # the stream first: nothing arriving during the sync goes unannounced
+        listing = access.list_messages()
+        assert len(listing.refs) == COUNT
+        connections = meter.connections
+        thread, sent = _deliver_later(cyrus, account, 0.5, seed=41)
+        assert access.wait_for_news(10.0)
+        announced = time.monotonic() - sent["at"]
+        thread.join(10.0)
+        assert len(access.list_messages(after=listing.token).refs) == 1
+        assert "EventSource" in access.capabilities_used
+    assert 0 < announced < 1.0 + 1.0  # jmap_pushpoll, and the delivery itself
+    assert connections == 2  # the API's and the stream's, each metered
+
+
+def test_the_clients_own_changes_and_a_quiet_wait_are_not_news(cyrus, mailbox):
+    """A state the client's own requests reported (a flag it set) is old news; with nothing
+    else changing, the wait ends by its timeout."""
+    account, _ = mailbox
+    meter = WireMeter()
+    with _jmap(cyrus, account, meter) as access:
+        access.watch_for_news()
+        refs = access.list_messages().refs
+        access.set_flags(refs[:1], [FLAGGED])
+        before = meter.bytes_down
+        started = time.monotonic()
+        assert not access.wait_for_news(2.5)
+        assert time.monotonic() - started >= 2.5
+        assert meter.bytes_down > before  # Cyrus checks every second: its event came, and was old
+
+
+def test_an_event_stream_opened_late_still_announces_new_mail(cyrus, mailbox):
+    """``wait_for_news`` opens the stream itself when ``watch_for_news`` was not called."""
     account, _ = mailbox
     with _jmap(cyrus, account) as access:
-        session = access.session
-        endpoint = access.endpoint
-        assert jr.WEBSOCKET not in session.capabilities
-        assert not access.can_push
-    assert session.event_source_url  # advertised ...
-    url = session.event_source_url
-    for name, value in (("types", "*"), ("closeafter", "no"), ("ping", "0")):
-        url = url.replace("{" + name + "}", value)
-    http = HttpClient(endpoint, WireMeter(), {"Authorization": basic_authorization(endpoint),
-                                              "Accept": "text/event-stream"})
-    try:
-        answer = http.request("GET", local_path(url), label="eventsource")
-    finally:
-        http.close()
-    assert answer.status == 204 and answer.body == b""  # ... but streams nothing
+        access.list_messages()
+        thread, _ = _deliver_later(cyrus, account, 0.3, seed=43)
+        assert access.wait_for_news(10.0)
+        thread.join(10.0)
 
 
 def test_a_fresh_account_gets_its_inbox_before_its_first_jmap_session(cyrus):
