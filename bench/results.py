@@ -43,7 +43,7 @@ Layout (``schema_version`` 2)::
 Metric names carry their unit (``_s``, ``_ms``, ``_bytes``, ``_mb``, ``_per_s``) or are
 plain counts (``messages``, ``round_trips``). A sample is a flat ``{metric: number}`` of
 figures of the whole sample. A figure measured once per client policy (new-mail's watch
-policies ``idle``, ``poll_1s``, ``poll_5s``; offline-use's cache policies ``full``,
+policies ``push``, ``poll_1s``, ``poll_5s``; offline-use's cache policies ``full``,
 ``headers``, ``online``) is kept under the policy's key in ``by_policy``, with the same
 metric name for every policy: sample i of a policy is sample i of the cell. Read figures
 with ``CellResult.values``, ``summary`` and ``policies``; no code builds or parses a
@@ -319,7 +319,7 @@ _V1_POLICY_FIGURES = {
 def _v1_policies(scenario: str, sample: Sample, info: dict[str, Any]) -> list[str]:
     if scenario == "offline-use":  # the cache policies of the mode
         return list(info.get("cache_policies", ("full", "headers", "online")))
-    # new-mail: idle, and poll_<interval> for each interval; every policy counts its missed messages
+    # new-mail: push, and poll_<interval> for each interval; every policy counts its missed messages
     return list(info.get("policies", [name[len("missed_"):] for name in sample if name.startswith("missed_")]))
 
 

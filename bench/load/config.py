@@ -132,9 +132,9 @@ class UserPlan:
     flag_share: float
     seed: int
     records_dir: str
-    # IMAP: whether devices wait in IDLE (the server was seen to push) or poll with NOOP;
-    # None: IDLE wherever the server advertises it. False for a mode whose device has no
-    # push (``bench.load.device_models``): POP3, and JMAP here.
+    # Whether devices wait for pushed news (IMAP IDLE, JMAP's event stream: the server was
+    # seen to push) or poll; None: push wherever the session offers it. False for a mode
+    # whose device has no push (``bench.load.device_models``): POP3.
     push: bool | None = None
 
     def write(self, path: Path) -> Path:

@@ -12,7 +12,8 @@ mode, so that no part of the harness asks which protocol it runs:
   first API request, not ``session``: Cyrus answers the well-known session URL's redirect
   with ``301`` whatever the password, so a ``session`` record without an error does not
   prove a login;
-- ``pushed_with``: how the device waits where the server pushes news (IMAP IDLE); None
+- ``pushed_with``: how the device waits where the server pushes news (IMAP IDLE, JMAP's
+  EventSource); None
   where this client has no push for the mode, and ``no_push`` says why;
 - ``polls_with``: what the device does every polling interval where nothing is pushed.
 
@@ -46,10 +47,9 @@ DEVICE_MODELS: dict[str, DeviceModel] = {
     "pop3-delete": DeviceModel("Pop3DeleteUser", "PASS", polls_with="POP3 polling",
                                no_push="POP3 has no push: the device polls"),
     # The poll is the query: Email/changes since the device's state string, with the gets of
-    # what changed in the same request; no keep-alive command in between.
-    "jmap": DeviceModel("JmapUser", "Mailbox/get", polls_with="Email/changes polling",
-                        no_push="JMAP push is not used: Cyrus 3.6 as Debian builds it has no WebSocket and its "
-                                "EventSource answers 204 (docs/servers.md), so the device polls"),
+    # what changed in the same request; no keep-alive command in between. Pushed: the
+    # session's event stream, on a second connection.
+    "jmap": DeviceModel("JmapUser", "Mailbox/get", polls_with="Email/changes polling", pushed_with="EventSource"),
 }
 
 

@@ -86,7 +86,7 @@ class Levels:
         return self.mailboxes[:users + self.config.all_workers]
 
     def server_pushes(self) -> bool:
-        """Whether a device of this mode waits for pushed news (IMAP IDLE) or polls: tried
+        """Whether a device of this mode waits for pushed news (IMAP IDLE, JMAP's event stream) or polls: tried
         once, not read from the capabilities. A server may advertise IDLE and only look at
         the mailbox every minute (Cyrus without idled, Courier without FAM, as configured
         here): a message delivered while a session idles must be announced within
@@ -96,10 +96,12 @@ class Levels:
             self.pushed, self.push_probe = False, self.device.no_push
         if self.pushed is None:
             mailbox = self.mailboxes[0]
+            push = self.device.pushed_with
             with self.ctx.connect(mailbox) as access:
                 if not access.can_push:
-                    self.pushed, self.push_probe = False, "IDLE not advertised"
+                    self.pushed, self.push_probe = False, f"{push} not advertised"
                     return False
+                access.watch_for_news()
                 access.list_messages()
                 endpoint = self.ctx.direct_server.delivery_endpoint(mailbox.account)
                 deliver = threading.Timer(PUSH_PROBE_DELAY_S, append_one,
@@ -109,8 +111,8 @@ class Levels:
                     self.pushed = access.wait_for_news(PUSH_PROBE_S)
                 finally:
                     deliver.join()
-                self.push_probe = ("IDLE advertised and news pushed" if self.pushed else
-                                   f"IDLE advertised, but no news within {PUSH_PROBE_S:g} s of a delivery")
+                self.push_probe = (f"{push} advertised and news pushed" if self.pushed else
+                                   f"{push} advertised, but no news within {PUSH_PROBE_S:g} s of a delivery")
         return self.pushed
 
     # One level -----------------------------------------------------------------------------

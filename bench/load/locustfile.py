@@ -5,13 +5,13 @@ so gevent's monkey-patching never reaches the harness. Each user is one device o
 account, driving the suite's own access classes through ``LocustMeter``:
 
 - ``ImapUser`` and ``JmapUser`` hold a session open (``SessionUser``) and differ only in
-  how they wait for news (``wait``). ``ImapUser``: where the server pushes news during
-  IDLE (the harness tried it: ``UserPlan.push``) it waits in IDLE (renewed every
-  ``idle_refresh_s``), else it polls with NOOP every ``poll_interval_s``. ``JmapUser``
-  keeps its HTTP/1.1 connection alive and waits ``poll_interval_s``: its poll is the
-  query itself, ``Email/changes`` since its state string with the gets of what changed
-  (``list_messages(after=token)``), with no keep-alive command between; it has no push
-  (Cyrus 3.6 in Debian offers none: docs/servers.md). After the wait, both list the new
+  how they poll. Where the server pushes news (the harness tried it: ``UserPlan.push``)
+  either waits for it (``wait_for_news``: IMAP IDLE; JMAP's event stream, opened before the
+  device's first listing, on a second connection), renewed every ``idle_refresh_s``.
+  Otherwise ``ImapUser`` polls with NOOP every ``poll_interval_s``, and ``JmapUser`` keeps
+  its HTTP/1.1 connection alive and waits ``poll_interval_s``: its poll is the query
+  itself, ``Email/changes`` since its state string with the gets of what changed
+  (``list_messages(after=token)``), with no keep-alive command between. After the wait, both list the new
   messages, fetch their headers, then each whole message, and mark some read
   (``flag_share``) and a tenth of those flagged. A dropped session is reported as an
   error and opened again, after a second's pause.
@@ -129,11 +129,21 @@ class SessionUser(MailUser):
 
     def connect(self) -> None:
         self.access = self.open()
+        self.pushed = self.access.can_push if PLAN.push is None else PLAN.push and self.access.can_push
+        if self.pushed:
+            self.access.watch_for_news()  # before the listing: nothing arriving meanwhile goes unannounced
         if self.token is None:  # the device had the mailbox: learn where it ends
             self.token = self.access.list_messages().token
 
     def wait(self, left: float) -> None:
-        """Wait for news, at most ``left`` seconds (the rest of the level)."""
+        """Wait for news, at most ``left`` seconds (the rest of the level): for the server's
+        push where it pushes (renewed every ``idle_refresh_s``), else ``poll_wait``."""
+        if self.pushed:
+            self.access.wait_for_news(min(PLAN.idle_refresh_s, left))
+        else:
+            self.poll_wait(left)
+
+    def poll_wait(self, left: float) -> None:
         raise NotImplementedError
 
     @task
@@ -174,23 +184,16 @@ class SessionUser(MailUser):
 
 
 class ImapUser(SessionUser):
-    def connect(self) -> None:
-        super().connect()
-        self.pushed = self.access.can_push if PLAN.push is None else PLAN.push and self.access.can_push
-
-    def wait(self, left: float) -> None:
-        """IDLE where the server pushes, else a polling interval's pause and a NOOP: either
-        has the server report news on the inbox the session keeps selected, so the listing
-        after it is one ``UID FETCH`` above the last UID, with no new SELECT."""
-        if self.pushed:
-            self.access.wait_for_news(min(PLAN.idle_refresh_s, left))
-        else:
-            time.sleep(min(PLAN.poll_interval_s, left))
-            self.access.noop()
+    def poll_wait(self, left: float) -> None:
+        """A polling interval's pause and a NOOP. The server reports news on the inbox the
+        session keeps selected after a NOOP as after an IDLE, so the listing after either is
+        one ``UID FETCH`` above the last UID, with no new SELECT."""
+        time.sleep(min(PLAN.poll_interval_s, left))
+        self.access.noop()
 
 
 class JmapUser(SessionUser):
-    def wait(self, left: float) -> None:
+    def poll_wait(self, left: float) -> None:
         """A polling interval's pause: the listing after it (``Email/changes``) is the poll."""
         time.sleep(min(PLAN.poll_interval_s, left))
 

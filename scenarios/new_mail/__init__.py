@@ -2,12 +2,13 @@
 
 A device holds the mailbox (``ctx.messages`` messages); then messages arrive one by one at
 seeded times while the device keeps watch under each policy its mode can have, one after
-the other (``scenarios.new_mail.notify``): ``idle`` (IMAP IDLE: the server tells an open session; where
-the server has IDLE) and polling at each interval (a session every interval). For each
+the other (``scenarios.new_mail.notify``): ``push`` (the server tells an open session: IMAP
+IDLE where the server has it, JMAP's event stream where the session names one) and polling
+at each interval (a session every interval). For each
 policy, under the policy's name in the sample's ``by_policy``: delivery-to-visible latency
 (from the moment the APPEND that delivers a message is sent to the end of the sync that put
-it on the device; ``pushed_share`` of ``idle``: how many the server announced during IDLE
-rather than when the device ended it), and the cost of keeping watch while no mail comes,
+it on the device; ``pushed_share`` of ``push``: how many the server announced while the
+device waited rather than found by the device's own sync at the end of a wait), and the cost of keeping watch while no mail comes,
 measured over a quiet window of ``quiet_s`` and given per hour: connections opened, bytes
 both ways, round trips, server CPU (the container's).
 
@@ -16,13 +17,15 @@ intervals real clients use (minutes), that is the cost of polling, and the repor
 scale it to any interval. Every message on the device is checked against the truth.
 
 With a corpus read from disk, the arriving messages are the corpus's last ones, held back
-for every policy a mode can have (``idle`` and each interval), and the mailbox is what is
+for every policy a mode can have (``push`` and each interval), and the mailbox is what is
 left (``bench.devices.playback.fit_to_corpus``). An arriving message the server refuses fails the
 cell, naming it: its latency cannot be measured.
 
 Servers that advertise IDLE but do not push (as configured here, Cyrus without its
 ``idled`` and Courier without FAM poll the mailbox every 60 s) show a latency near
-``push_timeout_s``, the interval at which the device re-issues IDLE on its own.
+``push_timeout_s``, the interval at which the device re-issues IDLE on its own. Cyrus's JMAP
+push is its own poll of the account every ``jmap_pushpoll`` seconds (1 s here,
+docker/cyrus/imapd-jmap.conf), so up to that much of its latency is there by construction.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ INTERVALS_S = (1.0, 5.0)  # the polling intervals unless told: the report names 
 
 class NewMail(Scenario):
     name = "new-mail"
-    description = "delivery-to-visible latency and cost per hour, IMAP IDLE against polling at several intervals"
+    description = "delivery-to-visible latency and cost per hour, push (IMAP IDLE, JMAP EventSource) against polling"
     variants = ("trickle",)
     in_default_plan = False  # about 20 s a sample of real-time watching: run it by name
 
@@ -59,7 +62,7 @@ class NewMail(Scenario):
         self.quiet_s = quiet_s
 
     def policy_names(self, can_push: bool = True) -> list[str]:
-        """The watching policies a cell runs, in order: ``idle`` where the server can push,
+        """The watching policies a cell runs, in order: ``push`` where the server can push,
         then ``poll_<interval>`` for each interval."""
         return [policy.name for policy in watch_policies(can_push, self.intervals_s, self.push_timeout_s)]
 

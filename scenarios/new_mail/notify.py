@@ -1,4 +1,5 @@
-"""How soon a device learns of new mail: push (IMAP IDLE) or polling, measured for real.
+"""How soon a device learns of new mail: push (IMAP IDLE, JMAP's event stream) or polling,
+measured for real.
 
 ``Arrivals`` delivers messages at seeded times from a thread of its own (one IMAP session,
 APPEND per message), recording when each APPEND was sent; ``watch`` runs one device under
@@ -7,13 +8,15 @@ each message became visible. Every wait is bounded.
 
 - ``poll_<interval>``: every interval the device opens a session, syncs, and closes it
   (IMAP and POP3 alike);
-- ``idle``: the device keeps one session open in IDLE and syncs whenever the server reports
-  a change; it also ends IDLE and syncs on its own every ``push_timeout_s`` (as real clients
-  re-issue IDLE), so a server that does not push is measured, not waited on forever.
+- ``push``: the device keeps one session open, waiting for news (``MailAccess.wait_for_news``:
+  IMAP IDLE, or JMAP's event stream, opened before the session's first sync so that nothing
+  arriving meanwhile goes unannounced), and syncs whenever the server reports a change; it
+  also syncs on its own every ``push_timeout_s`` (as real clients re-issue IDLE), so a
+  server that does not push is measured, not waited on forever.
 
 ``keep_watch`` measures what watching costs when no mail comes (a quiet window): for
-polling, whole intervals each ending in a poll; for IDLE, one IDLE on a session opened
-before the window (IDLE and DONE included, the opening not).
+polling, whole intervals each ending in a poll; for push, one wait on a session opened
+before the window (IMAP's IDLE and DONE included, the opening and JMAP's stream request not).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from bench.access.base import INBOX
 from bench.access.imap import ImapAccess
 from bench.devices.device import SyncDevice
 from bench.sample import Mailbox, SampleContext
+
+
+PUSH = "push"  # the policy where the server tells an open session (IMAP IDLE, JMAP EventSource)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def poll_name(interval_s: float) -> str:
 
 def watch_policies(can_push: bool, intervals_s: tuple[float, ...], push_timeout_s: float) -> list[WatchPolicy]:
     """Push where the session can be told of new mail, then polling at each interval."""
-    policies = [WatchPolicy("idle", None, push_timeout_s)] if can_push else []
+    policies = [WatchPolicy(PUSH, None, push_timeout_s)] if can_push else []
     return policies + [WatchPolicy(poll_name(interval), interval) for interval in intervals_s]
 
 
@@ -150,6 +156,7 @@ def watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy: Watc
     try:
         if policy.push:
             with ctx.connect(mailbox, result.meter) as access:
+                access.watch_for_news()
                 device.begin(access)
                 device.sync(access)
                 while time.perf_counter() < deadline and not _complete(arrivals, device):
@@ -203,6 +210,7 @@ def keep_watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy:
     meter = WireMeter()
     if policy.push:
         with ctx.connect(mailbox, meter) as access:
+            access.watch_for_news()
             device.begin(access)
             device.sync(access)
             before = meter.totals()

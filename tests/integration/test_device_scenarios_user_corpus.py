@@ -81,7 +81,7 @@ def test_the_device_scenarios_run_on_a_small_user_mbox(dovecot, tmp_path, mode):
     assert outcome.integrity["passed"]
     policies = outcome.info["policies"]
     arrived = 2 * len(policies)
-    assert outcome.info["corpus_split"] == {  # arrivals held back for idle and polling, in every mode
+    assert outcome.info["corpus_split"] == {  # arrivals held back for push and polling, in every mode
         "corpus_messages": CORPUS, "requested": CORPUS, "initial_mailbox": CORPUS - 4, "new_mail": arrived,
         "refused": 0, "unused": 4 - arrived}
     assert all(outcome.by_policy[policy]["missed"] == 0 for policy in policies)
@@ -112,5 +112,5 @@ def test_new_mail_fails_with_one_line_when_an_arriving_message_is_refused(doveco
         NewMail(**SMALL_NEW_MAIL).run_sample(ctx)
     message = str(error.value)
     assert message.startswith(f"the server refused corpus message 3 ({size} bytes), arriving while the device "
-                              "kept watch (idle): ")
+                              "kept watch (push): ")
     assert message.endswith("so give a corpus without it") and "\n" not in message

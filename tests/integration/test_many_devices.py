@@ -22,6 +22,7 @@ import pytest
 
 from bench import results
 from bench.load.processes import locust_processes
+from bench.servers import get_server
 from bench.servers.base import LABEL_RUN
 
 pytestmark = pytest.mark.integration
@@ -134,8 +135,9 @@ def test_a_worker_killed_mid_run_keeps_what_was_measured(docker_client, server_i
 JMAP_USERS = 6
 
 
-def test_jmap_devices_poll_cyrus_and_both_paths_hold_their_requests(docker_client, server_image, tmp_path):
-    server_image("cyrus")
+def test_jmap_devices_on_cyrus_wait_on_its_event_stream_and_both_paths_hold_their_requests(
+        docker_client, server_image, tmp_path):
+    server_image("cyrus", get_server("cyrus").offering("jmap").image_stage)  # built outside the timed run
     run = subprocess.run([sys.executable, "-m", "bench.cli", "run", "--scenario", "many-devices", "--server", "cyrus",
                           "--mode", "jmap", "--messages", "20", "--load-workers", "1", "--users", str(JMAP_USERS),
                           "--level-seconds", "20", "--out", str(tmp_path)], capture_output=True, text=True, timeout=240)
@@ -145,27 +147,25 @@ def test_jmap_devices_poll_cyrus_and_both_paths_hold_their_requests(docker_clien
     assert cell.ok, cell.error
     (level,) = cell.info["levels"]
     assert level["workers"] == 1 and level["users_seen"] == JMAP_USERS
-    # the devices polled: Email/changes with its gets, no push and no keep-alive command
-    assert cell.info["waits_with"] == "Email/changes polling" and not level["pushed"]
-    assert "Cyrus 3.6" in cell.info["push_probe"]
+    # the devices waited on their event streams, then listed with Email/changes and its gets
+    assert cell.info["waits_with"] == "EventSource" and level["pushed"]
+    assert cell.info["push_probe"] == "EventSource advertised and news pushed"
     expected = {"jmap session", "jmap Mailbox/get", "jmap Email/query+Email/get", "jmap Email/changes+Email/get",
                 "jmap Email/get", "jmap download"}
     for path in ("own", "locust"):
         names = set(level[path]) - {"Aggregated"}
         assert expected <= names, (path, names)
         assert all(name.startswith("jmap ") for name in names), (path, names)
-    polls = level["own"]["jmap Email/changes+Email/get"]["count"]
-    assert polls >= JMAP_USERS * 2  # every device polled at least twice in the settle and the window
     assert level["own"]["Aggregated"]["count"] == level["locust"]["Aggregated"]["count"]
     assert level["agreement"]["agree"], level["agreement"]["differences"]
-    # new mail reached the devices within a polling interval and the slack
+    # new mail reached the devices within the push limit (Cyrus checks every second)
     mail = level["mail"]
     assert mail["due"] > 0 and mail["arrived"] == mail["due"] and mail["missing"] == 0
-    assert level["expected_delay_s"] == cell.info["load"]["poll_interval_s"] + cell.info["qos"]["poll_slack_s"]
+    assert level["expected_delay_s"] == cell.info["qos"]["push_delay_s"]
     assert level["figures"]["mail_delay_p95_s"] <= level["expected_delay_s"]
     assert level["verdict"]["status"] in ("pass", "client-bound")
-    # each device holds its HTTP connection open between polls
-    assert level["figures"]["connections_open"] >= JMAP_USERS
+    # each device holds its API connection and its event stream open
+    assert level["figures"]["connections_open"] >= 2 * JMAP_USERS
     assert level["figures"]["bytes_per_user_hour"] > 0 and level["figures"]["server_cpu_s_per_user_hour"] > 0
-    assert "Email/changes polling" in (folder / "report.md").read_text()
+    assert "EventSource" in (folder / "report.md").read_text()
     _nothing_left(docker_client, tmp_path)

@@ -106,7 +106,7 @@ def test_every_chart_a_scenario_declares_is_shown_where_it_is_drawn(tmp_path):
 
 def test_new_mail_policies_are_declared_by_the_scenario_alone():
     policies = NewMail().policy_names()
-    assert policies[0] == "idle" and len(policies) == 1 + len(NewMail().intervals_s)
+    assert policies[0] == "push" and len(policies) == 1 + len(NewMail().intervals_s)
     assert list(new_mail_report.POLICY_SHADES) == policies == list(new_mail_report.POLICY_HATCHES)
     polled = [policy for policy in policies if policy.startswith("poll_")]
     for path in REPORT_PACKAGE.rglob("*.py"):

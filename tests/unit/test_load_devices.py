@@ -44,7 +44,7 @@ def test_the_locustfile_registers_the_user_each_mode_names():
     ("imap", True, "IDLE"),
     ("imap", False, "NOOP polling"),
     ("jmap", False, "Email/changes polling"),
-    ("jmap", True, "Email/changes polling"),  # a JMAP device here has no push to wait with
+    ("jmap", True, "EventSource"),
     ("pop3-keep", False, "POP3 polling"),
 ])
 def test_how_the_devices_waited(mode, pushed, words):
@@ -60,12 +60,12 @@ def _levels(mode: str) -> Levels:
     return Levels(ctx, LoadConfig(), split_cpus({0, 1}), Path("/nonexistent"))
 
 
-def test_a_jmap_device_polls_without_a_probe_and_is_due_within_the_interval_plus_the_slack():
-    levels = _levels("jmap")
+def test_a_polling_device_is_due_within_the_interval_plus_the_slack_and_a_pushed_one_within_the_push_limit():
+    levels = _levels("pop3-keep")
     assert levels.server_pushes() is False
-    assert "Cyrus 3.6" in levels.push_probe and "polls" in levels.push_probe
     config = LoadConfig()
     assert config.qos.expected_delay_s(levels.pushed, config.poll_interval_s) == config.poll_interval_s + 2.0
+    assert config.qos.expected_delay_s(True, config.poll_interval_s) == 2.0
 
 
 def test_pop3_devices_are_not_said_to_lack_idle():
