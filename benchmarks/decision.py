@@ -24,6 +24,7 @@ TLS off; lan unless said):
 | new device: time / bytes | offline-use | ready_s / ready_bytes_down of the row's cache policy |
 | full download, lan / mobile link | bulk-fetch, full | elapsed_s (mobile: the first relayed link bulk-fetch ran on) |
 | round trips | bulk-fetch, full | round_trips |
+| new mail shown, waiting for push (only where new-mail ran) | new-mail | latency_ms of the ``push`` policy, in seconds; "no push: the device polls" where the mode's cells have none |
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def main(path):
                 if metric in s]
 
     def ran(scenario, mode):
-        return any(c["scenario"] == scenario and c["mode"] == mode for c in cells)
+        return any(c["scenario"] == scenario and (mode is None or c["mode"] == mode) for c in cells)
 
     def changes(mode):
         shares = []
@@ -104,11 +105,12 @@ def main(path):
         return shares
 
     mobile = next((c["link"] for c in cells if c["scenario"] == "bulk-fetch" and c["link"] != "lan"), None)
+    new_mail = ran("new-mail", None)
     print("| mode | mail on a 2nd device | changes seen on other devices | readable offline | messages lost with the "
           "device | message-hours readable with the password | server storage per user | server state per user | "
           "new device: time to a usable mailbox | new device: bytes to a usable mailbox | full download, lan | full "
-          "download, mobile link | round trips (full download) |")
-    print("|---|" + "---:|" * 12)
+          "download, mobile link | round trips (full download) |" + (" new mail shown, waiting for push |" if new_mail else ""))
+    print("|---|" + "---:|" * (13 if new_mail else 12))
     jmap = any(c["mode"] == "jmap" for c in cells)
     for mode, policy, label in MODES + (JMAP_MODES if jmap else ()):
         row = [
@@ -126,6 +128,9 @@ def main(path):
             spread("seconds", samples("bulk-fetch", mode, "elapsed_s", "full", mobile) if mobile else []),
             spread("count", samples("bulk-fetch", mode, "round_trips", "full")),
         ]
+        if new_mail:
+            pushed = [ms / 1000 for ms in samples("new-mail", mode, "latency_ms", policy="push")]
+            row.append(spread("seconds", pushed) if pushed or not ran("new-mail", mode) else "no push: the device polls")
         print(f"| {label} | " + " | ".join(row) + " |")
 
 

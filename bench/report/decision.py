@@ -13,7 +13,10 @@ Each column is a consequence people choose by, read from the scenario that measu
 - storage-exposure: message-hours readable by someone holding the password;
 - bulk-fetch (full download, TLS off): what the account keeps on the server after a sync
   and how much of it is state (indexes, UID lists, flags), the download time on loopback
-  and on the first relayed link of the run, and its round trips.
+  and on the first relayed link of the run, and its round trips;
+- new-mail, where the run has it (it runs by name): how soon new mail shows on a device
+  waiting for the server's push (IMAP IDLE, JMAP's event stream), a column of its own only
+  then (``Column.optional``).
 
 Every figure is the median of the samples of every server's cell, with their range, or
 "(all n)" where every sample gave the same value, or "not measured" where no cell of the
@@ -33,8 +36,13 @@ from pathlib import Path
 from bench.claims import changes_reached_samples
 from bench.report.document import Chart, Paragraph, Section, Table, text
 from bench.results import CellResult, Results
+from scenarios.new_mail.notify import PUSH
 
 TITLE = "Decision: which protocol, for which user"
+_PUSH_CONDITIONS = (" New mail waiting for push: new-mail's push policy (IMAP IDLE, JMAP's event stream), from the "
+                    "delivering APPEND to the end of the sync that showed the message; a server that advertises IDLE "
+                    "and does not push shows the device's own sync every 5 s, and Cyrus's JMAP push comes from its "
+                    "own check of the account every second.")
 CHART_STEM = "charts/decision"
 LAN = "lan"
 NOT_MEASURED = "not measured"
@@ -78,8 +86,11 @@ class Column:
     kind: str  # share, count, seconds or bytes: how a value is written
     better: str  # "higher" or "lower": which way the chart colours a value as good
     values: Callable[[Results, Row], list[float]]
-    # What a row shows when its cells ran and gave no value (else "not measured").
+    # What a row shows when its cells of ``scenario`` ran and gave no value (else "not measured").
     none: str = ""
+    scenario: str = "multi-device-sync"
+    # Shown only where the run has a cell of ``scenario`` that succeeded (new-mail runs by name).
+    optional: bool = False
 
 
 def _cells(results: Results, scenario: str, mode: str, *, variant: str | None = None, link: str = LAN,
@@ -104,6 +115,12 @@ def _metric(scenario: str, metric: str, *, variant: str | None = None, per_polic
 
 def _changes(results: Results, row: Row) -> list[float]:
     return [share for c in _cells(results, "multi-device-sync", row.mode) for share in changes_reached_samples(c)]
+
+
+def _pushed_latency(results: Results, row: Row) -> list[float]:
+    """new-mail's delivery-to-visible latency under the push policy, in seconds."""
+    return [float(value) / 1000 for c in _cells(results, "new-mail", row.mode)
+            for value in c.values("latency_ms", PUSH)]
 
 
 def mobile_link(results: Results) -> str | None:
@@ -137,7 +154,16 @@ COLUMNS = (
            _metric("bulk-fetch", "elapsed_s", variant="full", link=mobile_link)),
     Column("round_trips", "round trips (full download)", "count", "lower",
            _metric("bulk-fetch", "round_trips", variant="full")),
+    Column("new_mail", "new mail shown, waiting for push", "seconds", "lower", _pushed_latency,
+           none="no push: the device polls", scenario="new-mail", optional=True),
 )
+
+
+def columns_of(results: Results) -> tuple[Column, ...]:
+    """The page's columns for this run: every column, but an optional one only where its
+    scenario ran."""
+    ran = {c.scenario for c in results.cells if c.ok}
+    return tuple(column for column in COLUMNS if not column.optional or column.scenario in ran)
 
 
 def write(kind: str, value: float) -> str:
@@ -171,7 +197,7 @@ def _written(results: Results, row: Row, column: Column) -> str:
     """A box of the table: the figure, or, where the row's cells ran and no change was there
     to see (pop3-delete keeps each message on one device), the column's word for it."""
     values = column.values(results, row)
-    if not values and column.none and any(c.ok and c.mode == row.mode and c.scenario == "multi-device-sync"
+    if not values and column.none and any(c.ok and c.mode == row.mode and c.scenario == column.scenario
                                           for c in results.cells):
         return column.none
     return figure(column.kind, values)
@@ -179,8 +205,9 @@ def _written(results: Results, row: Row, column: Column) -> str:
 
 def decision_table(results: Results) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """The page's table: its headers and one row of written figures per way of using mail."""
-    headers = ("mode", *(column.title for column in COLUMNS))
-    rows = [(row.label, *(_written(results, row, column) for column in COLUMNS)) for row in rows_of(results)]
+    columns = columns_of(results)
+    headers = ("mode", *(column.title for column in columns))
+    rows = [(row.label, *(_written(results, row, column) for column in columns)) for row in rows_of(results)]
     return headers, rows
 
 
@@ -188,7 +215,7 @@ def medians(results: Results) -> dict[tuple[str, str], float | None]:
     """(row label, column key) → the median the table shows (None where not run)."""
     found = {}
     for row in rows_of(results):
-        for column in COLUMNS:
+        for column in columns_of(results):
             values = column.values(results, row)
             found[(row.label, column.key)] = statistics.median(values) if values else None
     return found
@@ -207,14 +234,14 @@ def conditions(results: Results) -> str:
             f"TLS off; on loopback (lan){f', the download also on {mobile}' if mobile else ''}. Each figure is the "
             "median of every server's samples with their range (min–max), or “(all n)” where all n samples gave "
             "the same value. Figures that do not depend on the client's cache policy are the same in the three "
-            "IMAP rows." + only)
+            "IMAP rows." + only + (_PUSH_CONDITIONS if any(c.key == "new_mail" for c in columns_of(results)) else ""))
 
 
 def decision_section(results: Results) -> Section:
     """The decision page as the report's first section: the table, its conditions, the chart."""
     headers, rows = decision_table(results)
     table = Table(headers, tuple(tuple(text(cell) for cell in row) for row in rows),
-                  numeric=(False, *([True] * len(COLUMNS))),
+                  numeric=(False, *([True] * (len(headers) - 1))),
                   caption="each row a way of using mail; each column a consequence")
     return Section(TITLE, [
         Paragraph(text("What each way of using mail gives and costs, measured in this run. Read a row as a user "
@@ -237,10 +264,11 @@ def write_decision_chart(results: Results, out_dir: Path, formats: Sequence[str]
 
     found = medians(results)
     rows = rows_of(results)
+    columns = columns_of(results)
     colours = LinearSegmentedColormap.from_list("decision", ["#E69F00", "#F0F0F0", "#009E73"])
     figure_ = Figure(figsize=(15, 4.2 + 0.5 * (len(rows) - len(ROWS))), layout="constrained")
     ax = figure_.add_subplot()
-    for x, column in enumerate(COLUMNS):
+    for x, column in enumerate(columns):
         values = [found[(row.label, column.key)] for row in rows]
         known = [v for v in values if v is not None]
         low, high = (min(known), max(known)) if known else (0.0, 0.0)
@@ -253,10 +281,10 @@ def write_decision_chart(results: Results, out_dir: Path, formats: Sequence[str]
                 label = write(column.kind, value)
             ax.add_patch(_box(x, y, shade))
             ax.text(x + 0.5, y + 0.5, label, ha="center", va="center", fontsize=8)
-    ax.set_xlim(0, len(COLUMNS))
+    ax.set_xlim(0, len(columns))
     ax.set_ylim(len(rows), 0)
-    ax.set_xticks([i + 0.5 for i in range(len(COLUMNS))],
-                  [_wrapped(c.title) for c in COLUMNS], fontsize=8)
+    ax.set_xticks([i + 0.5 for i in range(len(columns))],
+                  [_wrapped(c.title) for c in columns], fontsize=8)
     ax.xaxis.tick_top()
     ax.set_yticks([i + 0.5 for i in range(len(rows))], [r.label for r in rows], fontsize=9)
     ax.tick_params(length=0)
