@@ -6,6 +6,7 @@ own module. An operation a protocol cannot do raises ``Unsupported`` (shown as "
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 from abc import ABC, abstractmethod
@@ -282,3 +283,24 @@ def connect(endpoint: Endpoint, timeout: float | None, tap: ConnectionTap) -> so
         sock = endpoint.ssl_context.wrap_socket(sock, server_hostname=endpoint.host)
         tap.handshake(sock)
     return sock
+
+
+def readable(sock: socket.socket, timeout_s: float) -> bool:
+    """Whether ``sock`` has bytes to read (or was closed) within ``timeout_s``."""
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return bool(poller.poll(timeout_s * 1000))
+
+
+def buffered(reader: Any, sock: socket.socket) -> bool:
+    """Whether ``reader`` (a buffered reader of ``sock``) holds bytes not yet read, looked at
+    without blocking: a line that came in the same packet as an earlier one sits there,
+    where a poll of the socket would not see it."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return bool(reader.peek(1))
+    except (OSError, ValueError):
+        return False
+    finally:
+        sock.settimeout(timeout)

@@ -17,13 +17,12 @@ caller syncs rather than trusting that nothing changed while no stream was open.
 from __future__ import annotations
 
 import http.client
-import select
 import socket
 import time
 from dataclasses import dataclass
 from typing import Mapping
 
-from bench.access.base import Endpoint
+from bench.access.base import Endpoint, buffered, readable
 from bench.access.http import HttpClient
 from bench.access.meter import WireMeter
 from bench.errors import MailbenchError
@@ -145,24 +144,9 @@ class EventStream:
         sock = self._sock
         if sock is None or sock.fileno() < 0:
             return False
-        if self._response is not None and self._buffered(sock):
+        if self._response is not None and self._response.fp is not None and buffered(self._response.fp, sock):
             return True
-        poller = select.poll()
-        poller.register(sock.fileno(), select.POLLIN)
-        return bool(poller.poll(timeout_s * 1000))
-
-    def _buffered(self, sock: socket.socket) -> bool:
-        reader = self._response.fp if self._response is not None else None
-        if reader is None:
-            return False
-        timeout = sock.gettimeout()
-        sock.setblocking(False)
-        try:
-            return bool(reader.peek(1))
-        except (OSError, ValueError):
-            return False
-        finally:
-            sock.settimeout(timeout)
+        return readable(sock, timeout_s)
 
     def close(self) -> None:
         if self._response is not None:

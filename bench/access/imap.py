@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import imaplib
 import re
-import select
 import socket
 import time
 from collections import defaultdict, deque
@@ -22,7 +21,7 @@ from imapclient.response_parser import parse_fetch_response
 
 from bench.access.base import (
     INBOX, LISTINGS, SYNC_FLAGS, AccessOptions, Endpoint, FolderChanges, FolderSnapshot, Listing, MailAccess,
-    MessageRef, MessageState, Part, connect,
+    MessageRef, MessageState, Part, buffered, connect, readable,
 )
 from bench.access.meter import ConnectionTap, WireMeter
 from bench.corpus.canonical import message_id
@@ -685,23 +684,13 @@ class ImapAccess(MailAccess):
         lines: list[bytes] = []
         deadline = time.monotonic() + timeout_s
         while len(lines) < IDLE_LINES_MAX:
-            if self._buffered(sock) or _readable(sock, 0 if lines else max(0.0, deadline - time.monotonic())):
+            wait_s = 0 if lines else max(0.0, deadline - time.monotonic())
+            if buffered(self._client._imap.file, sock) or readable(sock, wait_s):
                 lines.append(imap._get_line())
                 continue
             if lines or time.monotonic() >= deadline:
                 break
         return lines
-
-    def _buffered(self, sock: socket.socket) -> bool:
-        reader = self._client._imap.file
-        timeout = sock.gettimeout()
-        sock.setblocking(False)
-        try:
-            return bool(reader.peek(1))
-        except (OSError, ValueError):
-            return False
-        finally:
-            sock.settimeout(timeout)
 
     def close(self) -> None:
         try:
@@ -721,8 +710,3 @@ def _is_news(line: bytes) -> bool:
     return len(words) >= 3 and words[0] == b"*" and words[2].upper() in _NEWS or (
         len(words) >= 2 and words[0] == b"*" and words[1].upper() == b"VANISHED")
 
-
-def _readable(sock: socket.socket, timeout_s: float) -> bool:
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLIN)
-    return bool(poller.poll(timeout_s * 1000))
