@@ -10,8 +10,9 @@ server may hold back the response's headers until its first event (Cyrus does), 
 client that opens its stream before it syncs misses nothing that changes meanwhile.
 
 Every wait is bounded by the caller's timeout; a server that ends the stream (its idle
-timeout, a restart) gets a new GET at once, and the wait ends with ``RECONNECTED``, so the
-caller syncs rather than trusting that nothing changed while no stream was open.
+timeout, a restart) or resets it gets a new GET at once, and the wait ends with
+``RECONNECTED``, so the caller syncs rather than trusting that nothing changed while no
+stream was open.
 """
 
 from __future__ import annotations
@@ -91,7 +92,6 @@ class EventStream:
         self._response: http.client.HTTPResponse | None = None
         self._parser = EventParser()
         self._sock: socket.socket | None = None  # kept: http.client lets go of a connection that closes at the end
-        self.is_open = False
         self.opened = 0  # GETs written: more than one means the server ended a stream
 
     def open(self) -> None:
@@ -100,8 +100,12 @@ class EventStream:
         self.http.send(self.path)
         self._sock = self.http.socket
         self._parser = EventParser()
-        self.is_open = True
         self.opened += 1
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the stream's GET is written and its connection not closed by this client."""
+        return self._sock is not None
 
     def next_event(self, timeout_s: float) -> Event | None:
         """The next event, waiting at most ``timeout_s`` for it; None when none came in time,
@@ -116,7 +120,10 @@ class EventStream:
             if self._response is None:
                 self._response = self._head()
                 continue
-            line = self._response.readline()
+            try:
+                line = self._response.readline()
+            except (OSError, http.client.HTTPException):
+                line = b""  # reset: as ended
             if not line:  # the server ended the stream
                 self.open()
                 return RECONNECTED
@@ -154,4 +161,3 @@ class EventStream:
             self._response = None
         self.http.close()
         self._sock = None
-        self.is_open = False

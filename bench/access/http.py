@@ -315,10 +315,10 @@ class HttpClient:
             if closed:
                 conn.close()
 
-    def send(self, path: str, *, headers: Mapping[str, str] | None = None) -> None:
+    def send(self, path: str) -> None:
         """Write a GET without waiting for its response (``receive`` reads it): an event
         stream's request, which the server answers when it has something to say."""
-        self._conn.request("GET", path, None, {**self._headers, **(headers or {})})
+        self._conn.request("GET", path, None, self._headers)
 
     def receive(self) -> http.client.HTTPResponse:
         """The status line and headers of the response to ``send``'s request; the body is

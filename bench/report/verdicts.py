@@ -14,9 +14,10 @@ from bench.report.cells import cell_anchor
 from bench.report.document import (
     Anchor, BulletList, Code, Link, Paragraph, Section, Strong, Table, joined, text,
 )
+from bench.modes import get_mode
 from bench.results import Results
 
-STAND_IN_LABEL = "JMAP"
+STAND_IN_LABEL = get_mode(STAND_IN).protocol.label
 
 
 def _figure_links(cell_ids: Sequence[str]) -> list[Any]:

@@ -1,13 +1,11 @@
 """The EventSource client: the event stream format, and a stream read from a scripted peer
-on 127.0.0.1 (events in order, a wait that times out, a server ending the stream, a GET
+on 127.0.0.1 (events in order, a wait that times out, a server ending or resetting the stream, a GET
 answered without a stream), with its bytes and round trips metered. JMAP's push helpers
 (the eventSourceUrl template, states in responses and in pushed StateChanges) beside it."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 
 import pytest
@@ -16,10 +14,9 @@ from bench.access import jmap_requests as jr
 from bench.access.base import Endpoint
 from bench.access.event_source import RECONNECTED, Event, EventParser, EventStream, NoEventStream
 from bench.access.meter import WireMeter
+from tests.unit.scripted_peer import CLOSE, HOLD, RESET, TIMEOUT_S, ScriptedPeer
 
-TIMEOUT_S = 5.0
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
-CLOSE = object()
 
 
 def _parse(text: str) -> list[Event]:
@@ -40,46 +37,9 @@ def test_an_event_without_data_is_not_given():
     assert _parse("event: state\n\nevent: ping\ndata: x\n\n") == [Event("ping", "x")]
 
 
-class StreamPeer:
-    """Answers each connection's one request with its script: bytes to send, a pause in
-    seconds, or ``CLOSE``; records the requests' heads."""
-
-    def __init__(self, *scripts: list) -> None:
-        self.scripts = list(scripts)
-        self.requests: list[bytes] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(TIMEOUT_S)
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        for script in self.scripts:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(TIMEOUT_S)
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    data = conn.recv(65536)
-                    if not data:
-                        break
-                    head += data
-                self.requests.append(head)
-                for step in script:
-                    if step is CLOSE:
-                        break
-                    if isinstance(step, float):
-                        time.sleep(step)
-                    else:
-                        conn.sendall(step)
-                else:
-                    time.sleep(TIMEOUT_S)  # keep the stream open until the client is done
-
-    def stream(self, meter: WireMeter) -> EventStream:
-        endpoint = Endpoint(self.port, "user1", "secret", timeout_s=TIMEOUT_S)
-        return EventStream(endpoint, meter, "/events?types=Email", {"Authorization": "Basic x"})
+def _stream(peer: ScriptedPeer, meter: WireMeter) -> EventStream:
+    endpoint = Endpoint(peer.port, "user1", "secret", timeout_s=TIMEOUT_S)
+    return EventStream(endpoint, meter, "/events?types=Email", {"Authorization": "Basic x"})
 
 
 def _state(value: str) -> bytes:
@@ -87,10 +47,10 @@ def _state(value: str) -> bytes:
     return b"event: state\nid: 7\ndata: " + json.dumps(change).encode() + b"\n\n"
 
 
-def test_events_come_in_order_and_a_quiet_wait_ends_by_its_timeout():
-    peer = StreamPeer([HEAD + _state("s1"), 0.2, _state("s2")])
+def test_events_come_in_order_and_a_quiet_wait_ends_by_its_timeout(peer_of):
+    peer = peer_of([(HEAD + _state("s1"), 0.2, _state("s2")), HOLD])
     meter = WireMeter()
-    stream = peer.stream(meter)
+    stream = _stream(peer, meter)
     stream.open()
     try:
         first = stream.next_event(TIMEOUT_S)
@@ -110,10 +70,11 @@ def test_events_come_in_order_and_a_quiet_wait_ends_by_its_timeout():
     assert meter.bytes_up == len(request) and meter.bytes_down == len(HEAD + _state("s1") + _state("s2"))
 
 
-def test_a_stream_the_server_ends_is_opened_again_and_the_wait_says_so():
-    peer = StreamPeer([HEAD + _state("s1"), CLOSE], [HEAD + _state("s2")])
+@pytest.mark.parametrize("ending", [CLOSE, RESET])
+def test_a_stream_the_server_ends_or_resets_is_opened_again_and_the_wait_says_so(peer_of, ending):
+    peer = peer_of([HEAD + _state("s1"), ending], [HEAD + _state("s2"), HOLD])
     meter = WireMeter()
-    stream = peer.stream(meter)
+    stream = _stream(peer, meter)
     try:
         assert jr.pushed_state(stream.next_event(TIMEOUT_S).data, "user1") == "s1"
         assert stream.next_event(TIMEOUT_S) is RECONNECTED
@@ -128,9 +89,8 @@ def test_a_stream_the_server_ends_is_opened_again_and_the_wait_says_so():
     (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
      "answered 200 OK (application/json), not an event stream"),
 ])
-def test_a_get_answered_without_a_stream_is_one_clear_line(answer, said):
-    peer = StreamPeer([answer])
-    stream = peer.stream(WireMeter())
+def test_a_get_answered_without_a_stream_is_one_clear_line(peer_of, answer, said):
+    stream = _stream(peer_of([answer, HOLD]), WireMeter())
     with pytest.raises(NoEventStream) as caught:
         stream.next_event(TIMEOUT_S)
     assert said in str(caught.value) and "\n" not in str(caught.value)

@@ -5,16 +5,14 @@ instead of returning part of it."""
 from __future__ import annotations
 
 import http.client
-import socket
-import threading
 
 import pytest
 
 from bench.access.base import Endpoint
 from bench.access.http import HttpClient, ResponseTruncated
 from bench.access.meter import WireMeter
+from tests.unit.scripted_peer import CLOSE, TIMEOUT_S, ScriptedPeer
 
-TIMEOUT_S = 5.0
 
 
 def _response(body: bytes, *headers: str) -> bytes:
@@ -31,76 +29,8 @@ def _chunked(body: bytes) -> bytes:
     return _response(chunks + b"0\r\n\r\n", "Transfer-Encoding: chunked")
 
 
-CLOSE = object()  # in a script: close the connection here
-
-
-class ScriptedPeer:
-    """Serves each connection the next script: a list of answers, each sent after one whole
-    request has been read; ``CLOSE`` closes the connection. Records the requests' bytes."""
-
-    def __init__(self, *scripts: list) -> None:
-        self.scripts = list(scripts)
-        self.requests: list[bytes] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(TIMEOUT_S)
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        for script in self.scripts:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(TIMEOUT_S)
-                buffer = b""
-                for step in script:
-                    if step is CLOSE:
-                        break
-                    buffer = self._read_request(conn, buffer)
-                    if buffer is None:
-                        break
-                    conn.sendall(step)
-
-    def _read_request(self, conn: socket.socket, buffer: bytes) -> bytes | None:
-        while b"\r\n\r\n" not in buffer:
-            data = conn.recv(65536)
-            if not data:
-                return None
-            buffer += data
-        head, _, rest = buffer.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(rest) < length:
-            rest += conn.recv(65536)
-        self.requests.append(head + b"\r\n\r\n" + rest[:length])
-        return rest[length:]
-
-    def close(self) -> None:
-        self.listener.close()
-        self.thread.join(TIMEOUT_S)
-
-
 def _client(peer: ScriptedPeer, meter: WireMeter) -> HttpClient:
     return HttpClient(Endpoint(peer.port, "user1", "secret", timeout_s=TIMEOUT_S), meter)
-
-
-@pytest.fixture()
-def peer_of():
-    peers = []
-
-    def make(*scripts):
-        peers.append(ScriptedPeer(*scripts))
-        return peers[-1]
-
-    yield make
-    for peer in peers:
-        peer.close()
 
 
 def test_every_byte_both_ways_is_counted_and_a_request_is_one_round_trip(peer_of):
