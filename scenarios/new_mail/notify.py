@@ -183,13 +183,15 @@ def watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy: Watc
 
 @dataclass
 class WatchCost:
-    """What keeping watch cost over a quiet window: connections opened, bytes, round trips."""
+    """What keeping watch cost over a quiet window: connections opened, bytes, round trips,
+    and the server's CPU (the container's, read at the window's two ends)."""
 
     window_s: float
     connections: int
     bytes_up: int
     bytes_down: int
     round_trips: int
+    server_cpu_s: float
 
     def per_hour(self) -> dict[str, float]:
         scale = 3600.0 / self.window_s
@@ -197,16 +199,18 @@ class WatchCost:
             "connections_opened_per_hour": self.connections * scale,
             "bytes_per_hour": (self.bytes_up + self.bytes_down) * scale,
             "round_trips_per_hour": self.round_trips * scale,
+            "server_cpu_s_per_hour": max(0.0, self.server_cpu_s) * scale,
         }
 
 
-def _difference(after: dict[str, int], before: dict[str, int], window_s: float) -> WatchCost:
+def _difference(after: dict[str, int], before: dict[str, int], window_s: float, server_cpu_s: float) -> WatchCost:
     return WatchCost(window_s, *(after.get(k, 0) - before.get(k, 0)
-                                 for k in ("connections", "bytes_up", "bytes_down", "round_trips")))
+                                 for k in ("connections", "bytes_up", "bytes_down", "round_trips")), server_cpu_s)
 
 
 def keep_watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy: WatchPolicy, quiet_s: float) -> WatchCost:
-    """Keep watch under ``policy`` for about ``quiet_s`` with no mail arriving."""
+    """Keep watch under ``policy`` for about ``quiet_s`` with no mail arriving. For push, the
+    window holds the wait alone, its session opened and synced before; for polling, the polls."""
     meter = WireMeter()
     if policy.push:
         with ctx.connect(mailbox, meter) as access:
@@ -216,16 +220,17 @@ def keep_watch(ctx: SampleContext, mailbox: Mailbox, device: SyncDevice, policy:
             # What the watch's start brought and no one has read yet (the answer to a JMAP
             # stream's request, there since the sync) is read now, not counted in the window.
             access.wait_for_news(0)
-            before = meter.totals()
+            before, cpu_before = meter.totals(), ctx.server.resources().cpu_s
             start = time.perf_counter()
             with ctx.ledger.part("waiting"):  # the quiet window, kept on purpose
                 access.wait_for_news(quiet_s)
             window = time.perf_counter() - start
-            return _difference(meter.totals(), before, window)
+            return _difference(meter.totals(), before, window, ctx.server.resources().cpu_s - cpu_before)
     polls = max(1, round(quiet_s / policy.interval_s))
+    cpu_before = ctx.server.resources().cpu_s
     start = time.perf_counter()
     for poll in range(1, polls + 1):
         ctx.wait(start + poll * policy.interval_s - time.perf_counter())
         with ctx.connect(mailbox, meter) as access:
             device.session(access)
-    return _difference(meter.totals(), {}, polls * policy.interval_s)
+    return _difference(meter.totals(), {}, polls * policy.interval_s, ctx.server.resources().cpu_s - cpu_before)
