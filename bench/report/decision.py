@@ -36,13 +36,14 @@ from pathlib import Path
 from bench.claims import changes_reached_samples
 from bench.report.document import Chart, Paragraph, Section, Table, text
 from bench.results import CellResult, Results
+from scenarios.new_mail import NewMail
 from scenarios.new_mail.notify import PUSH
 
 TITLE = "Decision: which protocol, for which user"
 _PUSH_CONDITIONS = (" New mail waiting for push: new-mail's push policy (IMAP IDLE, JMAP's event stream), from the "
                     "delivering APPEND to the end of the sync that showed the message; a server that advertises IDLE "
-                    "and does not push shows the device's own sync every 5 s, and Cyrus's JMAP push comes from its "
-                    "own check of the account every second.")
+                    f"and does not push shows the device's own sync every {NewMail().push_timeout_s:g} s, and Cyrus's "
+                    "JMAP push comes from its own check of the account every second.")
 CHART_STEM = "charts/decision"
 LAN = "lan"
 NOT_MEASURED = "not measured"
