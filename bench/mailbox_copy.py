@@ -3,7 +3,8 @@
 Every sample starts from a fresh account into which the corpus's first N messages are
 delivered over IMAP APPEND: setup, not measured, and 15-25 % of a run's time. Where the
 server's store can be copied (``MailServer.store_copy``: Dovecot and Courier keep a user's
-whole state in its Maildir), the first delivery of the first N messages on a server goes
+whole state in its Maildir, and Cyrus's admin can COPY a mailbox's messages into
+another's), the first delivery of the first N messages on a server goes
 into a template account instead, and every sample's first delivery of those N messages
 becomes a copy of the template's store into the sample's own fresh account
 (``RunningServer.copy_account``). The template is written once and never opened again:
@@ -13,8 +14,8 @@ from the template's delivery and given to each copy, so it is what an APPEND of 
 messages gives. Later deliveries into a mailbox (new mail) stay APPENDs.
 
 The shortcut is off with ``RunConfig.deliver_each_sample`` (``--deliver-each-sample``), on
-a server whose store cannot be copied (Cyrus), and where this host does not see the
-container's files; each cell records how its mailboxes were made (``describe``,
+a server whose store cannot be copied, and where the copy cannot be made (a folder copy
+where this host does not see the container's files); each cell records how its mailboxes were made (``describe``,
 ``info["mailboxes"]``).
 """
 

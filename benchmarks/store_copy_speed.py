@@ -1,12 +1,13 @@
-"""How long a sample's initial mailbox takes: APPEND delivery, a copy from the host, a copy
-with ``docker exec cp -a`` in the container.
+"""How long a sample's initial mailbox takes: APPEND delivery, the copy a run makes, and
+(for a folder copy) one with ``docker exec cp -a`` in the container.
 
     python benchmarks/store_copy_speed.py [--messages N] [--repeat N] [--server NAME]...
 
-For each server whose store can be copied (Dovecot, Courier), one container is started;
-a template account gets the corpus's first N messages over IMAP APPEND; then, ``--repeat``
-times each, a fresh account gets them over APPEND, as a copy made from the host
-(``RunningServer.copy_account``, through /proc/<pid>/root) and as a copy made by one
+For each server named (all three by default), one container is started; a template account
+gets the corpus's first N messages over IMAP APPEND; then, ``--repeat`` times each, a fresh
+account gets them over APPEND and as the copy a run makes (``RunningServer.copy_account``:
+a copy of the folder made from the host through /proc/<pid>/root on Dovecot and Courier,
+an IMAP COPY by the admin on Cyrus), and on Dovecot and Courier as a copy made by one
 ``docker exec`` of ``cp -a`` in the container. Prints the median seconds of each way.
 Bounded: N messages a delivery, ``--repeat`` of each, on 127.0.0.1 only.
 """
@@ -21,6 +22,7 @@ import time
 from bench.corpus import generate_messages
 from bench.delivery import deliver
 from bench.servers import get_server, run_server
+from bench.servers.base import MailServer
 from bench.servers.docker_client import connect
 from bench.servers.images import ensure_base_image, ensure_server_image
 
@@ -29,6 +31,11 @@ def _timed(action) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
+
+
+def copies_folders(server_name: str) -> bool:
+    """Whether the server's copy is one of the user's folder (not Cyrus's IMAP COPY)."""
+    return type(get_server(server_name)).copy_store is MailServer.copy_store
 
 
 def measure(server_name: str, messages: int, repeat: int) -> dict[str, float]:
@@ -40,7 +47,9 @@ def measure(server_name: str, messages: int, repeat: int) -> dict[str, float]:
         running.fresh_account()  # user1: readiness checks
         template = running.spare_account()
         deliver(running.endpoint("imap", template), corpus)
-        seconds: dict[str, list[float]] = {"append": [], "copy from the host": [], "docker exec cp -a": []}
+        folder_copy = copies_folders(server_name)
+        seconds: dict[str, list[float]] = {"append": [], "the run's copy": [],
+                                           **({"docker exec cp -a": []} if folder_copy else {})}
         source = spec.user_store(template.username)
 
         def exec_copy(target: str) -> None:
@@ -52,9 +61,10 @@ def measure(server_name: str, messages: int, repeat: int) -> dict[str, float]:
             account = running.fresh_account()
             seconds["append"].append(_timed(lambda: deliver(running.endpoint("imap", account), corpus)))
             account = running.fresh_account()
-            seconds["copy from the host"].append(_timed(lambda: running.copy_account(template, account)))
-            account = running.fresh_account()
-            seconds["docker exec cp -a"].append(_timed(lambda: exec_copy(spec.user_store(account.username))))
+            seconds["the run's copy"].append(_timed(lambda: running.copy_account(template, account)))
+            if folder_copy:
+                account = running.fresh_account()
+                seconds["docker exec cp -a"].append(_timed(lambda: exec_copy(spec.user_store(account.username))))
         store_bytes = running.disk_bytes(template)
     print(f"{server_name}: {messages} messages, {store_bytes:,} bytes in the store; median of {repeat}:")
     for way, values in seconds.items():
@@ -66,9 +76,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--server", action="append", choices=["dovecot", "courier"])
+    parser.add_argument("--server", action="append", choices=["dovecot", "courier", "cyrus"])
     args = parser.parse_args()
-    for name in args.server or ["dovecot", "courier"]:
+    for name in args.server or ["dovecot", "courier", "cyrus"]:
         measure(name, args.messages, args.repeat)
 
 

@@ -81,6 +81,12 @@ class MailServer:
     store_copy: ClassVar[str | None] = None
     no_store_copy: ClassVar[str] = "not checked for this server"
 
+    def copy_store(self, running: "RunningServer", source: Account, target: Account) -> str | None:
+        """Make ``target``'s mailbox what ``source``'s is (``store_copy`` says how); None when
+        done, else why it cannot be. Here: a copy of the user's folder from the host
+        (``RunningServer.copy_files``), for servers that keep a user's whole state in it."""
+        return running.copy_files(source, target)
+
     @property
     def ports(self) -> dict[str, int]:
         """Services by name: each offered protocol's plaintext port, and its implicit-TLS port
@@ -338,12 +344,18 @@ class RunningServer:
         return store_usage_of(listing, self.spec.message_file)
 
     def copy_account(self, source: Account, target: Account) -> str | None:
-        """Make ``target``'s store a copy of ``source``'s (``bench.servers.store_copy``), from
-        the host; neither account may be in use. None when done, else why it cannot be:
-        the server's store cannot be copied (``MailServer.no_store_copy``), or this host
-        does not see the container's files."""
+        """Make ``target``'s mailbox a copy of ``source``'s, the server's way
+        (``MailServer.copy_store``); neither account may be in use. None when done, else
+        why it cannot be: the server's store cannot be copied (``MailServer.no_store_copy``),
+        or the copy could not be made."""
         if self.spec.store_copy is None:
             return self.spec.no_store_copy
+        return self.spec.copy_store(self, source, target)
+
+    def copy_files(self, source: Account, target: Account) -> str | None:
+        """Make ``target``'s store a copy of ``source``'s folder (``bench.servers.store_copy``),
+        from the host. None when done, else why not: this host does not see the
+        container's files, or a symbolic link lies on the way."""
         root = self._host_root()
         if root is None:
             return "this host does not see the container's files (/proc/<pid>/root)"

@@ -32,8 +32,10 @@ case " ${MAILBENCH_PROTOCOLS:-imap pop3} " in
     sed -i '/^ *https\{0,1\} /d' /etc/cyrus.conf ;;
 esac
 
-# Users in a fresh sasldb; saslpasswd2 takes about 4 ms a user.
+# Users in a fresh sasldb; saslpasswd2 takes about 4 ms a user. mailbench-admin is Cyrus's
+# admin (imapd.conf), which copies template mailboxes into samples'.
 rm -f /etc/sasldb2.new
+printf '%s' "$password" | saslpasswd2 -p -c -f /etc/sasldb2.new -u "$realm" mailbench-admin
 i=1
 while [ "$i" -le "$users" ]; do
   printf '%s' "$password" | saslpasswd2 -p -c -f /etc/sasldb2.new -u "$realm" "user$i"

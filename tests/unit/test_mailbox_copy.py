@@ -14,14 +14,22 @@ from bench.mailbox_copy import COPIED, DELIVERED, MailboxCopies
 from bench.modes import get_mode
 from bench.sample import SampleContext
 from bench.servers import get_server
-from bench.servers.base import Account
+from bench.servers.base import Account, MailServer
+
+
+class NoCopies(MailServer):
+    """A server whose store cannot be copied."""
+
+    name = "no-copies"
+    no_store_copy = "its mailboxes are entries in a database as well as folders"
 
 
 class FakeServer:
     """What MailboxCopies and SampleContext use of a running server; copies are recorded."""
 
-    def __init__(self, name: str = "dovecot", visible: bool = True, users: int = 20) -> None:
-        self.spec = get_server(name)
+    def __init__(self, name: str = "dovecot", visible: bool = True, users: int = 20,
+                 spec: MailServer | None = None) -> None:
+        self.spec = spec or get_server(name)
         self.visible = visible
         self.users = users
         self.next_user = 2
@@ -146,7 +154,7 @@ def test_sizes_beyond_the_spare_accounts_are_delivered(monkeypatch, corpus, tmp_
 
 @pytest.mark.parametrize("server, each, why", [
     (FakeServer(), True, "--deliver-each-sample"),
-    (FakeServer("cyrus"), False, "mailboxes.db"),
+    (FakeServer(spec=NoCopies()), False, "entries in a database"),
     (FakeServer(visible=False), False, "does not see the container's files"),
 ])
 def test_mailboxes_are_delivered_and_say_why(monkeypatch, corpus, tmp_path, server, each, why):
