@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench.errors import MailbenchError, UsageError
 from bench.modes import MODES
 from bench.plan import PLANS
+from bench.side_by_side import summary_line as side_by_side_line
 from bench.time_split import summary_lines
 
 stderr = Console(stderr=True)
@@ -104,7 +105,10 @@ def cli() -> None:
               help="Wall-clock limit of one cell, all its samples included: past it the cell fails and the run goes on.")
 @click.option("--deliver-each-sample", is_flag=True,
               help="Deliver every sample's mailbox over IMAP APPEND, instead of copying it on the server from a "
-                   "template delivered once (Dovecot, Courier).")
+                   "template delivered once.")
+@click.option("--one-server-at-a-time", is_flag=True,
+              help="Run the cells on relayed links (mobile-4g, ...) one server after another, as the lan cells, "
+                   "instead of every server's side by side, a process each, once the lan cells are done.")
 @click.option("--users", "users", multiple=True, type=int, metavar="N",
               help="many-devices: a level of users at once (repeatable; default: 10 and 30).")
 @click.option("--load-workers", type=int, default=1, show_default=True, metavar="K",
@@ -132,7 +136,7 @@ def cli() -> None:
 @click.option("--qos-errors", type=float, default=0.001, show_default=True, metavar="SHARE",
               help="many-devices QoS: errors must stay below this share of commands.")
 def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat, seed, corpus, out, port_base,
-        no_pipelining, cell_timeout, deliver_each_sample, users, load_workers, remote_workers, find_capacity, max_users,
+        no_pipelining, cell_timeout, deliver_each_sample, one_server_at_a_time, users, load_workers, remote_workers, find_capacity, max_users,
         publish_address, level_seconds, time_compression, qos_latency, qos_on_time, qos_push_delay,
         qos_errors) -> None:
     """Run scenarios on servers and write results, report and charts."""
@@ -153,6 +157,7 @@ def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat,
         plan=plan, scenarios=list(scenarios), servers=list(servers), modes=list(modes), variants=list(variants),
         tls=list(tls), links=list(links), messages=messages, repeat=repeat, seed=seed, corpus=corpus, out=out, port_base=port_base,
         pipelining=not no_pipelining, cell_timeout_s=cell_timeout, deliver_each_sample=deliver_each_sample,
+        side_by_side=not one_server_at_a_time,
         load=load,
     )
     the_run = Run(config)  # validates names and corpus before anything is written or started
@@ -165,13 +170,16 @@ def run(plan, scenarios, servers, modes, variants, tls, links, messages, repeat,
             folder = the_run.execute()
         except KeyboardInterrupt:
             if the_run.folder.exists():  # else nothing had started: nothing to keep
-                the_run.save()
+                the_run.save(last=True)
             stderr.print(f"interrupted: finished cells are in {the_run.path}; containers removed")
             sys.exit(130)
     from bench.report import render  # after the run: matplotlib stays out of its memory figures
 
     for line in summary_lines(the_run.results.cells):  # where each scenario's time went, before the report
         stderr.print(line, highlight=False)
+    side = side_by_side_line(the_run.results.plan, the_run.results.cells)
+    if side is not None:
+        stderr.print(side, highlight=False)
     from bench.report.scenarios.many_devices import level_lines
 
     for line in level_lines(the_run.results):  # many-devices: each level's figures and verdict

@@ -431,13 +431,16 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def save(results: Results, path: Path) -> None:
-    """Write the results atomically: readers never see a half-written file."""
+def save(results: Results, path: Path, readable: bool = True) -> None:
+    """Write the results atomically: readers never see a half-written file. ``readable``
+    indents them (a run's last save); without, the same JSON on one line, which a run
+    writes after every cell: json's C encoder takes no indent, and the indenting one took
+    0.36 s for the 4.8 MB of a full plan's results here, against 0.08 s, at every save."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(results.to_json(), out, indent=1, sort_keys=False)
+            out.write(json.dumps(results.to_json(), indent=1 if readable else None))
             out.write("\n")
             out.flush()
             os.fsync(out.fileno())

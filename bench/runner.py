@@ -42,7 +42,8 @@ from typing import Iterator, Protocol
 
 from docker.errors import DockerException
 
-from bench import disk_space, environment, results
+from bench import disk_space, environment, results, side_by_side
+from bench.environment import merge_probes
 from bench.access import AccessOptions, WireMeter, open_access
 from bench.corpus.source import CorpusSource, open_corpus
 from bench.delivery import refusal_summary
@@ -88,6 +89,8 @@ class RunConfig:
     cell_timeout_s: float = 3600.0  # wall-clock limit of one cell, all its samples included
     deliver_each_sample: bool = False  # True: no mailbox copied from a template (bench.mailbox_copy)
     load: LoadConfig | None = None  # many-devices: levels, workers, QoS limits (bench.load.config)
+    # Cells on relayed links run for all servers at once, a process each (bench.side_by_side).
+    side_by_side: bool = True
     command: str = field(default_factory=lambda: shlex.join(["mailbench", *sys.argv[1:]]))
 
 
@@ -189,23 +192,6 @@ def _probe(running: RunningServer) -> dict[str, object]:
     }
 
 
-def merge_probes(first: dict[str, object] | None, probe: dict[str, object]) -> dict[str, object]:
-    """One server's entry in ``environment["servers"]`` after another of its containers
-    started (``probe``): the protocols any of them served, those every one left off, each
-    protocol's capabilities, image and start time added up, and each container's protocols
-    in ``containers``, in the order they ran."""
-    if first is None:
-        return dict(probe, containers=[list(probe["protocols"])])
-    merged = dict(first)
-    merged["protocols"] = list(dict.fromkeys([*first["protocols"], *probe["protocols"]]))
-    merged["switched_off"] = [name for name in first["switched_off"] if name in probe["switched_off"]]
-    merged["capabilities"] = {**first["capabilities"], **probe["capabilities"]}
-    for name in ("image_s", "start_s"):
-        merged[name] = round(first[name] + probe[name], 3)
-    merged["containers"] = [*first["containers"], list(probe["protocols"])]
-    return merged
-
-
 def _counters_source(running: RunningServer) -> str:
     """Where this server's CPU and memory readings come from: "cgroup files" or "docker stats"."""
     running.resources()
@@ -231,7 +217,7 @@ def _against_the_limit(profile: LinkProfile, metrics: dict[str, float]) -> dict[
 class Run:
     """One run of a plan; ``execute()`` returns the folder holding its results and report."""
 
-    def __init__(self, config: RunConfig, observer: Observer | None = None) -> None:
+    def __init__(self, config: RunConfig, observer: Observer | None = None, run_id: str | None = None) -> None:
         self.config = config
         self.observer: Observer = observer or QuietObserver()
         self.plan = resolve_plan(config.plan, config.scenarios)
@@ -249,7 +235,7 @@ class Run:
         if config.port_base is not None:  # refuse a taken port now, before any container
             for offset in range(max(len(get_server(c.server).ports) for c in self.cells)):
                 check_port_free(config.port_base + offset)
-        self.run_id = new_run_id()
+        self.run_id = run_id or new_run_id()  # given: a server's process of a run (bench.side_by_side)
         self.folder = config.out / self.run_id
         self.path = self.folder / "results.json"
         self.results = Results(run_id=self.run_id, started_at=now_iso(), command=config.command)
@@ -283,8 +269,9 @@ class Run:
                if any(get_scenario(c.scenario).pins_cpus for c in self.cells) else {}),
         }
 
-    def save(self) -> None:
-        results.save(self.results, self.path)
+    def save(self, last: bool = False) -> None:
+        """Write the results so far (compact, after each cell), or indented, ``last``."""
+        results.save(self.results, self.path, readable=last)
 
     def execute(self) -> Path:
         say = self.observer.say
@@ -312,12 +299,16 @@ class Run:
 
         self.corpus.keep_first(self.messages)  # made once for the run, before any sample's memory is read
         self.observer.start(sum(self.repeats.of(c) for c in self.cells))
+        later = side_by_side.apart(self.order, self.links, self.config.side_by_side and self.config.port_base is None)
         with tempfile.TemporaryDirectory(prefix="mailbench-run-", dir=devices.path) as workdir:
             certificates = make_certificates(Path(workdir) / "tls")  # this run's CA, never kept
             for server_name, cells in self.order.items():
-                self._run_server(client, base, server_name, cells, Path(workdir), certificates)
+                now = [cell for cell in cells if cell not in later.get(server_name, ())]
+                self._run_server(client, base, server_name, now, Path(workdir), certificates)
+        if later:
+            side_by_side.run_side_by_side(self, later)
         self.results.finished_at = now_iso()
-        self.save()
+        self.save(last=True)
         return self.folder
 
     def _run_server(self, client, base, server_name: str, cells: list[Cell], workdir: Path,

@@ -13,7 +13,7 @@ from bench.modes import DEFAULT_MODES, MODES
 from bench.plan import build_plan, by_container, run_order
 from bench.report import build_appendix, build_document, markdown
 from bench.results import STATUS_NOT_OFFERED, CellResult, Results, load
-from bench.runner import merge_probes
+from bench.environment import merge_probes
 
 DATA = Path(__file__).parent.parent / "data" / "results_real_tls.json"
 
