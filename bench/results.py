@@ -241,7 +241,10 @@ class Results:
     finished_at: str | None = None
     micro: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, cell_json: Callable[[CellResult], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The run as JSON data; ``cell_json`` gives each cell's (``CellResult.to_json`` by
+        default: a saver may keep those of cells that no longer change)."""
+        cell_json = cell_json or CellResult.to_json
         return {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -251,7 +254,7 @@ class Results:
             "environment": self.environment,
             "plan": self.plan,
             "micro": self.micro,
-            "cells": [cell.to_json() for cell in self.cells],
+            "cells": [cell_json(cell) for cell in self.cells],
         }
 
     @classmethod
@@ -431,16 +434,26 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def save(results: Results, path: Path, readable: bool = True) -> None:
+def save(results: Results, path: Path, readable: bool = True,
+         finished_cells: dict[int, dict[str, Any]] | None = None) -> None:
     """Write the results atomically: readers never see a half-written file. ``readable``
     indents them (a run's last save); without, the same JSON on one line, which a run
     writes after every cell: json's C encoder takes no indent, and the indenting one took
-    0.36 s for the 4.8 MB of a full plan's results here, against 0.08 s, at every save."""
+    0.36 s for the 4.8 MB of a full plan's results here, against 0.08 s, at every save.
+    ``finished_cells`` keeps each cell's JSON data, by the cell's ``id()``, from one save
+    to the next, for a caller whose cells never change once in the results (a run's
+    saves after each cell: turning a full plan's 150 cells into JSON data took 0.16 s)."""
+    def kept(cell: CellResult) -> dict[str, Any]:
+        if id(cell) not in finished_cells:
+            finished_cells[id(cell)] = cell.to_json()
+        return finished_cells[id(cell)]
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(results.to_json(), indent=1 if readable else None))
+            out.write(json.dumps(results.to_json(None if finished_cells is None else kept),
+                                 indent=1 if readable else None))
             out.write("\n")
             out.flush()
             os.fsync(out.fileno())

@@ -239,6 +239,7 @@ class Run:
         self.folder = config.out / self.run_id
         self.path = self.folder / "results.json"
         self.results = Results(run_id=self.run_id, started_at=now_iso(), command=config.command)
+        self._saved_cells: dict[int, dict] = {}  # each finished cell's JSON data, by id(), for ``save``
         # Whether each sample's mailbox is freed after it (``bench.disk_space``): set by the check.
         self.free_mailboxes = False
         # The many-devices options, or their defaults where the run gave none.
@@ -270,8 +271,10 @@ class Run:
         }
 
     def save(self, last: bool = False) -> None:
-        """Write the results so far (compact, after each cell), or indented, ``last``."""
-        results.save(self.results, self.path, readable=last)
+        """Write the results so far (compact, after each cell, each finished cell's data
+        made once: a cell never changes once in the results), or indented and every cell's
+        data made again, ``last``."""
+        results.save(self.results, self.path, readable=last, finished_cells=None if last else self._saved_cells)
 
     def execute(self) -> Path:
         say = self.observer.say

@@ -32,6 +32,22 @@ def test_save_then_load_round_trips(tmp_path):
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 
+def test_a_run_s_saves_are_compact_and_make_a_cell_s_data_once_its_last_indented_and_whole(tmp_path, monkeypatch):
+    made = []
+    to_json = CellResult.to_json
+    monkeypatch.setattr(CellResult, "to_json", lambda cell: made.append(cell.id) or to_json(cell))
+    run, path, kept = _results(), tmp_path / "results.json", {}
+    results.save(run, path, readable=False, finished_cells=kept)
+    assert len(path.read_text().splitlines()) == 1 and len(made) == 2
+    run.cells.append(CellResult("bulk-fetch", "dovecot", "pop3-delete", "full"))
+    results.save(run, path, readable=False, finished_cells=kept)
+    assert len(made) == 3 and len(results.load(path).cells) == 3  # only the new cell's data made
+    run.cells[0].samples.append({"elapsed_s": 9.0, "messages": 10})  # a run never does: shows the last save's
+    results.save(run, path)
+    assert len(path.read_text().splitlines()) > 10 and len(made) == 6
+    assert results.load(path).cells[0].metrics()["elapsed_s"]["n"] == 4
+
+
 def test_load_refuses_unknown_schema_version(tmp_path):
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"schema_version": 99, "cells": []}))
