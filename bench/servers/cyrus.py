@@ -111,7 +111,7 @@ class Cyrus(MailServer):
     message_file = re.compile(r"(?:^|/)[0-9]+\.$")  # one file per message, "<uid>."
     deletion = ("kept, recoverable (unexpunge), until Cyrus's expunge runs (cyr_expire -X): "
                 "expunge_mode is delayed, Cyrus 3.6's default")
-    store_copy = "an IMAP COPY of the template's INBOX by Cyrus's admin (message files hard-linked)"
+    store_copy = "an IMAP COPY by Cyrus's admin (message files hard-linked)"
 
     def copy_store(self, running: RunningServer, source: Account, target: Account) -> str | None:
         """COPY the template's messages into the target's INBOX as Cyrus's admin (the
