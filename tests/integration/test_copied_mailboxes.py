@@ -42,6 +42,7 @@ from bench import results
 from bench.corpus import generate_messages
 from bench.delivery import deliver
 from bench.runner import Run, RunConfig
+from bench.servers.base import Account
 from scenarios.bulk_fetch import NEW_SHARE
 
 pytestmark = pytest.mark.integration
@@ -108,6 +109,10 @@ def test_a_copied_account_is_what_a_delivery_makes(running_servers, name):
         assert _uidls(server, copied) == [f"{n} {uidvalidity[0].decode()}.{n}".encode()
                                           for n in range(1, MESSAGES + 1)]
         assert _imap_acl(server, copied) == _imap_acl(server, delivered)
+        # A template that cannot be read: said, and the account left empty for a delivery.
+        empty = server.fresh_account()
+        problem = server.copy_account(Account(0, "nobody"), empty)
+        assert "could not copy user/nobody" in problem and _imap_view(server, empty)["EXISTS"] == [b"0"]
         return
     assert _imap_view(server, template)["UIDVALIDITY"] == uidvalidity  # the template's, opened last
     assert _uidls(server, copied) == _uidls(server, template)
