@@ -109,14 +109,16 @@ def merge_probes(first: dict[str, object] | None, probe: dict[str, object]) -> d
     """One server's entry in ``environment["servers"]`` after another of its containers
     started (``probe``): the protocols any of them served, those every one left off, each
     protocol's capabilities, image and start time added up, and each container's protocols
-    in ``containers``, in the order they ran."""
+    in ``containers``, in the order they ran. ``probe`` may be an entry already (a run's
+    process of its own, ``bench.side_by_side``): its ``containers`` then follow."""
+    containers = probe.get("containers") or [list(probe["protocols"])]
     if first is None:
-        return dict(probe, containers=[list(probe["protocols"])])
+        return dict(probe, containers=containers)
     merged = dict(first)
     merged["protocols"] = list(dict.fromkeys([*first["protocols"], *probe["protocols"]]))
     merged["switched_off"] = [name for name in first["switched_off"] if name in probe["switched_off"]]
     merged["capabilities"] = {**first["capabilities"], **probe["capabilities"]}
     for name in ("image_s", "start_s"):
         merged[name] = round(first[name] + probe[name], 3)
-    merged["containers"] = [*first["containers"], list(probe["protocols"])]
+    merged["containers"] = [*first["containers"], *containers]
     return merged

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -361,9 +362,10 @@ class Run:
         except UsageError:
             raise  # the user must act (a port in use, say): end the run with their one line
         except (MailbenchError, DockerException) as exc:
-            self._fail_remaining(cells, f"server {server_name} unavailable: {one_line(exc)}")
+            self.fail_remaining(cells, f"server {server_name} unavailable: {one_line(exc)}")
 
-    def _fail_remaining(self, cells: list[Cell], error: str) -> None:
+    def fail_remaining(self, cells: Sequence[Cell], error: str) -> None:
+        """Record each of ``cells`` not in the results yet as failed with ``error``."""
         done = {r.id for r in self.results.cells}
         for position, cell in enumerate(cells):
             if cell.id not in done:

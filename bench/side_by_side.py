@@ -6,9 +6,9 @@ client and the server mostly idle. Run one server after another, those cells wer
 largest part of the full plan that no cut could shorten. So, once every cell on ``lan``
 has run (one server at a time, as before: those cells are bound by the CPU), the cells on
 relayed links of all servers run side by side, each server's in a helper process of its
-own (``bench.helpers``: a fresh interpreter running ``bench.server_process``): its own container, its
-own relay, and its own client process, so the client's CPU and memory figures are still
-one sample's, and each container's counters its own server's. Each helper is a ``Run`` of
+own (``bench.helpers``: a fresh interpreter running ``bench.server_process``): its own
+container, its own relay, and its own client process, so the client's CPU and memory
+figures are still one sample's, and each container's counters its own server's. Each helper is a ``Run`` of
 its server's cells, with the run's settings and id (its containers carry the run's
 labels), writing its results in the run's folder and telling its progress on its output;
 this process shows that progress, adds each finished cell to the run's results as it
@@ -67,6 +67,8 @@ class Run(Protocol):
     repeats: Any
 
     def save(self, last: bool = False) -> None: ...
+
+    def fail_remaining(self, cells: Sequence[Cell], error: str) -> None: ...
 
 
 def apart(order: Mapping[str, Sequence[Cell]], links: Mapping[str, LinkProfile],
@@ -150,12 +152,13 @@ def run_side_by_side(run: Run, cells: Mapping[str, Sequence[Cell]],
         raise
     for server, helper in helpers.items():
         helper.wait()
-        _merge(run, folder / server, merged)
-        _environment(run, folder / server, server)
-        missing = [cell for cell in cells[server] if cell.id not in merged]
-        if missing:
-            _fail(run, missing, f"the process running {server}'s cells on relayed links ended "
-                                f"(exit code {helper.returncode}) before this cell finished")
+        found = _merge(run, folder / server, merged)
+        probe = (found.environment.get("servers") or {}).get(server) if found else None
+        if probe is not None:  # the server's containers of its process, after those of this one
+            servers = run.results.environment.setdefault("servers", {})
+            servers[server] = merge_probes(servers.get(server), probe)
+        run.fail_remaining(cells[server], f"the process running {server}'s cells on relayed links ended "
+                                          f"(exit code {helper.returncode}) before this cell finished")
     run.results.plan["side_by_side"] = {
         "servers": list(cells), "cells": sum(len(c) for c in cells.values()),
         "wall_s": round(clock() - started, 3)}
@@ -189,11 +192,12 @@ def _results_of(server_folder: Path) -> results.Results | None:
         return None
 
 
-def _merge(run: Run, server_folder: Path, merged: set[str]) -> None:
-    """Add the cells a server's process has finished since the last look to the run's results."""
+def _merge(run: Run, server_folder: Path, merged: set[str]) -> results.Results | None:
+    """Add the cells a server's process has finished since the last look to the run's
+    results; returns what the process has written (None: nothing yet)."""
     found = _results_of(server_folder)
     if found is None:
-        return
+        return None
     added = False
     for cell in found.cells:
         if cell.id not in merged:
@@ -203,30 +207,7 @@ def _merge(run: Run, server_folder: Path, merged: set[str]) -> None:
             added = True
     if added:
         run.save()
-
-
-def _environment(run: Run, server_folder: Path, server: str) -> None:
-    """The server's containers of its process, after those of this one."""
-    found = _results_of(server_folder)
-    probe = (found.environment.get("servers") or {}).get(server) if found else None
-    if probe is None:
-        return
-    servers = run.results.environment.setdefault("servers", {})
-    if server not in servers:
-        servers[server] = probe
-        return
-    first = servers[server]
-    servers[server] = dict(merge_probes(first, probe), containers=[*first["containers"], *probe["containers"]])
-
-
-def _fail(run: Run, cells: Sequence[Cell], error: str) -> None:
-    for cell in cells:
-        result = CellResult(cell.scenario, cell.server, cell.mode, cell.variant, cell.tls, cell.link)
-        result.fail(error)
-        result.info["side_by_side"] = True
-        run.results.cells.append(result)
-        for _ in range(run.repeats.of(cell)):
-            run.observer.advance(f"{cell.id} failed")
+    return found
 
 
 def summary_line(plan: Mapping[str, Any], cells: Sequence[CellResult]) -> str | None:

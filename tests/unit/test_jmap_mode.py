@@ -72,6 +72,10 @@ def test_a_second_container_s_probe_adds_its_protocols_and_times_to_the_server_s
     assert both["image_s"] == 1.5 and both["start_s"] == 5.0
     assert both["containers"] == [["imap", "pop3"], ["imap", "pop3", "jmap"]]
     assert plain["switched_off"] == ["jmap"]  # the first probe is left as it was
+    # an entry of a run's process of its own (bench.side_by_side): its containers follow
+    later = merge_probes(both, merge_probes(None, plain))
+    assert later["containers"] == [["imap", "pop3"], ["imap", "pop3", "jmap"], ["imap", "pop3"]]
+    assert later["start_s"] == 7.0 and merge_probes(None, both)["containers"] == both["containers"]
 
 
 def test_a_device_keeps_jmap_s_state_string_beside_imap_s_tokens(tmp_path):
